@@ -1,0 +1,78 @@
+"""IAM Identity Center (AWS SSO) profiles that just work in boto3 and everywhere else.
+
+The public API is small and lives here; everything is imported lazily, so
+``import boto_sso_oidc_provider`` costs almost nothing and imports neither
+boto3 nor botocore until a function that needs them is called.
+
+Data flows through the modules in this order::
+
+    config               the AWS shared config: profiles and sso-sessions
+    registration         SSO OIDC RegisterClient, cached like the AWS CLI v2
+    device_authorization the RFC 8628 device authorization grant
+    token                the locked token cache: load, refresh, log in, log out
+    role_credentials     SSO GetRoleCredentials with a locked, CLI-shared cache
+    provider             botocore credential and token providers
+    install              putting the providers into boto3/botocore sessions
+    cli                  the ``boto-sso-oidc`` command line
+    emulator             a local IAM Identity Center for demos and tests
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    "login": "token",
+    "load_token": "token",
+    "logout": "token",
+    "SSOToken": "token",
+    "install": "install",
+    "uninstall": "install",
+    "session": "install",
+    "SSOOIDCCredentialProvider": "provider",
+    "SSOOIDCTokenProvider": "provider",
+    "SSOProviderError": "exceptions",
+    "SSOConfigError": "exceptions",
+    "SSOLoginRequiredError": "exceptions",
+    "SSOLoginError": "exceptions",
+    "DeviceAuthorizationDeniedError": "exceptions",
+    "DeviceAuthorizationExpiredError": "exceptions",
+    "LoginCancelledError": "exceptions",
+    "CacheLockTimeoutError": "exceptions",
+    "RoleCredentialsError": "exceptions",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .exceptions import (
+        CacheLockTimeoutError,
+        DeviceAuthorizationDeniedError,
+        DeviceAuthorizationExpiredError,
+        LoginCancelledError,
+        RoleCredentialsError,
+        SSOConfigError,
+        SSOLoginError,
+        SSOLoginRequiredError,
+        SSOProviderError,
+    )
+    from .install import install, session, uninstall
+    from .provider import SSOOIDCCredentialProvider, SSOOIDCTokenProvider
+    from .token import SSOToken, load_token, login, logout
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _EXPORTS.get(name)
+    if module_name is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module_name}"), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

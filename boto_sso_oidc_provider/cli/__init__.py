@@ -1,0 +1,93 @@
+"""``boto-sso-oidc``: the command line.
+
+Each subcommand lives in its own module under this package, exposing
+``configure(parser)`` (adds its arguments) and ``run(args) -> int`` (does the
+work, returns the exit code). Modules are imported only when their command
+runs, so ``boto-sso-oidc credential-process`` on a warm cache never pays for
+the others (nor for boto3/botocore).
+
+Exit codes (all commands):
+  0  success
+  1  the operation failed (the reason is one line on stderr)
+  2  bad usage (argparse's own code)
+  130 interrupted (Ctrl-C)
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+# name -> (module, one-line help). Order is the order --help lists them.
+_COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("_demo", "run the whole flow end to end on the embedded emulator"),
+    "login": ("_login", "log in to an sso-session with the device authorization flow"),
+    "logout": ("_logout", "end an SSO session and remove its cached tokens and credentials"),
+    "status": ("_status", "show who is logged in and when sessions and credentials expire"),
+    "list": ("_list", "list the accounts and roles available to an SSO session"),
+    "export": ("_export", "print role credentials for other programs"),
+    "credential-process": ("_credential_process", "credential_process helper for AWS CLI and SDKs"),
+    "emulator": ("_emulator", "run the local IAM Identity Center emulator"),
+}
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def _load(name: str):  # type: ignore[no-untyped-def]
+    module_name, _ = _COMMANDS[name]
+    return importlib.import_module(f"{__name__}.{module_name}")
+
+
+def _available() -> list[str]:
+    """Commands whose module exists (lets the CLI grow one command at a time)."""
+    import importlib.util
+
+    return [
+        name for name, (module_name, _) in _COMMANDS.items()
+        if importlib.util.find_spec(f"{__name__}.{module_name}") is not None
+    ]
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The full parser; with ``only``, just that subcommand is configured (fast path)."""
+    parser = argparse.ArgumentParser(
+        prog="boto-sso-oidc",
+        description="IAM Identity Center (AWS SSO) login and credentials for boto3, "
+        "the AWS CLI and every SDK.",
+        epilog="Exit codes: 0 success, 1 failure (reason on stderr), 2 bad usage, "
+        "130 interrupted.",
+    )
+    from .. import __version__
+
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in ([only] if only else _available()):
+        _, help_text = _COMMANDS[name]
+        sub_parser = sub.add_parser(name, help=help_text, description=help_text)
+        _load(name).configure(sub_parser)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``boto-sso-oidc`` console script."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    # Configure only the named subcommand when we can tell which it is: keeps
+    # every command's start-up (credential-process above all) free of the others.
+    only = args_list[0] if args_list and args_list[0] in _COMMANDS else None
+    parser = build_parser(only)
+    args = parser.parse_args(args_list)
+    try:
+        return int(_load(args.command).run(args))
+    except KeyboardInterrupt:
+        print("boto-sso-oidc: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""Typed errors, all in one place.
+
+Every error a user can cause names the profile or sso-session involved and
+says what to do. None of them ever carries a token, refresh token, client
+secret or secret access key in its text.
+
+Errors about configuration and credentials subclass botocore's own
+:class:`botocore.exceptions.BotoCoreError` family where one fits, so code that
+already catches botocore's credential errors keeps working. botocore is only
+imported lazily elsewhere in this package, but this module must be importable
+without it being slow: the base classes are resolved at import time only
+because any code raising these already has botocore loaded. The warm path of
+``credential-process`` never imports this module.
+"""
+
+from __future__ import annotations
+
+from botocore.exceptions import BotoCoreError, InvalidConfigError
+
+__all__ = [
+    "SSOProviderError",
+    "SSOConfigError",
+    "SSOLoginRequiredError",
+    "SSOLoginError",
+    "DeviceAuthorizationDeniedError",
+    "DeviceAuthorizationExpiredError",
+    "LoginCancelledError",
+    "CacheLockTimeoutError",
+    "RoleCredentialsError",
+]
+
+
+class SSOProviderError(BotoCoreError):
+    """Base class of every error raised by boto-sso-oidc-provider."""
+
+    fmt = "{message}"
+
+    def __init__(self, message: str, **kwargs: object) -> None:
+        super().__init__(message=message, **kwargs)
+        self.message = message
+
+
+class SSOConfigError(SSOProviderError, InvalidConfigError):
+    """The AWS config is missing, incomplete or contradictory for a profile or sso-session.
+
+    The message names the profile or sso-session and the key to fix.
+    """
+
+    fmt = "{message}"
+
+    def __init__(self, message: str, *, profile: str | None = None,
+                 sso_session: str | None = None, key: str | None = None) -> None:
+        super().__init__(message, error_msg=message)
+        self.profile = profile
+        self.sso_session = sso_session
+        self.key = key
+
+
+class SSOLoginRequiredError(SSOProviderError):
+    """A valid token is needed, the SSO session has ended, and no login may happen here.
+
+    Raised instead of hanging when nobody can answer a login prompt (no
+    terminal, ``CI=true``, or automatic login disabled). ``command`` is the exact
+    command that fixes it, for example ``boto-sso-oidc login --profile dev``.
+    """
+
+    def __init__(self, message: str, *, command: str) -> None:
+        super().__init__(message)
+        self.command = command
+
+
+class SSOLoginError(SSOProviderError):
+    """The device authorization flow did not end with a token."""
+
+
+class DeviceAuthorizationDeniedError(SSOLoginError):
+    """The person denied the device authorization request (AccessDeniedException)."""
+
+
+class DeviceAuthorizationExpiredError(SSOLoginError):
+    """The device code expired before the request was approved."""
+
+
+class LoginCancelledError(SSOLoginError):
+    """The person cancelled the login (Ctrl-C); the cache was left as it was."""
+
+
+class CacheLockTimeoutError(SSOProviderError):
+    """Another process held the cache lock for longer than the configured wait."""
+
+    def __init__(self, message: str, *, lock_path: str) -> None:
+        super().__init__(message)
+        self.lock_path = lock_path
+
+
+class RoleCredentialsError(SSOProviderError):
+    """SSO GetRoleCredentials failed for a reason the user must fix (unknown account or role)."""
