@@ -8,7 +8,7 @@ UTC, ISO 8601, second precision, with a ``Z`` (``2026-11-21T07:18:03Z``).
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Callable
+from collections.abc import Callable
 
 Clock = Callable[[], _dt.datetime]
 """A zero-argument callable returning an aware UTC :class:`datetime.datetime`."""

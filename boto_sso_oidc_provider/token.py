@@ -1,0 +1,473 @@
+"""Step 4 of the flow: the locked SSO token cache; load, refresh, log in, log out.
+
+The token lives where the AWS CLI v2 keeps it,
+``~/.aws/sso/cache/<sha1 of the sso-session name>.json`` (legacy profiles:
+sha1 of the start URL), in its format::
+
+    {"startUrl": ..., "region": ..., "accessToken": ..., "expiresAt": "...Z",
+     "clientId": ..., "clientSecret": ..., "registrationExpiresAt": "...Z",
+     "refreshToken": ...}
+
+Fields this code does not know are kept. botocore, boto3 and the AWS CLI read
+the files this module writes, and this module reads theirs.
+
+:meth:`TokenManager.get` is single-flight across threads and processes: a
+token outside the refresh window is returned from a plain read; otherwise the
+entry's lock is taken, the file read *again* (another process may have done
+the work meanwhile), and only then is the token refreshed, or a login run, and
+the result written. N callers that find the token expired make one
+CreateToken call; N that need a login show one device authorization.
+
+This module only refreshes a token that a login cached, or logs in when
+allowed (:func:`login_allowed`); it never waits for a person who is not there.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from ._clock import Clock, format_timestamp, parse_timestamp, utc_now
+from ._interaction import LoginPrompt, login_allowed
+from .cache import CacheEntry, sso_token_cache_dir
+from .config import SSOSessionConfig
+from .registration import REFRESH_TOKEN_GRANT, Registration, get_registration
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .device_authorization import TokenResponse
+
+__all__ = ["SSOToken", "TokenManager", "token_manager", "load_token", "login", "logout",
+           "DEFAULT_REFRESH_WINDOW"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_REFRESH_WINDOW = 15 * 60
+"""Refresh a token with less than this many seconds left (botocore uses the same)."""
+
+# CreateToken errors meaning the refresh token or the client is no longer any good:
+# the SSO session ended, so only a new login helps.
+_SESSION_ENDED = ("InvalidGrantException", "InvalidClientException",
+                  "UnauthorizedClientException", "ExpiredTokenException",
+                  "AccessDeniedException", "InvalidRequestException")
+
+_KNOWN_KEYS = frozenset({"startUrl", "region", "accessToken", "expiresAt", "clientId",
+                         "clientSecret", "registrationExpiresAt", "refreshToken"})
+
+
+@dataclass(frozen=True, repr=False)
+class SSOToken:
+    """An SSO OIDC access token as cached. Its repr never shows a secret."""
+
+    access_token: str
+    expires_at: _dt.datetime
+    start_url: str
+    region: str
+    refresh_token: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    registration_expires_at: _dt.datetime | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    def __repr__(self) -> str:
+        return (f"SSOToken(start_url={self.start_url!r}, region={self.region!r}, "
+                f"expires_at={format_timestamp(self.expires_at)!r}, "
+                f"refreshable={self.refresh_token is not None})")
+
+    def seconds_left(self, clock: Clock = utc_now) -> float:
+        return (self.expires_at - clock()).total_seconds()
+
+    def can_refresh(self, clock: Clock = utc_now) -> bool:
+        """A refresh token and a registration that has not expired (botocore's rule)."""
+        return bool(
+            self.refresh_token and self.client_id and self.client_secret
+            and self.registration_expires_at is not None
+            and self.registration_expires_at > clock()
+        )
+
+    def to_cache(self) -> dict[str, Any]:
+        data: dict[str, Any] = dict(self.extra)
+        data.update(startUrl=self.start_url, region=self.region, accessToken=self.access_token,
+                    expiresAt=format_timestamp(self.expires_at))
+        if self.client_id and self.client_secret:
+            data.update(clientId=self.client_id, clientSecret=self.client_secret)
+        if self.registration_expires_at is not None:
+            data["registrationExpiresAt"] = format_timestamp(self.registration_expires_at)
+        if self.refresh_token:
+            data["refreshToken"] = self.refresh_token
+        else:
+            data.pop("refreshToken", None)
+        return data
+
+    @classmethod
+    def from_cache(cls, data: Mapping[str, Any]) -> SSOToken | None:
+        """Parse a cache file's content; None if it lacks what a token needs or is mistyped."""
+        try:
+            access_token = data["accessToken"]
+            if not isinstance(access_token, str) or not access_token:
+                return None
+            expires_at = parse_timestamp(data["expiresAt"])
+            registration_expiry = data.get("registrationExpiresAt")
+            optional = {k: data.get(k) for k in ("refreshToken", "clientId", "clientSecret")}
+            if any(v is not None and not isinstance(v, str) for v in optional.values()):
+                return None
+            token = cls(
+                access_token=access_token,
+                expires_at=expires_at,
+                start_url=str(data.get("startUrl", "")),
+                region=str(data.get("region", "")),
+                refresh_token=optional["refreshToken"],
+                client_id=optional["clientId"],
+                client_secret=optional["clientSecret"],
+                registration_expires_at=(parse_timestamp(registration_expiry)
+                                         if registration_expiry is not None else None),
+                extra={k: v for k, v in data.items() if k not in _KNOWN_KEYS},
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+        from . import _redaction
+
+        _redaction.remember(token.access_token, token.refresh_token, token.client_secret)
+        return token
+
+
+class TokenManager:
+    """The token of one sso-session (or legacy start URL), behind its lock.
+
+    ``session`` is a boto3 or botocore session whose endpoint settings the
+    SSO OIDC client follows (a new botocore session by default). ``allow_login``
+    None means: as the configuration and :func:`login_allowed` decide.
+    ``clock`` and ``sleep`` are injectable for tests.
+    """
+
+    def __init__(
+        self,
+        sso: SSOSessionConfig,
+        *,
+        session: Any = None,
+        allow_login: bool | None = None,
+        open_browser: bool | None = None,
+        refresh_window: float = DEFAULT_REFRESH_WINDOW,
+        lock_timeout: float | None = None,
+        clock: Clock = utc_now,
+        sleep: Callable[[float], None] = time.sleep,
+        prompt: LoginPrompt | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.sso = sso
+        self._session = session
+        self._allow_login = allow_login
+        self._open_browser = sso.settings.open_browser if open_browser is None else open_browser
+        self.refresh_window = refresh_window
+        self._clock = clock
+        self._sleep = sleep
+        self._prompt = prompt
+        self._environ = os.environ if environ is None else environ
+        self._oidc_client: Any = None
+        self.entry = CacheEntry(
+            sso_token_cache_dir() / f"{sso.token_cache_key}.json",
+            describe=f"SSO token of {sso.display_name}",
+            lock_timeout=sso.settings.lock_timeout if lock_timeout is None else lock_timeout,
+        )
+
+    def __repr__(self) -> str:
+        return f"TokenManager({self.sso.display_name})"
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def cached(self) -> SSOToken | None:
+        """The cached token as it is now, valid or not (no lock, no network)."""
+        data = self.entry.read()
+        if data is None:
+            return None
+        token = SSOToken.from_cache(data)
+        if token is None:
+            logger.warning("Ignoring the %s cache file %s: it is not a usable SSO token; "
+                           "it will be replaced.", self.entry.describe, self.entry.path)
+        return token
+
+    def _fresh(self, token: SSOToken | None, rejected: str | None) -> bool:
+        return (token is not None and token.access_token != rejected
+                and token.seconds_left(self._clock) > self.refresh_window)
+
+    # -- the single-flight entry point ---------------------------------------------------------
+
+    def get(self, *, rejected_access_token: str | None = None) -> SSOToken:
+        """A token with more than the refresh window left, refreshing or logging in as allowed.
+
+        ``rejected_access_token`` is a token a service refused (revoked, logged
+        out): it is not returned again, and the refresh is skipped if another
+        process already replaced it. Raises :class:`SSOLoginRequiredError` when a
+        login is needed but not allowed, the typed login errors, and
+        :class:`SSOProviderError` when the service cannot be reached and no
+        usable token is left.
+        """
+        token = self.cached()
+        if self._fresh(token, rejected_access_token):
+            assert token is not None
+            return token
+        with self.entry.locked():
+            token = self.cached()
+            if self._fresh(token, rejected_access_token):
+                assert token is not None
+                logger.debug("Another process already renewed the token of %s", self.sso.display_name)
+                return token
+            rejected = token is not None and token.access_token == rejected_access_token
+            if token is not None:
+                renewed = self._renew(token, must=rejected)
+                if renewed is not None:
+                    return renewed
+            if self._login_allowed():
+                return self._login_locked(previous=token)
+            raise self._login_required(token, rejected)
+
+    def login(self) -> SSOToken:
+        """Always run the device flow (an explicit login) and cache the new token."""
+        with self.entry.locked():
+            return self._login_locked(previous=self.cached())
+
+    def logout(self) -> bool:
+        """Sign out with SSO Logout (best effort) and delete the cached token. True if one was cached."""
+        with self.entry.locked():
+            token = self.cached()
+            if token is not None and token.seconds_left(self._clock) > 0:
+                self._sso_logout(token)
+            return self.entry.delete()
+
+    # -- refresh -------------------------------------------------------------------------------
+
+    def _renew(self, token: SSOToken, *, must: bool) -> SSOToken | None:
+        """Refresh ``token`` if possible. Returns the token to use, or None when only a login helps.
+
+        A still-valid token is returned unchanged when the refresh fails for a
+        transient reason (throttling, 5xx, network), unless ``must`` (a service
+        rejected it).
+        """
+        usable_as_is = not must and token.seconds_left(self._clock) > 0
+        if not token.can_refresh(self._clock):
+            if usable_as_is:
+                return token
+            return None
+        try:
+            return self._refresh(token)
+        except _SessionEnded:
+            # The refresh token is dead (rotation makes that final): forget it so
+            # later calls go straight to login instead of retrying it.
+            token = replace(token, refresh_token=None)
+            self.entry.write(token.to_cache())
+            if usable_as_is:
+                logger.warning("The SSO session of %s has ended; its last access token is valid "
+                               "for %d more seconds. Log in again: %s", self.sso.display_name,
+                               token.seconds_left(self._clock), self.sso.login_command)
+                return token
+            return None
+        except _Transient as error:
+            if usable_as_is:
+                logger.warning("Could not refresh the SSO token of %s (%s); using the current "
+                               "token, valid for %d more seconds.", self.sso.display_name,
+                               error.reason, token.seconds_left(self._clock))
+                return token
+            from .exceptions import SSOProviderError
+
+            raise SSOProviderError(
+                f"Could not refresh the SSO token of {self.sso.display_name}: {error.reason}. "
+                "Try again later."
+            ) from None
+
+    def _refresh(self, token: SSOToken) -> SSOToken:
+        import botocore.exceptions
+
+        client = self._oidc()
+        try:
+            response = client.create_token(
+                grantType=REFRESH_TOKEN_GRANT,
+                clientId=token.client_id,
+                clientSecret=token.client_secret,
+                refreshToken=token.refresh_token,
+            )
+        except botocore.exceptions.ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+            if code in _SESSION_ENDED and status < 500:
+                logger.info("The refresh token of %s was refused (%s)", self.sso.display_name, code)
+                raise _SessionEnded() from None
+            raise _Transient(f"{code or 'error'} from SSO OIDC") from None
+        except (botocore.exceptions.BotoCoreError, OSError) as error:
+            raise _Transient(type(error).__name__) from None
+        from .device_authorization import TokenResponse
+
+        result = TokenResponse.from_response(response)
+        renewed = replace(
+            token,
+            access_token=result.access_token,
+            expires_at=self._clock() + _dt.timedelta(seconds=result.expires_in),
+            # No new refresh token means the old one stays valid (RFC 6749 §6).
+            refresh_token=result.refresh_token or token.refresh_token,
+            start_url=self.sso.start_url,
+            region=self.sso.region,
+        )
+        self.entry.write(renewed.to_cache())
+        logger.info("Refreshed the SSO token of %s", self.sso.display_name)
+        return renewed
+
+    # -- login ---------------------------------------------------------------------------------
+
+    def _login_allowed(self) -> bool:
+        if self._allow_login is not None:
+            return self._allow_login
+        return login_allowed(self.sso.settings.auto_login, self._environ)
+
+    def _login_required(self, token: SSOToken | None, rejected: bool) -> Exception:
+        from .exceptions import SSOLoginRequiredError
+
+        if token is None:
+            state = "There is no cached SSO token for"
+        elif rejected:
+            state = "The SSO token was rejected (revoked or logged out) for"
+        else:
+            state = "The SSO session has ended for"
+        return SSOLoginRequiredError(
+            f"{state} {self.sso.display_name} and no login can be started here "
+            f"(no terminal, CI, or sso_auto_login = false). Run: {self.sso.login_command}",
+            command=self.sso.login_command,
+        )
+
+    def _login_locked(self, previous: SSOToken | None) -> SSOToken:
+        import botocore.exceptions
+
+        from .device_authorization import run_device_flow
+
+        client = self._oidc()
+        prompt = self._prompt or LoginPrompt(browser=self._open_browser)
+        registration = get_registration(client, self.sso, clock=self._clock)
+        try:
+            result = run_device_flow(client, registration, self.sso.start_url,
+                                     what=self.sso.display_name, prompt=prompt, sleep=self._sleep)
+        except botocore.exceptions.ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "InvalidClientException":
+                raise
+            # The service no longer knows the cached client: register anew, once.
+            registration = get_registration(client, self.sso, clock=self._clock, force_new=True)
+            result = run_device_flow(client, registration, self.sso.start_url,
+                                     what=self.sso.display_name, prompt=prompt, sleep=self._sleep)
+        return self._store_login(result, registration, previous)
+
+    def _store_login(self, result: TokenResponse, registration: Registration,
+                     previous: SSOToken | None) -> SSOToken:
+        token = SSOToken(
+            access_token=result.access_token,
+            expires_at=self._clock() + _dt.timedelta(seconds=result.expires_in),
+            start_url=self.sso.start_url,
+            region=self.sso.region,
+            refresh_token=result.refresh_token,
+            client_id=registration.client_id,
+            client_secret=registration.client_secret,
+            registration_expires_at=registration.expires_at,
+            extra=dict(previous.extra) if previous is not None else {},
+        )
+        self.entry.write(token.to_cache())
+        return token
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    def _oidc(self) -> Any:
+        if self._oidc_client is None:
+            from ._clients import create_client
+
+            self._oidc_client = create_client("sso-oidc", self.sso.region, self._session)
+        return self._oidc_client
+
+    def _sso_logout(self, token: SSOToken) -> None:
+        import botocore.exceptions
+
+        from ._clients import create_client
+
+        client = create_client("sso", self.sso.region, self._session)
+        try:
+            client.logout(accessToken=token.access_token)
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:
+            # The local sign-out still happens; the server session ends on its own.
+            logger.warning("SSO Logout for %s failed (%s); removing the local token anyway.",
+                           self.sso.display_name, type(error).__name__)
+
+
+class _SessionEnded(Exception):
+    pass
+
+
+class _Transient(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def token_manager(
+    profile_name: str | None = None,
+    sso_session: str | None = None,
+    *,
+    session: Any = None,
+    **options: Any,
+) -> TokenManager:
+    """A :class:`TokenManager` for a profile or sso-session, configured from the AWS config."""
+    from ._clients import botocore_session
+    from .config import resolve
+
+    sso = resolve(profile_name, sso_session,
+                  botocore_session=botocore_session(session, profile_name) if session else None)
+    return TokenManager(sso, session=session, **options)
+
+
+def load_token(
+    profile_name: str | None = None,
+    sso_session: str | None = None,
+    *,
+    session: Any = None,
+    allow_login: bool | None = None,
+    **options: Any,
+) -> SSOToken:
+    """A valid SSO token for a profile or sso-session, refreshing or logging in as allowed.
+
+    With neither name, the current profile (``AWS_PROFILE`` or ``default``).
+    Raises :class:`SSOConfigError`, :class:`SSOLoginRequiredError` (login
+    needed but not allowed here) or a :class:`SSOLoginError`.
+    """
+    manager = token_manager(profile_name, sso_session, session=session,
+                            allow_login=allow_login, **options)
+    return manager.get()
+
+
+def login(
+    profile_name: str | None = None,
+    sso_session: str | None = None,
+    *,
+    session: Any = None,
+    open_browser: bool | None = None,
+    **options: Any,
+) -> SSOToken:
+    """Log in with the device authorization flow and cache the token (always prompts)."""
+    manager = token_manager(profile_name, sso_session, session=session,
+                            open_browser=open_browser, **options)
+    return manager.login()
+
+
+def logout(
+    profile_name: str | None = None,
+    sso_session: str | None = None,
+    *,
+    session: Any = None,
+    **options: Any,
+) -> bool:
+    """Sign out of the SSO session and delete its cached token and role credentials.
+
+    Returns True if a token was cached.
+    """
+    manager = token_manager(profile_name, sso_session, session=session, **options)
+    removed = manager.logout()
+    from .role_credentials import forget_role_credentials
+
+    forget_role_credentials(manager.sso)
+    return removed
