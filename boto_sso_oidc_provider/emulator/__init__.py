@@ -1,0 +1,54 @@
+"""A local IAM Identity Center: SSO OIDC, the SSO portal and STS on one loopback URL.
+
+Unmodified AWS SDKs and the AWS CLI work against it: point
+``AWS_ENDPOINT_URL`` (or ``AWS_ENDPOINT_URL_SSO_OIDC``, ``AWS_ENDPOINT_URL_SSO``
+and ``AWS_ENDPOINT_URL_STS``) at its URL. It implements RegisterClient,
+StartDeviceAuthorization and CreateToken (device code, refresh token with
+rotation, authorization code with PKCE); GetRoleCredentials, ListAccounts,
+ListAccountRoles and Logout; STS GetCallerIdentity and AssumeRole with real
+SigV4 verification. People approve logins on its ``/device`` and
+``/authorize`` pages; programs use the ``/_emulator/`` control plane
+(:class:`EmulatorControl`) to approve, inject faults, expire tokens and count
+calls.
+
+Modules: ``_config`` (settings), ``_directory`` (user, accounts, roles; the
+``--state`` file schema), ``_state`` (records, lifetimes, the lock and the
+clock), ``_oidc``, ``_portal``, ``_sts`` with ``_sigv4`` and ``_identity``,
+``_pages`` (HTML), ``_control`` (control plane) and ``_client`` (its
+client), ``_server`` (HTTP), ``_runner`` (:func:`run_emulator`) and
+``pytest_plugin`` (the ``sso_emulator`` fixture).
+
+Example::
+
+    from boto_sso_oidc_provider.emulator import run_emulator
+
+    with run_emulator(auto_approve=True, interval=0) as emulator:
+        os.environ["AWS_ENDPOINT_URL"] = emulator.url
+        ...
+"""
+
+from __future__ import annotations
+
+from ._client import EmulatorControl, EmulatorControlError
+from ._config import DEFAULT_SCOPES, EmulatorConfig
+from ._directory import Account, Directory, DirectoryError, User
+from ._runner import EmulatorHandle, run_emulator
+from ._server import EmulatorServer
+from ._state import EXPIRABLE, OPERATIONS, EmulatorState
+
+__all__ = [
+    "Account",
+    "DEFAULT_SCOPES",
+    "Directory",
+    "DirectoryError",
+    "EXPIRABLE",
+    "EmulatorConfig",
+    "EmulatorControl",
+    "EmulatorControlError",
+    "EmulatorHandle",
+    "EmulatorServer",
+    "EmulatorState",
+    "OPERATIONS",
+    "User",
+    "run_emulator",
+]

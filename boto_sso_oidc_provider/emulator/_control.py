@@ -1,0 +1,169 @@
+"""The control plane under ``/_emulator/``: JSON, no authentication, for tests and demos.
+
+==========================  ===================================================
+``POST /_emulator/approve`` ``{"userCode": "ABCD-EFGH"}``: approve a pending login
+``POST /_emulator/deny``    ``{"userCode": "ABCD-EFGH"}``: deny it
+``GET /_emulator/pending``  ``{"userCodes": [...]}``: logins awaiting a decision
+``GET /_emulator/calls``    ``{"operations": {name: n}, "grants": {type: n}}``
+``POST /_emulator/faults``  ``{"operation", "error"?, "delay"?, "count"?, "grantType"?}``
+``GET /_emulator/faults``   ``{"faults": [...]}``: what is still queued
+``POST /_emulator/expire``  ``{"what": "access_tokens" | ...}``: expire a kind now
+``POST /_emulator/reset``   forget tokens, registrations, faults and counters
+==========================  ===================================================
+
+Errors are ``{"error": "<code>", "message": "..."}`` with 400, 404 (unknown
+user code) or 409 (the login can no longer be decided).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from . import _oidc, _portal, _sts
+from ._http import (
+    ErrorShape,
+    Request,
+    Response,
+    Route,
+    ServiceError,
+    json_body,
+    json_response,
+)
+from ._state import EXPIRABLE, OPERATIONS, EmulatorState, Fault
+
+PREFIX = "/_emulator"
+_MAX_DELAY = 60.0  # seconds: a fault must not hold a server thread for long
+
+# operation -> the error shape (and so the error names) a fault may inject for it
+_SHAPES: dict[str, ErrorShape] = {
+    **{route.operation: route.shape for route in (*_oidc.ROUTES.values(), *_portal.ROUTES.values())
+       if isinstance(route.operation, str)},
+    **{operation: _sts.ERRORS for operation in _sts.OPERATIONS},
+}
+assert set(_SHAPES) == set(OPERATIONS)
+
+
+class ControlErrors:
+    """The control plane's own JSON errors."""
+
+    invalid_request = "InvalidRequest"
+    internal_error = "InternalError"
+
+    def error(self, name: str, message: str, status: int | None = None,
+              request_id: str = "") -> Response:
+        return json_response(status or 400, {"error": name, "message": message})
+
+    def fault_errors(self) -> Mapping[str, int]:
+        return {}
+
+
+ERRORS = ControlErrors()
+
+
+def _refuse(message: str, status: int = 400, name: str = "InvalidRequest") -> ServiceError:
+    return ServiceError(ERRORS.error(name, message, status))
+
+
+def _body(request: Request) -> dict[str, Any]:
+    return json_body(request, _refuse)
+
+
+def _decide(state: EmulatorState, request: Request, approve: bool) -> Response:
+    user_code = _body(request).get("userCode")
+    if not isinstance(user_code, str) or not user_code:
+        raise _refuse("userCode is required")
+    authorization = state.decide(user_code, approve)
+    if authorization is None:
+        raise _refuse(f"No device authorization has user code {user_code}", 404, "NotFound")
+    wanted = "approved" if approve else "denied"
+    if authorization.status != wanted:
+        detail = ("expired" if authorization.status == "pending" else authorization.status)
+        raise _refuse(f"The device authorization is {detail}", 409, "Conflict")
+    return json_response(200, {"userCode": authorization.user_code, "status": wanted})
+
+
+def approve(state: EmulatorState, request: Request) -> Response:
+    return _decide(state, request, approve=True)
+
+
+def deny(state: EmulatorState, request: Request) -> Response:
+    return _decide(state, request, approve=False)
+
+
+def pending(state: EmulatorState, request: Request) -> Response:
+    return json_response(200, {"userCodes": state.pending_user_codes()})
+
+
+def calls(state: EmulatorState, request: Request) -> Response:
+    return json_response(200, state.calls())
+
+
+def _fault_json(fault: Fault) -> dict[str, Any]:
+    return {"operation": fault.operation, "error": fault.error, "delay": fault.delay,
+            "count": fault.count, "grantType": fault.grant_type}
+
+
+def parse_fault(payload: Mapping[str, Any]) -> Fault:
+    """A :class:`Fault` from its JSON form; raises :class:`ValueError` saying what is wrong."""
+    operation = payload.get("operation")
+    if operation not in _SHAPES:
+        raise ValueError(f"operation must be one of {', '.join(OPERATIONS)}")
+    error, delay = payload.get("error"), payload.get("delay")
+    count, grant_type = payload.get("count", 1), payload.get("grantType")
+    allowed = _SHAPES[operation].fault_errors()
+    if error is not None and error not in allowed:
+        raise ValueError(f"error for {operation} must be one of {', '.join(sorted(allowed))}")
+    if delay is not None and (
+        isinstance(delay, bool) or not isinstance(delay, (int, float))
+        or not math.isfinite(delay) or not 0 <= delay <= _MAX_DELAY
+    ):
+        raise ValueError(f"delay must be a number of seconds from 0 to {_MAX_DELAY:g}")
+    if error is None and not delay:
+        raise ValueError("a fault needs an error, a delay, or both")
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValueError("count must be a positive integer")
+    if grant_type is not None and (operation != "CreateToken" or not isinstance(grant_type, str)):
+        raise ValueError("grantType filters CreateToken faults only, and is a string")
+    return Fault(operation, error, float(delay) if delay else None, count, grant_type)
+
+
+def add_fault(state: EmulatorState, request: Request) -> Response:
+    try:
+        fault = parse_fault(_body(request))
+    except ValueError as error:
+        raise _refuse(str(error)) from None
+    state.add_fault(fault)
+    return json_response(200, {"queued": _fault_json(fault)})
+
+
+def list_faults(state: EmulatorState, request: Request) -> Response:
+    with state.lock:
+        return json_response(200, {"faults": [_fault_json(fault) for fault in state.faults]})
+
+
+def expire(state: EmulatorState, request: Request) -> Response:
+    what = _body(request).get("what")
+    try:
+        changed = state.expire(what if isinstance(what, str) else "")
+    except ValueError:
+        raise _refuse(f"what must be one of {', '.join(EXPIRABLE)}") from None
+    return json_response(200, {"what": what, "expired": changed})
+
+
+def reset(state: EmulatorState, request: Request) -> Response:
+    state.reset()
+    return json_response(200, {})
+
+
+ROUTES: dict[tuple[str, str], Route] = {
+    ("POST", f"{PREFIX}/approve"): Route(approve, ERRORS),
+    ("POST", f"{PREFIX}/deny"): Route(deny, ERRORS),
+    ("GET", f"{PREFIX}/pending"): Route(pending, ERRORS),
+    ("GET", f"{PREFIX}/calls"): Route(calls, ERRORS),
+    ("POST", f"{PREFIX}/faults"): Route(add_fault, ERRORS),
+    ("GET", f"{PREFIX}/faults"): Route(list_faults, ERRORS),
+    ("POST", f"{PREFIX}/expire"): Route(expire, ERRORS),
+    ("POST", f"{PREFIX}/reset"): Route(reset, ERRORS),
+}
