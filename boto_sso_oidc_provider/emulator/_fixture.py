@@ -1,0 +1,77 @@
+"""What the ``sso_emulator`` pytest fixture hands a test: a running emulator in a private HOME."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ._runner import EmulatorHandle
+from ._server import EmulatorServer
+
+PROFILE = "dev"
+SSO_SESSION = "emulator"
+START_URL = "https://emulator.awsapps.com/start"
+REGION = "us-east-1"
+ACCOUNT_ID = "111111111111"
+ROLE_NAME = "AdministratorAccess"
+
+DEFAULT_CONFIG = f"""\
+[sso-session {SSO_SESSION}]
+sso_start_url = {START_URL}
+sso_region = {REGION}
+sso_registration_scopes = sso:account:access
+
+[profile {PROFILE}]
+sso_session = {SSO_SESSION}
+sso_account_id = {ACCOUNT_ID}
+sso_role_name = {ROLE_NAME}
+region = {REGION}
+"""
+
+
+def private_dir(path: Path) -> Path:
+    """Create ``path`` (and parents) readable by the owner only (0700)."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.chmod(0o700)
+    return path
+
+
+class SSOEmulator(EmulatorHandle):
+    """A running emulator plus the private HOME and AWS config a test runs in.
+
+    ``env`` holds every environment variable the fixture set (``HOME`` and the
+    ``AWS_*`` ones), ready to pass to a subprocess; every other ``AWS_*``
+    variable was removed from this process's environment.
+    """
+
+    def __init__(self, server: EmulatorServer, home: Path) -> None:
+        super().__init__(server)
+        self.home = home
+        self.profile = PROFILE
+        self.sso_session = SSO_SESSION
+        self.start_url = START_URL
+        self.region = REGION
+        self.account_id = ACCOUNT_ID
+        self.role_name = ROLE_NAME
+        aws_dir = private_dir(home / ".aws")
+        self.config_file = aws_dir / "config"
+        self.credentials_file = aws_dir / "credentials"
+        self.env: dict[str, str] = {
+            "HOME": str(home),
+            "AWS_CONFIG_FILE": str(self.config_file),
+            "AWS_SHARED_CREDENTIALS_FILE": str(self.credentials_file),
+            "AWS_ENDPOINT_URL": self.url,
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_PROFILE": PROFILE,
+        }
+        self.write_config(DEFAULT_CONFIG)
+
+    def write_config(self, text: str, append: bool = False) -> Path:
+        """Replace the AWS config file with ``text`` (or add it at the end); 0600."""
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
+        with os.fdopen(os.open(self.config_file, flags, 0o600), "w", encoding="utf-8") as file:
+            if append and self.config_file.stat().st_size:
+                file.write("\n")
+            file.write(text)
+        return self.config_file
