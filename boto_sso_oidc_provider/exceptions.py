@@ -15,7 +15,7 @@ because any code raising these already has botocore loaded. The warm path of
 
 from __future__ import annotations
 
-from botocore.exceptions import BotoCoreError, InvalidConfigError
+from botocore.exceptions import BotoCoreError, CredentialRetrievalError, InvalidConfigError
 
 __all__ = [
     "SSOProviderError",
@@ -93,5 +93,16 @@ class CacheLockTimeoutError(SSOProviderError):
         self.lock_path = lock_path
 
 
-class RoleCredentialsError(SSOProviderError):
-    """SSO GetRoleCredentials failed for a reason the user must fix (unknown account or role)."""
+class RoleCredentialsError(SSOProviderError, CredentialRetrievalError):
+    """SSO GetRoleCredentials failed for a reason the user must fix (unknown account or role).
+
+    Also a botocore :class:`CredentialRetrievalError`, which code catching
+    botocore's credential errors already handles.
+    """
+
+    fmt = "{message}"
+
+    def __init__(self, message: str, **kwargs: object) -> None:
+        kwargs.setdefault("provider", "sso-oidc")
+        kwargs.setdefault("error_msg", message)
+        super().__init__(message, **kwargs)
