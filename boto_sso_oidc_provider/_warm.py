@@ -1,0 +1,252 @@
+"""The warm path: role credentials straight from the shared cache, without boto3 or botocore.
+
+``credential-process`` runs once per AWS CLI command (or SDK start), so its
+start-up is felt every time. When botocore's role-credential cache
+(``~/.aws/cli/cache/<key>.json``, shared with the AWS CLI v2) holds
+credentials with more than :data:`REFRESH_WINDOW` left, this module answers
+from that file alone: it reads the AWS config with :mod:`configparser` (as
+botocore's loader does), computes the cache key exactly as botocore's
+``SSOCredentialFetcher`` does, and parses the file.
+
+It promises only "these are the credentials botocore would use from cache";
+it never refreshes, never logs in, never writes. Whenever anything is not
+plain (no cache, credentials near expiry, a config or cache it does not
+fully understand), :func:`cached_process_output` returns None and the caller
+takes the full path (botocore's loader and
+:class:`~boto_sso_oidc_provider.role_credentials.RoleCredentialsManager`),
+which has the error messages. This module must stay cheap to import: the
+standard library only, and none of the package's heavier modules.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ._clock import format_timestamp, parse_timestamp, utc_now
+
+if TYPE_CHECKING:  # pragma: no cover
+    import configparser
+
+__all__ = ["REFRESH_WINDOW", "WarmProfile", "config_file", "credentials_file", "default_profile",
+           "read_profile", "sso_role_cache_key", "role_cache_file", "cached_process_output"]
+
+REFRESH_WINDOW = 15 * 60
+"""Credentials with less than this many seconds left are not served from here (botocore's
+advisory refresh window): the full path refreshes them."""
+
+_CREDENTIAL_KEYS = ("AccessKeyId", "SecretAccessKey", "SessionToken")
+
+
+class WarmProfile:
+    """The parts of an SSO profile that name its role-credential cache entry."""
+
+    __slots__ = ("profile", "account_id", "role_name", "sso_session", "start_url")
+
+    def __init__(self, profile: str, account_id: str, role_name: str, *,
+                 sso_session: str | None, start_url: str | None) -> None:
+        self.profile = profile
+        self.account_id = account_id
+        self.role_name = role_name
+        self.sso_session = sso_session
+        self.start_url = start_url
+
+    def __repr__(self) -> str:
+        return (f"WarmProfile(profile={self.profile!r}, account_id={self.account_id!r}, "
+                f"role_name={self.role_name!r}, sso_session={self.sso_session!r}, "
+                f"start_url={self.start_url!r})")
+
+
+def config_file(environ: Mapping[str, str] | None = None) -> str:
+    """The AWS config file botocore would read: ``AWS_CONFIG_FILE`` or ``~/.aws/config``."""
+    environ = os.environ if environ is None else environ
+    path = environ.get("AWS_CONFIG_FILE") or os.path.join("~", ".aws", "config")
+    return os.path.expanduser(os.path.expandvars(path))
+
+
+def credentials_file(environ: Mapping[str, str] | None = None) -> str:
+    """The shared credentials file: ``AWS_SHARED_CREDENTIALS_FILE`` or ``~/.aws/credentials``."""
+    environ = os.environ if environ is None else environ
+    path = environ.get("AWS_SHARED_CREDENTIALS_FILE") or os.path.join("~", ".aws", "credentials")
+    return os.path.expanduser(os.path.expandvars(path))
+
+
+def default_profile(environ: Mapping[str, str] | None = None) -> str:
+    """The profile botocore uses when none is named: ``AWS_PROFILE``, ``AWS_DEFAULT_PROFILE``, ``default``."""
+    environ = os.environ if environ is None else environ
+    return environ.get("AWS_PROFILE") or environ.get("AWS_DEFAULT_PROFILE") or "default"
+
+
+def _section_name(section: str, prefix: str) -> str | None:
+    """``NAME`` of a ``[prefix NAME]`` section, split as botocore does (``shlex``)."""
+    if not section.startswith(prefix):
+        return None
+    if any(char in section for char in "\"'\\"):
+        import shlex  # only quoted names need shlex's rules
+
+        try:
+            parts = shlex.split(section)
+        except ValueError:
+            return None
+    else:
+        parts = section.split()
+    # botocore files "[profilex y]" under "y" too: it tests startswith, not the word.
+    return parts[1] if len(parts) == 2 else None
+
+
+def _parse(path: str) -> configparser.RawConfigParser | None:
+    import configparser
+
+    parser = configparser.RawConfigParser()
+    try:
+        with open(path, encoding="utf-8") as handle:
+            parser.read_file(handle)
+    except (OSError, UnicodeDecodeError, configparser.Error):
+        return None
+    return parser
+
+
+def _load_sections(path: str) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]]] | None:
+    """Profiles and sso-sessions of the config file, as botocore maps them; None if unreadable."""
+    parser = _parse(path)
+    if parser is None:
+        return None
+    profiles: dict[str, dict[str, str]] = {}
+    sessions: dict[str, dict[str, str]] = {}
+    for section in parser.sections():
+        values = dict(parser.items(section))
+        if section.startswith("profile"):
+            name = _section_name(section, "profile")
+            if name is not None:
+                profiles[name] = values
+        elif section.startswith("sso-session"):
+            name = _section_name(section, "sso-session")
+            if name is not None:
+                sessions[name] = values
+        elif section == "default":
+            profiles["default"] = values
+    return profiles, sessions
+
+
+def _credentials_file_has_sso_keys(profile: str) -> bool:
+    """botocore merges the credentials file's ``[profile]`` over the config's: SSO keys there
+    would change the answer, so they send us to the full path (absent file: fast ``False``)."""
+    path = credentials_file()
+    if not os.path.exists(path):
+        return False
+    parser = _parse(path)
+    if parser is None:
+        return True
+    return parser.has_section(profile) and any(key.startswith("sso_") for key in parser.options(profile))
+
+
+def read_profile(profile: str, path: str | None = None) -> WarmProfile | None:
+    """The SSO role settings of ``profile`` from the config file, or None if not plainly there.
+
+    None covers every case the full path should judge: a missing or
+    unparseable file, an unknown profile, missing keys, a profile whose SSO
+    keys disagree with its sso-session, SSO keys in the credentials file.
+    """
+    loaded = _load_sections(config_file() if path is None else path)
+    if loaded is None or _credentials_file_has_sso_keys(profile):
+        return None
+    profiles, sessions = loaded
+    values = profiles.get(profile)
+    if values is None:
+        return None
+    account_id, role_name = values.get("sso_account_id"), values.get("sso_role_name")
+    if not account_id or not role_name:
+        return None
+    session_name = values.get("sso_session")
+    if session_name:
+        session = sessions.get(session_name)
+        if session is None or not session.get("sso_start_url") or not session.get("sso_region"):
+            return None
+        if any(key in values and values[key] != session[key] for key in ("sso_start_url", "sso_region")):
+            return None
+        return WarmProfile(profile, account_id, role_name, sso_session=session_name, start_url=None)
+    start_url = values.get("sso_start_url")
+    if not start_url or not values.get("sso_region"):
+        return None
+    return WarmProfile(profile, account_id, role_name, sso_session=None, start_url=start_url)
+
+
+def _sha1_hex(data: bytes) -> str:
+    try:
+        from _sha1 import sha1  # CPython's builtin: skips loading OpenSSL for one small hash
+    except ImportError:  # pragma: no cover - other interpreters
+        from hashlib import sha1
+    return sha1(data).hexdigest()
+
+
+def sso_role_cache_key(account_id: str, role_name: str, *, sso_session: str | None,
+                       start_url: str | None) -> str:
+    """botocore ``SSOCredentialFetcher``'s cache key (the file stem in ``~/.aws/cli/cache``).
+
+    sha1 of the compact, key-sorted JSON of role name, account id and the
+    sso-session name (legacy profiles: the start URL), made file-safe.
+    """
+    args: dict[str, str] = {"roleName": role_name, "accountId": account_id}
+    if sso_session:
+        args["sessionName"] = sso_session
+    else:
+        args["startUrl"] = start_url or ""
+    digest = _sha1_hex(json.dumps(args, sort_keys=True, separators=(",", ":")).encode("utf-8"))
+    return digest.replace(":", "_").replace(os.sep, "_").replace("/", "_")
+
+
+def role_cache_file(profile: WarmProfile) -> str:
+    """The path of the profile's role-credential cache file (follows ``HOME`` now)."""
+    key = sso_role_cache_key(profile.account_id, profile.role_name,
+                             sso_session=profile.sso_session, start_url=profile.start_url)
+    return os.path.join(os.path.expanduser(os.path.join("~", ".aws", "cli", "cache")), f"{key}.json")
+
+
+def _process_output(data: Any, *, window: float) -> dict[str, Any] | None:
+    """``credential_process`` Version 1 JSON from a cache file's content, if fresh enough."""
+    if not isinstance(data, dict):
+        return None
+    credentials = data.get("Credentials")
+    if not isinstance(credentials, dict):
+        return None
+    values = [credentials.get(key) for key in _CREDENTIAL_KEYS]
+    if not all(isinstance(value, str) and value for value in values):
+        return None
+    expiration_text = credentials.get("Expiration")
+    if not isinstance(expiration_text, str):
+        return None
+    if expiration_text.endswith("UTC"):  # botocore's strftime("%Z") of a tzutc datetime
+        expiration_text = expiration_text[:-3] + "Z"
+    try:
+        expiration = parse_timestamp(expiration_text)
+    except (TypeError, ValueError):
+        return None
+    if (expiration - utc_now()).total_seconds() <= window:
+        return None
+    output: dict[str, Any] = {"Version": 1}
+    output.update(zip(_CREDENTIAL_KEYS, values, strict=True))
+    output["Expiration"] = format_timestamp(expiration)
+    account_id = credentials.get("AccountId")
+    if isinstance(account_id, str) and account_id:
+        output["AccountId"] = account_id
+    return output
+
+
+def cached_process_output(profile: str, *, window: float = REFRESH_WINDOW) -> dict[str, Any] | None:
+    """The profile's cached role credentials as ``credential_process`` JSON, or None.
+
+    None means "take the full path": the profile is not a plain SSO profile
+    here, there is no cache entry, it is unreadable, or it expires within
+    ``window`` seconds.
+    """
+    settings = read_profile(profile)
+    if settings is None:
+        return None
+    try:
+        with open(role_cache_file(settings), encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    return _process_output(data, window=window)

@@ -1,0 +1,179 @@
+"""What the subcommands share: the ``--profile``/``--sso-session`` options, logging, error lines.
+
+Importing this module is cheap (standard library only, nothing of botocore):
+``credential-process`` and ``export`` import it on their warm path.
+
+Errors for people are one line on stderr, ``boto-sso-oidc <command>: <reason>``,
+and exit code 1; argparse's usage errors keep its exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    import datetime
+
+__all__ = ["EXIT_OK", "EXIT_FAILURE", "add_profile", "add_profile_or_session", "add_json",
+           "add_debug", "setup_logging", "fail", "error_line", "report", "print_json", "quiet_stdout",
+           "duration", "moment"]
+
+from . import EXIT_FAILURE, EXIT_OK
+
+_PROG = "boto-sso-oidc"
+
+
+def add_profile(parser: argparse.ArgumentParser, *, required: bool = False,
+                what: str = "the profile to use") -> None:
+    """``--profile P``; without it, ``AWS_PROFILE`` (then ``default``) as in boto3."""
+    default_note = "" if required else " (default: $AWS_PROFILE, else 'default')"
+    parser.add_argument("--profile", metavar="PROFILE", required=required,
+                        help=f"{what}{default_note}")
+
+
+def add_profile_or_session(parser: argparse.ArgumentParser, *, all_option: str | None = None) -> None:
+    """``--profile P | --sso-session S`` (and optionally ``--all``), mutually exclusive."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--profile", metavar="PROFILE",
+                       help="a profile that uses the sso-session (default: $AWS_PROFILE, else 'default')")
+    group.add_argument("--sso-session", metavar="NAME", dest="sso_session",
+                       help="an [sso-session NAME] section of the AWS config")
+    if all_option:
+        group.add_argument("--all", action="store_true", help=all_option)
+
+
+def add_json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+
+def add_debug(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--debug", action="store_true",
+                        help="log what happens (secrets redacted) and show tracebacks, on stderr")
+
+
+def setup_logging(debug: bool = False) -> None:
+    """Warnings (or everything, with ``debug``) on stderr, secrets redacted."""
+    import logging
+
+    from .. import _redaction
+
+    _redaction.install()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(
+        "%(asctime)s %(name)s %(levelname)s: %(message)s" if debug else f"{_PROG}: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if debug else logging.WARNING)
+
+
+def error_line(error: BaseException) -> str:
+    """One line for a person from any exception, secrets redacted."""
+    from .. import _redaction
+
+    message = getattr(error, "message", None) or str(error) or type(error).__name__
+    if not _is_ours(error) and not _is_known(error):
+        message = f"unexpected {type(error).__name__}: {message} (run again with --debug for details)"
+    return " ".join(_redaction.redact(str(message)).split())
+
+
+def _is_ours(error: BaseException) -> bool:
+    return type(error).__module__.startswith("boto_sso_oidc_provider")
+
+
+def _is_known(error: BaseException) -> bool:
+    """botocore's own errors (config, network, service) already read as sentences."""
+    if "botocore.exceptions" not in sys.modules:
+        return False
+    import botocore.exceptions
+
+    return isinstance(error, (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError))
+
+
+def fail(command: str, message: str) -> int:
+    """Print ``boto-sso-oidc COMMAND: MESSAGE`` on stderr; return exit code 1."""
+    print(f"{_PROG} {command}: {' '.join(message.split())}", file=sys.stderr)
+    return EXIT_FAILURE
+
+
+def report(command: str, error: BaseException, *, debug: bool = False,
+           profile: str | None = None) -> int:
+    """Report ``error`` as one line (plus a redacted traceback with ``debug``); return 1.
+
+    With ``profile``, the line starts with it unless the message already names it.
+    """
+    if debug:
+        import traceback
+
+        from .. import _redaction
+
+        sys.stderr.write(_redaction.redact("".join(traceback.format_exception(error))))
+    line = error_line(error)
+    if profile and f'"{profile}"' not in line:
+        line = f'profile "{profile}": {line}'
+    return fail(command, line)
+
+
+def print_json(data: Any, stream: IO[str] | None = None) -> None:
+    import json
+
+    stream = stream if stream is not None else sys.stdout
+    stream.write(json.dumps(data, indent=2) + "\n")
+    stream.flush()
+
+
+class quiet_stdout:
+    """Send everything written to stdout inside the block to stderr instead.
+
+    Used around the full credential path so that nothing but the final JSON
+    ever reaches the stdout the AWS CLI parses, whatever a library (or a
+    child process) prints. Works on file descriptor 1, not just ``sys.stdout``.
+    """
+
+    def __init__(self) -> None:
+        self._saved_fd: int | None = None
+        self._saved_stream: IO[str] | None = None
+
+    def __enter__(self) -> None:
+        sys.stdout.flush()
+        self._saved_stream = sys.stdout
+        sys.stdout = sys.stderr
+        try:
+            self._saved_fd = os.dup(1)
+            os.dup2(2, 1)
+        except OSError:  # no fd 1 or 2 (a closed stream): the Python-level swap still holds
+            self._saved_fd = None
+
+    def __exit__(self, *exc: object) -> None:
+        sys.stderr.flush()
+        if self._saved_fd is not None:
+            os.dup2(self._saved_fd, 1)
+            os.close(self._saved_fd)
+        assert self._saved_stream is not None
+        sys.stdout = self._saved_stream
+
+
+def duration(seconds: float) -> str:
+    """``2d 3h``, ``1h 5m``, ``4m 10s``, ``12s``: two units at most, for people."""
+    seconds = int(abs(seconds))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    if minutes:
+        return f"{minutes}m {secs}s"
+    return f"{secs}s"
+
+
+def moment(when: datetime.datetime, now: datetime.datetime) -> str:
+    """``2026-11-21T08:27:03Z (in 59m 58s)`` or ``... (3m 2s ago)``."""
+    from .._clock import format_timestamp
+
+    left = (when - now).total_seconds()
+    relative = f"in {duration(left)}" if left >= 0 else f"{duration(left)} ago"
+    return f"{format_timestamp(when)} ({relative})"

@@ -1,0 +1,125 @@
+"""Role credentials for ``credential-process`` and ``export``: the warm path, else the full path.
+
+The warm path (:mod:`boto_sso_oidc_provider._warm`) answers from botocore's
+role-credential cache without importing boto3 or botocore. Anything it does
+not plainly understand goes to the full path: botocore's config loader,
+:func:`~boto_sso_oidc_provider.config.resolve_profile` and
+:class:`~boto_sso_oidc_provider.role_credentials.RoleCredentialsManager`, which
+refreshes the token and the credentials, logs in when a person can answer,
+and raises typed errors that name the profile and the fix.
+
+Neither path ever runs a profile's own ``credential_process``: the SSO
+settings are read directly, so a profile whose ``credential_process`` calls
+this helper for itself cannot loop. Every run also records the profiles being
+resolved in ``BOTO_SSO_OIDC_CREDENTIAL_CHAIN`` (inherited by child processes)
+and refuses a profile already in it, so a cycle through other programs ends
+with a clear error instead of a fork bomb.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import IO, Any
+
+from .._warm import cached_process_output
+
+__all__ = ["CHAIN_VARIABLE", "CredentialCycleError", "enter_chain", "process_output"]
+
+CHAIN_VARIABLE = "BOTO_SSO_OIDC_CREDENTIAL_CHAIN"
+
+
+class CredentialCycleError(Exception):
+    """A profile's credentials depend, through ``credential_process``, on themselves."""
+
+    def __init__(self, chain: list[str]) -> None:
+        path = " -> ".join(f'"{name}"' for name in chain)
+        super().__init__(
+            f"credential_process cycle: profile {path}. Each of these runs boto-sso-oidc for the next; "
+            f'give profile "{chain[-1]}" sso_session, sso_account_id and sso_role_name instead.'
+        )
+        self.chain = chain
+
+
+def enter_chain(profile: str) -> None:
+    """Record that ``profile`` is being resolved; raise :class:`CredentialCycleError` if it already is."""
+    raw = os.environ.get(CHAIN_VARIABLE, "")
+    try:
+        chain = json.loads(raw) if raw else []
+    except ValueError:
+        chain = []
+    if not isinstance(chain, list):
+        chain = []
+    chain = [str(name) for name in chain]
+    if profile in chain:
+        raise CredentialCycleError([*chain[chain.index(profile):], profile])
+    os.environ[CHAIN_VARIABLE] = json.dumps([*chain, profile])
+
+
+def process_output(profile: str, *, debug: bool = False) -> dict[str, Any]:
+    """The profile's role credentials as ``credential_process`` Version 1 JSON.
+
+    Cached credentials outside the refresh window come straight from the
+    cache; otherwise they are refreshed (logging in if a person can answer),
+    with warnings on stderr and nothing at all on stdout. Raises
+    :class:`CredentialCycleError` and the package's typed errors.
+    """
+    enter_chain(profile)
+    warm = cached_process_output(profile)
+    if warm is not None:
+        return warm
+    from ._common import quiet_stdout, setup_logging
+
+    setup_logging(debug)
+    with quiet_stdout():
+        return _full_path(profile)
+
+
+def _full_path(profile: str) -> dict[str, Any]:
+    import contextlib
+
+    from .._interaction import LoginPrompt
+    from ..config import load_full_config
+    from ..role_credentials import RoleCredentialsManager
+
+    full_config = load_full_config()
+    settings = _sso_profile(profile, full_config)
+    with contextlib.ExitStack() as stack:
+        terminal = _open_terminal()
+        if terminal is not None:
+            stack.callback(terminal.close)
+        # botocore's credential_process runner captures stderr, so the person at
+        # the terminal would never see a prompt written there: write to the terminal.
+        prompt = LoginPrompt(terminal, browser=settings.sso.settings.open_browser)
+        manager = RoleCredentialsManager(settings, prompt=prompt)
+        result: dict[str, Any] = manager.get().to_process_output()
+        return result
+
+
+def _sso_profile(profile: str, full_config: Any) -> Any:
+    """The profile's SSO settings; a clearer error when its own credential_process would loop back."""
+    from ..config import resolve_profile
+    from ..exceptions import SSOConfigError
+
+    try:
+        return resolve_profile(profile, full_config)
+    except SSOConfigError as error:
+        values = full_config.get("profiles", {}).get(profile, {})
+        process = str(values.get("credential_process", ""))
+        if error.key == "sso_session" and ("boto-sso-oidc" in process or "boto_sso_oidc" in process):
+            raise SSOConfigError(
+                f'Profile "{profile}" has no IAM Identity Center settings, and its own credential_process '
+                f"({process}) runs boto-sso-oidc again, which would loop: give [profile {profile}] "
+                "sso_session, sso_account_id and sso_role_name, or point --profile at a profile "
+                "that has them.",
+                profile=profile, key="sso_session",
+            ) from None
+        raise
+
+
+def _open_terminal() -> IO[str] | None:
+    """The controlling terminal for writing, or None when there is none."""
+    try:
+        return open("/dev/tty", "w", encoding="utf-8")  # closed by the caller
+    except OSError:
+        return None
