@@ -1,0 +1,189 @@
+"""``boto-sso-oidc status``: who is logged in, and until when, from the caches alone.
+
+For each sso-session (or legacy start URL) it reports what the token cache
+knows: whether an access token is cached and when it expires, whether it can
+be refreshed, and when the client registration expires (the SSO session's
+own end is known only to the service, so it is not shown). For each SSO
+profile: its account, role and when its cached role credentials expire. It
+makes no network call and never prints a token, key or secret.
+
+With ``--profile``, only that profile and its session. Exit codes: 0 report
+printed (with ``--profile``: and the session is usable, valid or refreshable);
+1 a login is needed for that profile, or the config is wrong (one line on
+stderr); 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ._common import (
+    EXIT_OK,
+    add_debug,
+    add_json,
+    add_profile,
+    fail,
+    moment,
+    print_json,
+    report,
+    setup_logging,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    import datetime
+
+    from ..config import SSOProfileConfig, SSOSessionConfig
+
+LOGGED_IN = "logged-in"
+"""A valid access token is cached."""
+REFRESHABLE = "refreshable"
+"""The access token expired, but a refresh token and registration can renew it without a login."""
+LOGIN_NEEDED = "login-needed"
+"""A token is cached but can be neither used nor refreshed."""
+LOGGED_OUT = "logged-out"
+"""No token is cached."""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = ("Exit codes: 0 report printed (with --profile: logged in or refreshable), "
+                     "1 login needed or config error, 2 bad usage.")
+    add_profile(parser, what="report on this profile only (default: every SSO profile and session)")
+    add_json(parser)
+    add_debug(parser)
+
+
+def _iso(value: datetime.datetime | None) -> str | None:
+    from .._clock import format_timestamp
+
+    return None if value is None else format_timestamp(value)
+
+
+def session_status(sso: SSOSessionConfig, now: datetime.datetime) -> dict[str, Any]:
+    """What the token cache says about one sso-session; no secrets, no network."""
+    from ..token import TokenManager
+
+    token = TokenManager(sso).cached()
+    if token is None:
+        state, expires, refreshable, registration = LOGGED_OUT, None, False, None
+    else:
+        refreshable = token.can_refresh(lambda: now)
+        expires, registration = token.expires_at, token.registration_expires_at
+        state = (LOGGED_IN if token.seconds_left(lambda: now) > 0
+                 else REFRESHABLE if refreshable else LOGIN_NEEDED)
+    return {
+        "sso_session": sso.name,
+        "start_url": sso.start_url,
+        "region": sso.region,
+        "state": state,
+        "access_token_expires_at": _iso(expires),
+        "refreshable": refreshable,
+        "registration_expires_at": _iso(registration),
+        "login_command": sso.login_command,
+    }
+
+
+def profile_status(profile: SSOProfileConfig, now: datetime.datetime) -> dict[str, Any]:
+    """The profile's role and the expiry of its cached role credentials; no secrets, no network."""
+    from ..role_credentials import RoleCredentialsManager
+
+    credentials = RoleCredentialsManager(profile).cached()
+    expires = None if credentials is None else credentials.expiration
+    return {
+        "profile": profile.profile,
+        "sso_session": profile.sso.name,
+        "start_url": profile.sso.start_url,
+        "account_id": profile.account_id,
+        "role_name": profile.role_name,
+        "role_credentials_expire_at": _iso(expires),
+        "role_credentials_valid": expires is not None and expires > now,
+    }
+
+
+def _selection(full_config: Mapping[str, Any], profile_name: str | None) \
+        -> tuple[list[SSOSessionConfig], list[SSOProfileConfig]]:
+    from ..config import SSOProfileConfig, resolve_profile, resolve_sso_session
+
+    if profile_name is not None:
+        names = [profile_name]
+    else:
+        names = [name for name, values in sorted(full_config.get("profiles", {}).items())
+                 if values.get("sso_session") or values.get("sso_start_url")]
+    sessions: dict[str, SSOSessionConfig] = {}
+    profiles: list[SSOProfileConfig] = []
+    for name in names:
+        resolved = resolve_profile(name, full_config, require_role=False)
+        sso = resolved.sso if isinstance(resolved, SSOProfileConfig) else resolved
+        sessions.setdefault(sso.token_cache_key, sso)
+        if isinstance(resolved, SSOProfileConfig):
+            profiles.append(resolved)
+    if profile_name is None:
+        for name in sorted(full_config.get("sso_sessions", {})):
+            sso = resolve_sso_session(name, full_config)
+            sessions.setdefault(sso.token_cache_key, sso)
+    return list(sessions.values()), profiles
+
+
+def _text(sessions: list[dict[str, Any]], profiles: list[dict[str, Any]],
+          now: datetime.datetime) -> str:
+    from .._clock import parse_timestamp
+
+    def at(text: str | None) -> str:
+        return moment(parse_timestamp(text), now) if text else "unknown"
+
+    lines: list[str] = []
+    for item in sessions:
+        name = (f'sso-session "{item["sso_session"]}"' if item["sso_session"]
+                else "legacy SSO profile")
+        lines.append(f'{name} ({item["start_url"]}, {item["region"]})')
+        state = item["state"]
+        if state == LOGGED_OUT:
+            lines.append(f"  not logged in: {item['login_command']}")
+            continue
+        lines.append({
+            LOGGED_IN: "  logged in: the access token expires " + at(item["access_token_expires_at"]),
+            REFRESHABLE: "  logged in: the access token expired " + at(item["access_token_expires_at"])
+                         + " and is refreshed on next use",
+            LOGIN_NEEDED: "  login needed: the access token expired " + at(item["access_token_expires_at"])
+                          + f" and cannot be refreshed: {item['login_command']}",
+        }[state])
+        if item["refreshable"]:
+            lines.append("  refreshable: yes, while the SSO session lasts (client registration expires "
+                         f"{at(item['registration_expires_at'])})")
+        elif state == LOGGED_IN:
+            lines.append("  refreshable: no, log in again when it expires")
+    for item in profiles:
+        where = (f'sso-session "{item["sso_session"]}"' if item["sso_session"] else item["start_url"])
+        lines.append(f'profile "{item["profile"]}": account {item["account_id"]}, '
+                     f'role {item["role_name"]} ({where})')
+        expires = item["role_credentials_expire_at"]
+        if expires is None:
+            lines.append("  role credentials: none cached")
+        else:
+            verb = "expire" if item["role_credentials_valid"] else "expired"
+            lines.append(f"  role credentials: cached, {verb} {at(expires)}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    setup_logging(args.debug)
+    try:
+        from .._clock import utc_now
+        from ..config import load_full_config
+
+        now = utc_now()
+        sessions_config, profiles_config = _selection(load_full_config(), args.profile)
+        sessions = [session_status(sso, now) for sso in sessions_config]
+        profiles = [profile_status(profile, now) for profile in profiles_config]
+    except Exception as error:  # one line for a person, never a traceback
+        return report("status", error, debug=args.debug, profile=args.profile)
+    if args.json:
+        print_json({"sso_sessions": sessions, "profiles": profiles})
+    elif sessions:
+        print(_text(sessions, profiles, now))
+    else:
+        print("No SSO profile or sso-session in the AWS config.")
+    if args.profile is not None and sessions[0]["state"] not in (LOGGED_IN, REFRESHABLE):
+        return fail("status", f'profile "{args.profile}" needs a login: {sessions[0]["login_command"]}')
+    return EXIT_OK
