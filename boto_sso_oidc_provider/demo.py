@@ -1,0 +1,228 @@
+"""``boto-sso-oidc demo``: the whole flow, end to end, on the embedded emulator.
+
+No AWS account and nothing of the user's ``~/.aws`` is touched: the demo
+starts an emulator on a loopback port, makes a temporary HOME with its own
+AWS config (an sso-session and a profile), points ``AWS_ENDPOINT_URL`` at the
+emulator, and restores the environment and removes the directory at the end.
+Then, narrated with timings:
+
+1. a real device authorization login (URL and code shown; the emulator
+   approves after the first poll, or the person does in a browser with
+   ``interactive``);
+2. boto3 with the plugin installed resolves role credentials and calls STS
+   GetCallerIdentity, whose SigV4 signature the emulator verifies;
+3. the warm path: a ``credential-process`` subprocess answers from the cache
+   (the emulator's GetRoleCredentials counter does not move);
+4. a refresh: the emulator expires the access token and the cached copies
+   are aged, and the next call refreshes the token with the refresh-token
+   grant (the emulator's counters show it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+__all__ = ["run_demo", "PROFILE", "SSO_SESSION"]
+
+PROFILE = "demo"
+SSO_SESSION = "demo"
+_START_URL = "https://demo.awsapps.com/start"
+_REGION = "us-east-1"
+_ACCOUNT_ID = "111111111111"
+_ROLE_NAME = "AdministratorAccess"
+
+_CONFIG = f"""\
+[sso-session {SSO_SESSION}]
+sso_start_url = {_START_URL}
+sso_region = {_REGION}
+sso_registration_scopes = sso:account:access
+
+[profile {PROFILE}]
+sso_session = {SSO_SESSION}
+sso_account_id = {_ACCOUNT_ID}
+sso_role_name = {_ROLE_NAME}
+region = {_REGION}
+"""
+
+
+class DemoError(Exception):
+    """A step of the demo did not show what it should."""
+
+
+class _Narrator:
+    """Numbered steps with their wall time, on one stream."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self.out = out
+        self.step = 0
+        self.started = time.perf_counter()
+
+    def say(self, text: str = "") -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    @contextlib.contextmanager
+    def section(self, title: str) -> Iterator[None]:
+        self.step += 1
+        self.say(f"\n[{self.step}] {title}")
+        began = time.perf_counter()
+        yield
+        self.say(f"    ({_ms(time.perf_counter() - began)})")
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms" if seconds < 10 else f"{seconds:.1f} s"
+
+
+@contextlib.contextmanager
+def _private_environment(home: Path, endpoint: str) -> Iterator[dict[str, str]]:
+    """Point HOME, the AWS config and every endpoint at the demo; restore everything after."""
+    saved = dict(os.environ)
+    for name in list(os.environ):
+        if name.startswith(("AWS_", "BOTO_SSO_OIDC_")):
+            del os.environ[name]
+    os.environ.update({
+        "HOME": str(home),
+        "AWS_CONFIG_FILE": str(home / ".aws" / "config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(home / ".aws" / "credentials"),
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    })
+    try:
+        yield dict(os.environ)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _helper_command() -> list[str]:
+    """How to run this package's CLI in a child: the console script if installed beside us."""
+    script = Path(sys.executable).with_name("boto-sso-oidc")
+    if script.is_file() and os.access(script, os.X_OK):
+        return [str(script)]
+    return [sys.executable, "-m", "boto_sso_oidc_provider"]
+
+
+def _counts(emulator: Any) -> dict[str, int]:
+    calls = emulator.calls()
+    counts = {op: int(n) for op, n in calls.get("operations", {}).items()}
+    counts["refresh_token grants"] = int(calls.get("grants", {}).get("refresh_token", 0))
+    return counts
+
+
+def _show_counts(narrator: _Narrator, before: dict[str, int], after: dict[str, int],
+                 names: tuple[str, ...]) -> None:
+    narrator.say("    emulator counters: " + ", ".join(
+        f"{name} {before.get(name, 0)} -> {after.get(name, 0)}" for name in names))
+
+
+def _caller_identity(profile: str) -> tuple[str, Any]:
+    """GetCallerIdentity through a boto3 session with the plugin installed."""
+    from .install import session
+
+    boto3_session = session(profile_name=profile)
+    identity = boto3_session.client("sts").get_caller_identity()
+    return str(identity["Arn"]), boto3_session
+
+
+def _age_caches(home: Path, profile: str) -> None:
+    """Move the cached token's and role credentials' expiry into the past, as time would."""
+    from .role_credentials import role_credentials_manager
+
+    manager = role_credentials_manager(profile)
+    for entry, field in ((manager.token_manager.entry, None), (manager.entry, "Credentials")):
+        data = entry.read()
+        if data is None:
+            raise DemoError(f"nothing cached at {entry.path}")
+        target = data[field] if field else data
+        target["expiresAt" if field is None else "Expiration"] = "2000-01-01T00:00:00Z"
+        entry.write(data)
+
+
+def run_demo(*, interactive: bool = False, out: IO[str] | None = None) -> int:
+    """Run the demo, narrating on ``out`` (stdout by default). Returns 0, or raises :class:`DemoError`."""
+    from ._interaction import LoginPrompt
+    from .emulator import run_emulator
+
+    narrator = _Narrator(out if out is not None else sys.stdout)
+    say = narrator.say
+    say("boto-sso-oidc demo: IAM Identity Center login and credentials, end to end, on a local "
+        "emulator.\nNo AWS account is used and your ~/.aws is not touched.")
+    home = Path(tempfile.mkdtemp(prefix="boto-sso-oidc-demo-"))
+    try:
+        with contextlib.ExitStack() as stack:
+            with narrator.section("Starting the IAM Identity Center emulator"):
+                emulator = stack.enter_context(run_emulator(auto_approve=not interactive, interval=1))
+                say(f"    SSO OIDC, SSO portal and STS at {emulator.url}")
+            env = stack.enter_context(_private_environment(home, emulator.url))
+            with narrator.section("Writing a temporary AWS config"):
+                aws = home / ".aws"
+                aws.mkdir(mode=0o700)
+                (aws / "config").write_text(_CONFIG)
+                say(f"    {aws / 'config'} (HOME={home}):")
+                say("\n".join(f"      {line}" if line else "" for line in _CONFIG.splitlines()))
+
+            title = ("Logging in: approve the request in your browser" if interactive
+                     else "Logging in with the device authorization flow (the emulator approves "
+                          "after the first poll)")
+            with narrator.section(title):
+                from .token import token_manager
+
+                manager = token_manager(PROFILE, prompt=LoginPrompt(narrator.out, browser=interactive))
+                token = manager.login()
+                say(f"    token cached in {manager.entry.path}; refreshable: {token.can_refresh()}")
+
+            with narrator.section("boto3 with the plugin installed: STS GetCallerIdentity"):
+                say("    boto3_session = boto_sso_oidc_provider.session(profile_name="
+                    f"{PROFILE!r})")
+                arn, _ = _caller_identity(PROFILE)
+                say(f"    signed with the role credentials; the emulator checked the signature: {arn}")
+
+            with narrator.section("The warm path: credential-process answers from the cache"):
+                command = [*_helper_command(), "credential-process", "--profile", PROFILE]
+                before = _counts(emulator)
+                began = time.perf_counter()
+                result = subprocess.run(command, env=env, capture_output=True, text=True,
+                                        stdin=subprocess.DEVNULL, timeout=60)
+                elapsed = time.perf_counter() - began
+                if result.returncode != 0:
+                    raise DemoError(f"credential-process failed: {result.stderr.strip()}")
+                output = json.loads(result.stdout)
+                after = _counts(emulator)
+                say(f"    $ boto-sso-oidc credential-process --profile {PROFILE}")
+                say(f"    Version {output['Version']}, AccessKeyId {output['AccessKeyId']}, "
+                    f"Expiration {output['Expiration']} (secrets not shown) in {_ms(elapsed)}, "
+                    "process start included")
+                _show_counts(narrator, before, after, ("GetRoleCredentials", "CreateToken"))
+                if after.get("GetRoleCredentials") != before.get("GetRoleCredentials"):
+                    raise DemoError("credential-process called GetRoleCredentials: the cache was not used")
+
+            with narrator.section("A refresh: the access token expires, the refresh token renews it"):
+                expired = emulator.expire("access_tokens")
+                _age_caches(home, PROFILE)
+                say(f"    the emulator expired {expired} access token(s); the cached token and role "
+                    "credentials now look expired too")
+                before = _counts(emulator)
+                arn, _ = _caller_identity(PROFILE)
+                after = _counts(emulator)
+                _show_counts(narrator, before, after,
+                             ("refresh_token grants", "GetRoleCredentials", "GetCallerIdentity"))
+                if after["refresh_token grants"] != before["refresh_token grants"] + 1:
+                    raise DemoError("the token was not refreshed exactly once")
+                say(f"    no login needed; GetCallerIdentity again: {arn}")
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    say(f"\nDone in {_ms(time.perf_counter() - narrator.started)}: login, boto3, the credential_process "
+        "warm path and a refresh, all against the emulator.\nThe temporary HOME is removed and your "
+        "environment is as it was.")
+    return 0
