@@ -104,16 +104,17 @@ class RoleCredentials:
         """Parse a cache file's content; None if it lacks a field or has one mistyped."""
         try:
             body = data["Credentials"]
-            fields = [body[k] for k in ("AccessKeyId", "SecretAccessKey", "SessionToken")]
+            key, secret, session_token = (body[k] for k in ("AccessKeyId", "SecretAccessKey",
+                                                            "SessionToken"))
             account_id = body.get("AccountId")
-            if not all(isinstance(v, str) and v for v in fields):
+            if not all(isinstance(v, str) and v for v in (key, secret, session_token)):
                 return None
             if account_id is not None and not isinstance(account_id, str):
                 return None
             expiration = parse_timestamp(body["Expiration"])
         except (KeyError, TypeError, ValueError):
             return None
-        return cls._made(*fields, expiration.replace(microsecond=0), account_id)
+        return cls._made(key, secret, session_token, expiration.replace(microsecond=0), account_id)
 
     @classmethod
     def from_response(cls, response: Mapping[str, Any], account_id: str) -> RoleCredentials:
