@@ -39,7 +39,9 @@ def create_client(service: str, region: str, session: Any = None, *, signed: boo
     from . import _redaction
 
     _redaction.install()
-    config = Config(region_name=region)
+    # Standard retries, three attempts in all: a transient 5xx or throttle is retried
+    # briefly, and a still-valid token is used instead of making the caller wait long.
+    config = Config(region_name=region, retries={"mode": "standard", "total_max_attempts": 3})
     if not signed:
         config = config.merge(Config(signature_version=botocore.UNSIGNED))
     return botocore_session(session).create_client(service, region_name=region, config=config)

@@ -1,0 +1,67 @@
+"""Shared test helpers. The emulator fixture ``sso_emulator`` comes from the package's pytest plugin."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _no_browser_and_no_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never open a browser; CI is decided per test, not by the machine running them."""
+    monkeypatch.setenv("BOTO_SSO_OIDC_OPEN_BROWSER", "false")
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("BOTO_SSO_OIDC_AUTO_LOGIN", raising=False)
+    monkeypatch.delenv("BOTO_SSO_OIDC_LOCK_TIMEOUT", raising=False)
+
+
+def token_file(home: Path, name: str) -> Path:
+    """Where the AWS CLI v2 keeps the token of sso-session ``name`` (or legacy start URL)."""
+    return home / ".aws" / "sso" / "cache" / f"{hashlib.sha1(name.encode()).hexdigest()}.json"
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    data = json.loads(path.read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def age_token(path: Path, *, expires_at: str = "2000-01-01T00:00:00Z") -> dict[str, Any]:
+    """Move a cached token's expiry (into the past by default); returns the new content."""
+    data = read_json(path)
+    data["expiresAt"] = expires_at
+    path.write_text(json.dumps(data))
+    return data
+
+
+def subprocess_env(emulator: Any, **extra: str) -> dict[str, str]:
+    """The environment a child process needs to see the test's HOME, config and emulator."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(emulator.env)
+    env["BOTO_SSO_OIDC_OPEN_BROWSER"] = "false"
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    env.update(extra)
+    return env
+
+
+def run_python(code: str, env: dict[str, str], timeout: float = 60,
+               check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter (no terminal: stdin is /dev/null, new session)."""
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        env=env, capture_output=True, text=True, timeout=timeout,
+        stdin=subprocess.DEVNULL, start_new_session=True,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"child failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
