@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
-from .conftest import run_python, subprocess_env
+from .conftest import REPO, run_python, subprocess_env
+
+EXAMPLES = REPO / "examples"
 
 ARN_PREFIX = "arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_AdministratorAccess_"
 
@@ -62,3 +67,35 @@ def test_without_a_terminal_or_permission_the_error_says_what_to_run(sso_emulato
     assert "SSOLoginRequiredError" in result.stderr
     assert "boto-sso-oidc login --profile dev" in result.stderr
     assert sso_emulator.calls()["operations"]["StartDeviceAuthorization"] == 0
+
+
+def _example(name: str, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(EXAMPLES / name), *args], env=env, text=True,
+                          capture_output=True, stdin=subprocess.DEVNULL, start_new_session=True,
+                          timeout=60)
+
+
+@pytest.mark.slow
+def test_the_examples_run_as_documented(sso_emulator):
+    env = subprocess_env(sso_emulator, AWS_CONFIG_FILE=str(EXAMPLES / "profile_settings.ini"))
+    env.pop("AWS_PROFILE")
+
+    refused = _example("boto3_session.py", "prod-readonly", env=env)  # sso_auto_login = false
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert refused.stderr.count("\n") == 1 and "Traceback" not in refused.stderr
+    assert "boto-sso-oidc login --profile prod-readonly" in refused.stderr
+
+    dev = _example("boto3_session.py", "dev", env=env)  # sso_auto_login = true
+    assert dev.returncode == 0 and dev.stdout.count(ARN_PREFIX) == 2, dev.stderr
+    readonly = _example("boto3_session.py", "prod-readonly", env=env)  # same sso-session
+    assert readonly.returncode == 0, readonly.stderr
+    assert readonly.stdout.startswith("arn:aws:sts::222222222222:assumed-role/AWSReservedSSO_ReadOnlyAccess_")
+    assert _example("global_install.py", "dev", env=env).stdout.startswith(ARN_PREFIX)
+
+    env["AWS_CONFIG_FILE"] = str(EXAMPLES / "role_chaining.ini")
+    chained = _example("global_install.py", "prod-deploy", env=env)
+    assert chained.stdout.strip() == "arn:aws:sts::222222222222:assumed-role/Deployer/deploy", \
+        chained.stderr
+
+    ops = sso_emulator.calls()["operations"]
+    assert (ops["StartDeviceAuthorization"], ops["GetRoleCredentials"], ops["AssumeRole"]) == (1, 2, 1)
