@@ -32,6 +32,7 @@ from __future__ import annotations
 from ._client import EmulatorControl, EmulatorControlError
 from ._config import DEFAULT_SCOPES, EmulatorConfig
 from ._directory import Account, Directory, DirectoryError, User
+from ._fixture import SSOEmulator
 from ._runner import EmulatorHandle, run_emulator
 from ._server import EmulatorServer
 from ._state import EXPIRABLE, OPERATIONS, EmulatorState
@@ -49,6 +50,7 @@ __all__ = [
     "EmulatorServer",
     "EmulatorState",
     "OPERATIONS",
+    "SSOEmulator",
     "User",
     "run_emulator",
 ]

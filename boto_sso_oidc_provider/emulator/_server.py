@@ -71,6 +71,10 @@ def _unknown_operation(state: EmulatorState, request: Request) -> Response:
 _UNKNOWN = Route(_unknown_operation, _UnknownOperation())
 
 
+_LINGER_SECONDS = 2.0
+_LINGER_BYTES = 64 * 1024 * 1024
+
+
 class _BodyError(Exception):
     """The body cannot be read: too large (413) or badly framed (400)."""
 
@@ -113,6 +117,26 @@ class _Handler(BaseHTTPRequestHandler):
                 "InternalServerException", "The emulator failed; see its log", 500)
             self.close_connection = True
         self._send(response, request_id)
+        if self._linger:
+            self._drain()
+
+    _linger = False
+
+    def _drain(self) -> None:
+        """Lingering close: keep reading (and dropping) what the client still sends, for a
+        little while, so it gets to read our refusal instead of a broken pipe or reset."""
+        try:
+            self.connection.shutdown(socket.SHUT_WR)
+            self.connection.settimeout(_LINGER_SECONDS)
+            deadline = time.monotonic() + _LINGER_SECONDS
+            received = 0
+            while time.monotonic() < deadline and received < _LINGER_BYTES:
+                chunk = self.connection.recv(65536)
+                if not chunk:
+                    break
+                received += len(chunk)
+        except OSError:
+            pass
 
     def _respond(self, request_id: str) -> Response:
         state = self.server.state
@@ -126,6 +150,7 @@ class _Handler(BaseHTTPRequestHandler):
         except _BodyError as error:
             body, body_error = b"", error
             self.close_connection = True  # the unread rest of the body must not be parsed
+            self._linger = True
         host = self.headers.get("Host")
         request = Request(
             method=self.command, target=target, path=path,

@@ -17,7 +17,7 @@ import botocore.session
 import pytest
 from botocore.config import Config
 
-from boto_sso_oidc_provider.emulator import EmulatorHandle
+from boto_sso_oidc_provider.emulator import EmulatorControl
 
 REGION = "us-east-1"
 START_URL = "https://emulator.awsapps.com/start"
@@ -25,9 +25,9 @@ DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 UNSIGNED = Config(signature_version=botocore.UNSIGNED, retries={"total_max_attempts": 1})
 
 
-# One session for every client: its loader caches the service models, which
-# makes creating a client cheap.
-_SESSION = botocore.session.get_session()
+# A fresh session per client (each test has its own environment and config
+# file) sharing one loader, whose cache of service models makes clients cheap.
+_LOADER = botocore.session.get_session().get_component("data_loader")
 
 
 def client(url: str, service: str, **kwargs: Any) -> Any:
@@ -37,7 +37,9 @@ def client(url: str, service: str, **kwargs: Any) -> Any:
     else:
         kwargs.setdefault("config", Config(retries={"total_max_attempts": 1}))
     kwargs.setdefault("region_name", REGION)
-    return _SESSION.create_client(service, endpoint_url=url, **kwargs)
+    session = botocore.session.get_session()
+    session.register_component("data_loader", _LOADER)
+    return session.create_client(service, endpoint_url=url, **kwargs)
 
 
 @dataclass
@@ -54,7 +56,7 @@ class Login:
 class Clients:
     """The three services of one emulator, plus the flows tests repeat."""
 
-    def __init__(self, emulator: EmulatorHandle) -> None:
+    def __init__(self, emulator: EmulatorControl) -> None:
         self.emulator = emulator
         self.oidc = client(emulator.url, "sso-oidc")
         self.sso = client(emulator.url, "sso")
