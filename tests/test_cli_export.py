@@ -1,0 +1,72 @@
+"""``boto-sso-oidc export``: every format, and the exported keys really work."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import boto3
+import pytest
+
+from boto_sso_oidc_provider.cli._export import FORMATS
+
+from .cli_helpers import CLI, login, one_line, run_cli
+from .conftest import REPO, subprocess_env
+
+VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+             "AWS_CREDENTIAL_EXPIRATION")
+
+
+def _process(emulator) -> dict:
+    result = run_cli(emulator, "credential-process", "--profile", "dev")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def _expected(process: dict) -> dict:
+    return dict(zip(VARIABLES, (process["AccessKeyId"], process["SecretAccessKey"],
+                                process["SessionToken"], process["Expiration"]), strict=True))
+
+
+@pytest.fixture
+def logged_in(sso_emulator):
+    login()
+    return sso_emulator
+
+
+def test_env_format_evaluates_in_a_shell(logged_in):
+    script = (f'eval "$({" ".join(CLI)} export --profile dev)" && '
+              + " && ".join(f'printf "%s\\n" "${name}"' for name in VARIABLES))
+    result = subprocess.run(["sh", "-c", script], env=subprocess_env(logged_in), capture_output=True,
+                            text=True, timeout=60, stdin=subprocess.DEVNULL, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    assert dict(zip(VARIABLES, result.stdout.splitlines(), strict=True)) == _expected(_process(logged_in))
+
+
+def test_dotenv_and_json_and_process(logged_in):
+    expected_process = _process(logged_in)
+    outputs = {fmt: run_cli(logged_in, "export", "--profile", "dev", "--format", fmt) for fmt in FORMATS}
+    assert all(result.returncode == 0 and result.stderr == "" for result in outputs.values())
+    dotenv = dict(line.split("=", 1) for line in outputs["dotenv"].stdout.splitlines())
+    assert dotenv == _expected(expected_process)
+    assert json.loads(outputs["json"].stdout) == _expected(expected_process)
+    assert json.loads(outputs["process"].stdout) == expected_process
+    assert logged_in.calls()["operations"]["GetRoleCredentials"] == 1  # all from one cache entry
+
+
+def test_exported_keys_call_sts(logged_in):
+    result = run_cli(logged_in, "export", "--format", "json")  # AWS_PROFILE=dev from the fixture
+    assert result.returncode == 0, result.stderr
+    variables = json.loads(result.stdout)
+    client = boto3.Session(
+        aws_access_key_id=variables["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=variables["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=variables["AWS_SESSION_TOKEN"], region_name="us-east-1",
+    ).client("sts")
+    assert client.get_caller_identity()["Account"] == "111111111111"
+
+
+def test_not_logged_in(sso_emulator):
+    result = run_cli(sso_emulator, "export", "--profile", "dev")
+    assert result.returncode == 1 and result.stdout == ""
+    assert "boto-sso-oidc login --profile dev" in one_line(result.stderr)

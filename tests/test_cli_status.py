@@ -1,0 +1,85 @@
+"""``boto-sso-oidc status``: from the caches alone, no network, never a secret."""
+
+from __future__ import annotations
+
+import json
+
+from .cli_helpers import SECOND_SESSION, login, one_line, run_cli, secrets_of
+from .conftest import age_token, token_file
+
+
+def _status(emulator, *args):
+    return run_cli(emulator, "status", *args)
+
+
+def test_not_logged_in(sso_emulator):
+    result = _status(sso_emulator, "--profile", "dev", "--json")
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    assert report["sso_sessions"][0]["state"] == "logged-out"
+    assert report["profiles"][0]["role_credentials_expire_at"] is None
+    assert one_line(result.stderr) == ('boto-sso-oidc status: profile "dev" needs a login: '
+                                       "boto-sso-oidc login --profile dev")
+
+
+def test_logged_in_with_role_credentials_and_no_secret_shown(sso_emulator):
+    login()
+    assert run_cli(sso_emulator, "credential-process", "--profile", "dev").returncode == 0
+    calls = sso_emulator.calls()
+    text = _status(sso_emulator, "--profile", "dev")
+    as_json = _status(sso_emulator, "--profile", "dev", "--json")
+    assert sso_emulator.calls() == calls  # no network
+    assert text.returncode == as_json.returncode == 0
+    report = json.loads(as_json.stdout)
+    [session] = report["sso_sessions"]
+    assert session["sso_session"] == "emulator" and session["state"] == "logged-in"
+    assert session["refreshable"] is True
+    assert session["access_token_expires_at"].endswith("Z")
+    assert session["registration_expires_at"].endswith("Z")
+    [profile] = report["profiles"]
+    assert (profile["account_id"], profile["role_name"]) == ("111111111111", "AdministratorAccess")
+    assert profile["role_credentials_valid"] is True
+    assert "logged in: the access token expires" in text.stdout
+    assert "role credentials: cached, expire" in text.stdout
+    secrets = secrets_of(sso_emulator.home)
+    assert len(secrets) >= 5
+    for secret in secrets:
+        assert secret not in text.stdout + text.stderr + as_json.stdout + as_json.stderr
+
+
+def test_expired_but_refreshable(sso_emulator):
+    login()
+    age_token(token_file(sso_emulator.home, "emulator"))
+    result = _status(sso_emulator, "--profile", "dev")
+    assert result.returncode == 0
+    assert "is refreshed on next use" in result.stdout
+
+
+def test_expired_and_not_refreshable_needs_a_login(sso_emulator):
+    login()
+    path = token_file(sso_emulator.home, "emulator")
+    data = age_token(path)
+    del data["refreshToken"]
+    path.write_text(json.dumps(data))
+    result = _status(sso_emulator, "--profile", "dev", "--json")
+    assert result.returncode == 1
+    assert json.loads(result.stdout)["sso_sessions"][0]["state"] == "login-needed"
+
+
+def test_without_a_profile_every_session_and_profile(sso_emulator):
+    sso_emulator.write_config(SECOND_SESSION, append=True)
+    login("ops")
+    result = _status(sso_emulator, "--json")
+    assert result.returncode == 0
+    report = json.loads(result.stdout)
+    states = {s["sso_session"]: s["state"] for s in report["sso_sessions"]}
+    assert states == {"emulator": "logged-out", "other": "logged-in"}
+    assert sorted(p["profile"] for p in report["profiles"]) == ["dev", "ops"]
+
+
+def test_bad_config_is_one_line(sso_emulator):
+    sso_emulator.write_config("[profile dev]\nsso_session = missing\nsso_account_id = 1\n"
+                              "sso_role_name = R\n")
+    result = _status(sso_emulator, "--profile", "dev")
+    assert result.returncode == 1
+    assert 'sso-session "missing"' in one_line(result.stderr)

@@ -1,0 +1,44 @@
+"""``boto-sso-oidc demo`` runs to its end, touching neither ~/.aws nor the environment."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+import sys
+
+from boto_sso_oidc_provider.demo import run_demo
+
+from .conftest import REPO
+
+
+def test_demo_command_runs_to_a_successful_end(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(HOME=str(home), PYTHONPATH=str(REPO), AWS_PROFILE="not-the-demos",
+               AWS_CONFIG_FILE=str(home / "nonexistent-config"))
+    result = subprocess.run([sys.executable, "-m", "boto_sso_oidc_provider", "demo"], env=env,
+                            capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+                            start_new_session=True, cwd=REPO)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    steps = re.findall(r"^\[(\d)\] ", out, flags=re.MULTILINE)
+    assert steps == ["1", "2", "3", "4", "5", "6"]
+    assert "/device?user_code=" in out and "check that it shows the code" in out
+    assert "arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_AdministratorAccess" in out
+    assert re.search(r"GetRoleCredentials (\d+) -> \1\b", out)  # the warm path called nothing
+    assert "refresh_token grants 0 -> 1" in out
+    assert out.rstrip().endswith("your environment is as it was.")
+    assert list(home.iterdir()) == []  # the user's HOME was never written
+
+
+def test_demo_restores_the_environment(monkeypatch):
+    monkeypatch.setenv("AWS_PROFILE", "mine")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAMINE")
+    before = dict(os.environ)
+    out = io.StringIO()
+    assert run_demo(out=out) == 0
+    assert dict(os.environ) == before
+    assert "Done in" in out.getvalue()
