@@ -22,7 +22,7 @@ import string
 import threading
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Literal, Protocol
 
 from ._config import EmulatorConfig
 
@@ -187,6 +187,10 @@ class Fault:
     grant_type: str | None = None
 
 
+class _Expiring(Protocol):
+    expires_at: _dt.datetime
+
+
 class EmulatorState:
     """The emulator's memory. Every read or change of a record holds :attr:`lock`."""
 
@@ -267,7 +271,7 @@ class EmulatorState:
         """
         with self.lock:
             now = self.now()
-            records: list[object]
+            records: list[_Expiring]
             if what == "access_tokens":
                 records = list(self.access_tokens.values())
             elif what == "refresh_tokens":

@@ -122,11 +122,17 @@ class RawResponse:
         return json.loads(self.body)
 
 
+def address(url: str) -> tuple[str, int]:
+    """The host and port of an ``http://host:port`` URL."""
+    parts = urlsplit(url)
+    assert parts.hostname is not None and parts.port is not None
+    return parts.hostname, parts.port
+
+
 def raw(url: str, method: str, path: str, body: bytes | str | None = None,
         headers: dict[str, str] | None = None) -> RawResponse:
     """One hand-made HTTP request (for what no SDK would send), redirects not followed."""
-    parts = urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    connection = http.client.HTTPConnection(*address(url), timeout=10)
     try:
         connection.request(method, path, body=body, headers=headers or {})
         response = connection.getresponse()

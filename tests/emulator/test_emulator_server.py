@@ -7,10 +7,9 @@ import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
-from emulator_helpers import DEVICE_GRANT, Clients, client, raw
+from emulator_helpers import DEVICE_GRANT, Clients, address, client, raw
 
 from boto_sso_oidc_provider.emulator import (
     OPERATIONS,
@@ -58,8 +57,7 @@ def test_huge_body_is_refused_unread_in_the_service_shape(emulator: EmulatorHand
 
 
 def test_huge_chunked_body_is_refused(emulator: EmulatorHandle) -> None:
-    parts = urlsplit(emulator.url)
-    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+    with socket.create_connection(address(emulator.url), timeout=10) as sock:
         chunk = b"x" * 65536
         head = (b"POST /client/register HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
                 b"Content-Type: application/json\r\n\r\n")
@@ -76,8 +74,7 @@ def test_huge_chunked_body_is_refused(emulator: EmulatorHandle) -> None:
 
 def test_small_chunked_body_is_read(emulator: EmulatorHandle) -> None:
     body = json.dumps({"clientName": "chunky", "clientType": "public"}).encode()
-    parts = urlsplit(emulator.url)
-    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+    with socket.create_connection(address(emulator.url), timeout=10) as sock:
         sock.sendall(b"POST /client/register HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
                      b"Transfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
         reply = b""
@@ -98,8 +95,7 @@ def test_unknown_operation(emulator: EmulatorHandle, method: str, path: str) -> 
 
 
 def test_bad_content_length_is_refused(emulator: EmulatorHandle) -> None:
-    parts = urlsplit(emulator.url)
-    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+    with socket.create_connection(address(emulator.url), timeout=10) as sock:
         sock.sendall(b"POST /token HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n")
         reply = sock.recv(65536)
     assert reply.startswith(b"HTTP/1.1 400")
