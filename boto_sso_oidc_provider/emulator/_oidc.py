@@ -16,6 +16,7 @@ grants, scope, then the grant itself.
 from __future__ import annotations
 
 import base64
+import datetime as _dt
 import hashlib
 import hmac
 import json
@@ -164,7 +165,7 @@ def authenticate(state: EmulatorState, client_id: str, client_secret: str) -> Re
         return registration
 
 
-def _epoch(moment: Any) -> int:
+def _epoch(moment: _dt.datetime) -> int:
     return int(moment.timestamp())
 
 
@@ -254,7 +255,7 @@ class _Grant:
     """What a successful grant yields: the session and when its refresh token expires."""
 
     session: SsoSession
-    refresh_expires_at: Any
+    refresh_expires_at: _dt.datetime
 
 
 def create_token(state: EmulatorState, request: Request) -> Response:
