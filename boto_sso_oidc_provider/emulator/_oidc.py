@@ -94,14 +94,19 @@ def _invalid_request(message: str) -> ServiceError:
     return oidc_error("InvalidRequestException", message)
 
 
-def _string(body: Mapping[str, Any], name: str, required: bool = True) -> str | None:
+def _optional(body: Mapping[str, Any], name: str) -> str | None:
+    """A string field, or ``None`` when absent; raises InvalidRequestException otherwise."""
     value = body.get(name)
-    if value is None:
-        if required:
-            raise _invalid_request(f"{name} is required")
-        return None
-    if not isinstance(value, str) or (required and not value):
-        raise _invalid_request(f"{name} must be a non-empty string")
+    if value is not None and not isinstance(value, str):
+        raise _invalid_request(f"{name} must be a string")
+    return value
+
+
+def _required(body: Mapping[str, Any], name: str) -> str:
+    """A non-empty string field; raises InvalidRequestException when missing or empty."""
+    value = _optional(body, name)
+    if not value:
+        raise _invalid_request(f"{name} is required")
     return value
 
 
@@ -173,13 +178,12 @@ def _epoch(moment: _dt.datetime) -> int:
 
 def register_client(state: EmulatorState, request: Request) -> Response:
     body = json_body(request, _invalid_request)
-    client_name = _string(body, "clientName")
-    client_type = _string(body, "clientType")
+    client_name = _required(body, "clientName")
+    client_type = _required(body, "clientType")
     scopes = _strings(body, "scopes")
     grant_types = _strings(body, "grantTypes")
     redirect_uris = _strings(body, "redirectUris")
-    issuer_url = _string(body, "issuerUrl", required=False)
-    assert client_name is not None and client_type is not None  # required above
+    issuer_url = _optional(body, "issuerUrl")
     if client_type != "public":
         raise oidc_error("InvalidClientMetadataException",
                          f"Invalid client type: {client_type}; only public is supported")
@@ -215,10 +219,9 @@ def _same_url(left: str, right: str) -> bool:
 
 def start_device_authorization(state: EmulatorState, request: Request) -> Response:
     body = json_body(request, _invalid_request)
-    client_id = _string(body, "clientId")
-    client_secret = _string(body, "clientSecret")
-    start_url = _string(body, "startUrl")
-    assert client_id is not None and client_secret is not None and start_url is not None
+    client_id = _required(body, "clientId")
+    client_secret = _required(body, "clientSecret")
+    start_url = _required(body, "startUrl")
     registration = authenticate(state, client_id, client_secret)
     if not registration.allows(GRANT_DEVICE_CODE):
         raise oidc_error("UnauthorizedClientException",
@@ -260,10 +263,9 @@ class _Grant:
 
 def create_token(state: EmulatorState, request: Request) -> Response:
     body = json_body(request, _invalid_request)
-    client_id = _string(body, "clientId")
-    client_secret = _string(body, "clientSecret")
-    grant_type = _string(body, "grantType")
-    assert client_id is not None and client_secret is not None and grant_type is not None
+    client_id = _required(body, "clientId")
+    client_secret = _required(body, "clientSecret")
+    grant_type = _required(body, "grantType")
     if grant_type not in GRANT_TYPES:
         raise oidc_error("UnsupportedGrantTypeException", f"Unsupported grant type: {grant_type}")
     with state.lock:  # one step from the checks to the tokens: no double redemption
@@ -286,8 +288,8 @@ def create_token(state: EmulatorState, request: Request) -> Response:
 def _device_code_grant(
     state: EmulatorState, registration: Registration, body: Mapping[str, Any]
 ) -> _Grant:
-    device_code = _string(body, "deviceCode")
-    authorization = state.device_authorizations.get(device_code or "")
+    device_code = _required(body, "deviceCode")
+    authorization = state.device_authorizations.get(device_code)
     if authorization is None or authorization.client_id != registration.client_id:
         raise oidc_error("InvalidGrantException", "Invalid device code provided")
     if authorization.status == "redeemed":
@@ -316,8 +318,8 @@ def _device_code_grant(
 def _refresh_token_grant(
     state: EmulatorState, registration: Registration, body: Mapping[str, Any]
 ) -> _Grant:
-    token = _string(body, "refreshToken")
-    refresh: RefreshToken | None = state.refresh_tokens.get(token or "")
+    token = _required(body, "refreshToken")
+    refresh: RefreshToken | None = state.refresh_tokens.get(token)
     if refresh is None or refresh.client_id != registration.client_id:
         raise oidc_error("InvalidGrantException", "Invalid refresh token provided")
     if refresh.used:
@@ -340,11 +342,10 @@ def pkce_challenge(code_verifier: str) -> str:
 def _authorization_code_grant(
     state: EmulatorState, registration: Registration, body: Mapping[str, Any]
 ) -> _Grant:
-    code_text = _string(body, "code")
-    verifier = _string(body, "codeVerifier")
-    redirect_uri = _string(body, "redirectUri", required=False)
-    assert verifier is not None
-    code = state.authorization_codes.get(code_text or "")
+    code_text = _required(body, "code")
+    verifier = _required(body, "codeVerifier")
+    redirect_uri = _optional(body, "redirectUri")
+    code = state.authorization_codes.get(code_text)
     if code is None or code.client_id != registration.client_id:
         raise oidc_error("InvalidGrantException", "Invalid authorization code provided")
     if code.used or not state.alive(code.expires_at):
