@@ -178,7 +178,8 @@ def _sha1_hex(data: bytes) -> str:
         from _sha1 import sha1  # CPython's builtin: skips loading OpenSSL for one small hash
     except ImportError:  # pragma: no cover - other interpreters
         from hashlib import sha1
-    return sha1(data).hexdigest()
+    digest: str = sha1(data).hexdigest()
+    return digest
 
 
 def sso_role_cache_key(account_id: str, role_name: str, *, sso_session: str | None,

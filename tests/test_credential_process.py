@@ -241,3 +241,20 @@ def test_short_lived_credentials_are_served_but_never_from_cache(sso_emulator):
     second = json.loads(_credentials(sso_emulator).stdout)
     assert first["Version"] == second["Version"] == 1
     assert _get_role_credentials_calls(sso_emulator) == 2
+
+
+@pytest.mark.slow
+def test_the_benchmark_script_runs():
+    """bench/ prints its table (the numbers are the benchmark's business, not a test's)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["PYTHONPATH"] = str(REPO)
+    result = subprocess.run([sys.executable, str(REPO / "bench" / "credential_process.py"),
+                             "--runs", "1"], env=env, capture_output=True, text=True, timeout=300,
+                            stdin=subprocess.DEVNULL, start_new_session=True, cwd=REPO)
+    if result.returncode == 1 and "not installed" in result.stderr:
+        pytest.skip(result.stderr.strip())
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Machine: ")
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
+    assert rows[0].startswith("| command") and any("boto-sso-oidc credential-process" in r for r in rows)
+    assert "served from the cache (no GetRoleCredentials call): yes." in result.stdout

@@ -20,9 +20,13 @@ from __future__ import annotations
 
 import json
 import os
-from typing import IO, Any
+from collections.abc import Mapping
+from typing import IO, TYPE_CHECKING, Any
 
 from .._warm import cached_process_output
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..config import SSOProfileConfig
 
 __all__ = ["CHAIN_VARIABLE", "CredentialCycleError", "enter_chain", "process_output"]
 
@@ -96,13 +100,15 @@ def _full_path(profile: str) -> dict[str, Any]:
         return result
 
 
-def _sso_profile(profile: str, full_config: Any) -> Any:
+def _sso_profile(profile: str, full_config: Mapping[str, Any]) -> SSOProfileConfig:
     """The profile's SSO settings; a clearer error when its own credential_process would loop back."""
-    from ..config import resolve_profile
+    from ..config import SSOProfileConfig, resolve_profile
     from ..exceptions import SSOConfigError
 
     try:
-        return resolve_profile(profile, full_config)
+        resolved = resolve_profile(profile, full_config)
+        assert isinstance(resolved, SSOProfileConfig)  # require_role=True guarantees it
+        return resolved
     except SSOConfigError as error:
         values = full_config.get("profiles", {}).get(profile, {})
         process = str(values.get("credential_process", ""))

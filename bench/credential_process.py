@@ -1,0 +1,224 @@
+"""Benchmark: the warm ``credential-process`` against ``python -c pass`` and other helpers.
+
+    python bench/credential_process.py [--runs 40] [--aws-sso-util PATH] [--aws PATH]
+
+Everything runs on this machine in one go, against the bundled emulator, in a
+temporary HOME (your ~/.aws is not touched). After one login and one call
+that fills the role-credential cache, each command is run ``--runs`` times
+(after two untimed warm-up runs, interleaved round-robin so that drifts in
+machine load hit every command alike) and the median wall time is reported,
+process start-up included, as the AWS CLI experiences it. Commands:
+
+* ``python -c pass``: the floor, the interpreter's own start-up;
+* ``boto-sso-oidc credential-process --profile dev``: the installed console
+  script (the warm path: no boto3, no botocore);
+* ``aws-sso-util credential-process --profile dev`` if found (PATH or
+  ``--aws-sso-util``), warmed the same way;
+* ``aws configure export-credentials --profile dev`` if the AWS CLI found has
+  that command (v2; the v1 on PyPI has not);
+* for reference, plain boto3 in a fresh interpreter
+  (``import boto3; Session(profile_name=...).get_credentials()``): it reads
+  the cached token but keeps role credentials in memory only, so it calls
+  GetRoleCredentials (on the loopback emulator) every run.
+
+Each command's output is checked once before timing, and the emulator's
+GetRoleCredentials counter proves ``boto-sso-oidc`` is served from the cache.
+aws-sso-util runs on a legacy profile of the same role (it does not read
+``[sso-session]`` sections). This is a benchmark, not a test: it prints a table
+and never fails on a number.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from boto_sso_oidc_provider.emulator import run_emulator
+
+PROFILE = "dev"
+CONFIG = """\
+[sso-session bench]
+sso_start_url = https://bench.awsapps.com/start
+sso_region = us-east-1
+sso_registration_scopes = sso:account:access
+
+[profile dev]
+sso_session = bench
+sso_account_id = 111111111111
+sso_role_name = AdministratorAccess
+region = us-east-1
+
+# The same role through a legacy profile: aws-sso-util does not read [sso-session] sections.
+[profile dev-legacy]
+sso_start_url = https://bench.awsapps.com/start
+sso_region = us-east-1
+sso_account_id = 111111111111
+sso_role_name = AdministratorAccess
+region = us-east-1
+"""
+
+
+@dataclass
+class Candidate:
+    label: str
+    command: list[str]
+    check: str | None = None
+    """A string the first run's stdout must contain (None: only the exit code counts)."""
+    times: list[float] | None = None
+    note: str = ""
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        model = platform.processor() or model
+    return (f"{os.cpu_count()} CPUs ({model}), {platform.system()} {platform.release()}, "
+            f"Python {platform.python_version()} ({sys.executable})")
+
+
+def console_script(name: str) -> str | None:
+    """The script installed beside this interpreter, else on PATH."""
+    beside = Path(sys.executable).with_name(name)
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    return shutil.which(name)
+
+
+def run_once(command: list[str], env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess[str]]:
+    began = time.perf_counter()
+    result = subprocess.run(command, env=env, capture_output=True, text=True,
+                            stdin=subprocess.DEVNULL, timeout=120)
+    return time.perf_counter() - began, result
+
+
+def prepare(candidate: Candidate, env: dict[str, str]) -> bool:
+    """Run twice untimed (fills caches); keep the candidate only if it worked and printed ``check``."""
+    for _ in range(2):
+        _, result = run_once(candidate.command, env)
+        if result.returncode != 0 or (candidate.check and candidate.check not in result.stdout):
+            reason = (result.stderr.strip().splitlines() or ["no output"])[-1][:100]
+            candidate.note = f"skipped: failed here ({reason})"
+            return False
+    return True
+
+
+def measure(candidates: list[Candidate], env: dict[str, str], runs: int) -> None:
+    for candidate in candidates:
+        candidate.times = []
+    for _ in range(runs):
+        for candidate in candidates:
+            elapsed, result = run_once(candidate.command, env)
+            assert result.returncode == 0, (candidate.label, result.stderr)
+            assert candidate.times is not None
+            candidate.times.append(elapsed)
+
+
+def table(candidates: list[Candidate], skipped: list[Candidate]) -> str:
+    floor = statistics.median(candidates[0].times or [1.0])
+    width = max(len(c.label) for c in candidates + skipped)
+    lines = [f"| {'command'.ljust(width)} | median ms | min ms | vs python -c pass |",
+             f"|{'-' * (width + 2)}|----------:|-------:|------------------:|"]
+    for candidate in candidates:
+        times = candidate.times or [0.0]
+        median = statistics.median(times)
+        lines.append(f"| {candidate.label.ljust(width)} | {median * 1000:9.1f} | "
+                     f"{min(times) * 1000:6.1f} | {median / floor:16.2f}x |")
+    for candidate in skipped:
+        lines.append(f"| {candidate.label.ljust(width)} | {'-':>9} | {'-':>6} | {'-':>17} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=40, help="timed runs per command (default 40)")
+    parser.add_argument("--aws-sso-util", help="path of aws-sso-util (default: look on PATH)")
+    parser.add_argument("--aws", help="path of the AWS CLI (default: look on PATH)")
+    args = parser.parse_args(argv)
+
+    helper = console_script("boto-sso-oidc")
+    if helper is None:
+        print("boto-sso-oidc is not installed: pip install -e . first", file=sys.stderr)
+        return 1
+    with tempfile.TemporaryDirectory(prefix="bench-") as home, \
+            run_emulator(auto_approve=True, interval=0) as emulator:
+        (Path(home) / ".aws").mkdir(mode=0o700)
+        config = Path(home) / ".aws" / "config"
+        config.write_text(CONFIG)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BOTO_SSO_OIDC_"))}
+        env.update(HOME=home, AWS_CONFIG_FILE=str(config), AWS_ENDPOINT_URL=emulator.url,
+                   AWS_SHARED_CREDENTIALS_FILE=str(Path(home) / ".aws" / "credentials"),
+                   AWS_EC2_METADATA_DISABLED="true", BOTO_SSO_OIDC_OPEN_BROWSER="false",
+                   AWS_DEFAULT_REGION="us-east-1")
+        for profile in (PROFILE, "dev-legacy"):
+            login = subprocess.run([helper, "login", "--profile", profile], env=env,
+                                   capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120)
+            if login.returncode != 0:
+                print(f"login failed: {login.stderr}", file=sys.stderr)
+                return 1
+
+        candidates = [
+            Candidate("python -c pass", [sys.executable, "-c", "pass"]),
+            Candidate(f"boto-sso-oidc credential-process --profile {PROFILE}",
+                      [helper, "credential-process", "--profile", PROFILE], check='"Version"'),
+            Candidate("boto3 alone: Session(profile).get_credentials()",
+                      [sys.executable, "-c", "import boto3; c = boto3.Session(profile_name="
+                       f"'{PROFILE}').get_credentials().get_frozen_credentials(); print(c.access_key)"],
+                      check="ASIA"),
+        ]
+        sso_util = args.aws_sso_util or shutil.which("aws-sso-util")
+        util = Candidate("aws-sso-util credential-process --profile dev-legacy",
+                         [sso_util or "aws-sso-util", "credential-process", "--profile", "dev-legacy"],
+                         check='"Version"')
+        if not sso_util:
+            util.note = "skipped: aws-sso-util not installed (pip install aws-sso-util)"
+        aws = args.aws or shutil.which("aws")
+        export = Candidate(f"aws configure export-credentials --profile {PROFILE}",
+                           [aws or "aws", "configure", "export-credentials", "--profile", PROFILE,
+                            "--format", "process"], check='"Version"')
+        if aws is None:
+            export.note = "skipped: the AWS CLI is not installed"
+        else:
+            version = subprocess.run([aws, "--version"], capture_output=True, text=True, env=env)
+            text = (version.stdout + version.stderr).strip()
+            if text.startswith("aws-cli/1."):
+                export.note = f"skipped: {text.split()[0]} has no export-credentials (AWS CLI v2 only)"
+        everything = [*candidates, util, export]
+        usable = [c for c in everything if not c.note and prepare(c, env)]
+        skipped = [c for c in everything if c not in usable]
+        # Proof that ours answers from the cache: the emulator sees no call while it runs.
+        before = emulator.calls()["operations"]["GetRoleCredentials"]
+        for _ in range(3):
+            run_once(candidates[1].command, env)
+        warm = emulator.calls()["operations"]["GetRoleCredentials"] == before
+        measure(usable, env, args.runs)
+
+    print(f"Machine: {machine()}")
+    print(f"Runs: {args.runs} per command, interleaved, after 2 warm-up runs; wall time of the whole "
+          "process, start-up included.")
+    print(table(usable, skipped))
+    for candidate in skipped:
+        print(f"  {candidate.label}: {candidate.note}")
+    ours = next((c for c in usable if c.label.startswith("boto-sso-oidc")), None)
+    if ours is not None and ours.times:
+        ratio = statistics.median(ours.times) / statistics.median(usable[0].times or [1.0])
+        print(f"Warm credential-process / python -c pass = {ratio:.2f}x (target: at most 3x); "
+              f"served from the cache (no GetRoleCredentials call): {'yes' if warm else 'NO'}.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
