@@ -12,7 +12,7 @@ Data flows through the modules in this order::
     token                the locked token cache: load, refresh, log in, log out
     role_credentials     SSO GetRoleCredentials with a locked, CLI-shared cache
     provider             botocore credential and token providers
-    install              putting the providers into boto3/botocore sessions
+    installation         putting the providers into boto3/botocore sessions
     cli                  the ``boto-sso-oidc`` command line
     emulator             a local IAM Identity Center for demos and tests
 """
@@ -30,9 +30,9 @@ _EXPORTS: dict[str, str] = {
     "load_token": "token",
     "logout": "token",
     "SSOToken": "token",
-    "install": "install",
-    "uninstall": "install",
-    "session": "install",
+    "install": "installation",
+    "uninstall": "installation",
+    "session": "installation",
     "SSOOIDCCredentialProvider": "provider",
     "SSOOIDCTokenProvider": "provider",
     "SSOProviderError": "exceptions",
@@ -60,7 +60,7 @@ if TYPE_CHECKING:  # pragma: no cover
         SSOLoginRequiredError,
         SSOProviderError,
     )
-    from .install import install, session, uninstall
+    from .installation import install, session, uninstall
     from .provider import SSOOIDCCredentialProvider, SSOOIDCTokenProvider
     from .token import SSOToken, load_token, login, logout
 

@@ -128,7 +128,7 @@ def _show_counts(narrator: _Narrator, before: dict[str, int], after: dict[str, i
 
 def _caller_identity(profile: str) -> tuple[str, Any]:
     """GetCallerIdentity through a boto3 session with the plugin installed."""
-    from .install import session
+    from .installation import session
 
     boto3_session = session(profile_name=profile)
     identity = boto3_session.client("sts").get_caller_identity()
@@ -191,18 +191,21 @@ def run_demo(*, interactive: bool = False, out: IO[str] | None = None) -> int:
             with narrator.section("The warm path: credential-process answers from the cache"):
                 command = [*_helper_command(), "credential-process", "--profile", PROFILE]
                 before = _counts(emulator)
-                began = time.perf_counter()
-                result = subprocess.run(command, env=env, capture_output=True, text=True,
-                                        stdin=subprocess.DEVNULL, timeout=60)
-                elapsed = time.perf_counter() - began
-                if result.returncode != 0:
-                    raise DemoError(f"credential-process failed: {result.stderr.strip()}")
+                times: list[float] = []
+                for _ in range(3):  # the first run may also pay for reading files from disk
+                    began = time.perf_counter()
+                    result = subprocess.run(command, env=env, capture_output=True, text=True,
+                                            stdin=subprocess.DEVNULL, timeout=60)
+                    times.append(time.perf_counter() - began)
+                    if result.returncode != 0:
+                        raise DemoError(f"credential-process failed: {result.stderr.strip()}")
                 output = json.loads(result.stdout)
                 after = _counts(emulator)
                 say(f"    $ boto-sso-oidc credential-process --profile {PROFILE}")
                 say(f"    Version {output['Version']}, AccessKeyId {output['AccessKeyId']}, "
-                    f"Expiration {output['Expiration']} (secrets not shown) in {_ms(elapsed)}, "
-                    "process start included")
+                    f"Expiration {output['Expiration']} (secrets not shown)")
+                say(f"    3 runs, each a new process as the AWS CLI starts it: "
+                    f"{', '.join(_ms(t) for t in times)}")
                 _show_counts(narrator, before, after, ("GetRoleCredentials", "CreateToken"))
                 if after.get("GetRoleCredentials") != before.get("GetRoleCredentials"):
                     raise DemoError("credential-process called GetRoleCredentials: the cache was not used")

@@ -15,7 +15,7 @@ returns a ``DeferredRefreshableToken`` backed by :class:`TokenManager`.
 
 Neither provider does any network I/O in ``load()``/``load_token()``; a
 configuration mistake is raised there (:class:`SSOConfigError`, a botocore
-``InvalidConfigError``), everything else on first use. See :mod:`.install`
+``InvalidConfigError``), everything else on first use. See :mod:`.installation`
 for putting them into sessions.
 """
 

@@ -292,3 +292,15 @@ def test_the_install_functions_do_not_import_botocore_until_called(sso_emulator)
         subprocess_env(sso_emulator),
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_the_public_functions_survive_any_import_order(sso_emulator):
+    # A submodule named like a public function would replace it on the package once imported.
+    result = run_python(
+        "import boto_sso_oidc_provider as p\n"
+        "p.session\n"
+        "import boto_sso_oidc_provider.installation, boto_sso_oidc_provider.provider\n"
+        "print(all(callable(f) for f in (p.install, p.uninstall, p.session)))",
+        subprocess_env(sso_emulator),
+    )
+    assert result.stdout.strip() == "True"
