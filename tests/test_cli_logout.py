@@ -97,3 +97,16 @@ def test_logout_when_not_logged_in(sso_emulator):
     assert result.returncode == 0
     assert "was not logged in" in one_line(result.stderr)
     assert sso_emulator.calls()["operations"]["Logout"] == 0
+
+
+def test_logout_all_goes_on_past_a_broken_session(sso_emulator):
+    login()
+    sso_emulator.write_config("\n[sso-session broken]\nsso_start_url = https://b.awsapps.com/start\n",
+                              append=True)
+    result = run_cli(sso_emulator, "logout", "--all")
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("boto-sso-oidc logout: ") and "sso_region" in lines[0]
+    assert lines[1] == 'Logged out of sso-session "emulator".'
+    assert not token_file(sso_emulator.home, "emulator").exists()

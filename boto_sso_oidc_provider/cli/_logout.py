@@ -29,21 +29,34 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_debug(parser)
 
 
-def every_session(full_config: Any) -> list[SSOSessionConfig]:
-    """Every sso-session of the config, then every legacy start URL (through its first profile)."""
-    from ..config import SSOSessionConfig, resolve_profile, resolve_sso_session
+def every_session(full_config: Any) -> list[SSOSessionConfig | Exception]:
+    """Every sso-session of the config, then every legacy start URL (through its first profile).
 
-    sessions: list[SSOSessionConfig] = [
-        resolve_sso_session(name, full_config) for name in sorted(full_config.get("sso_sessions", {}))
-    ]
+    A session whose settings are broken comes back as its :class:`SSOConfigError`, so the
+    others are still logged out.
+    """
+    from ..config import SSOSessionConfig, resolve_profile, resolve_sso_session
+    from ..exceptions import SSOConfigError
+
+    found: list[SSOSessionConfig | Exception] = []
+    for name in sorted(full_config.get("sso_sessions", {})):
+        try:
+            found.append(resolve_sso_session(name, full_config))
+        except SSOConfigError as error:
+            found.append(error)
     legacy_urls: set[str] = set()
     for name, values in sorted(full_config.get("profiles", {}).items()):
         url = values.get("sso_start_url")
-        if url and not values.get("sso_session") and url not in legacy_urls:
-            legacy_urls.add(url)
+        if not url or values.get("sso_session") or url in legacy_urls:
+            continue
+        legacy_urls.add(url)
+        try:
             resolved = resolve_profile(name, full_config, require_role=False)
-            sessions.append(resolved if isinstance(resolved, SSOSessionConfig) else resolved.sso)
-    return sessions
+        except SSOConfigError as error:
+            found.append(error)
+            continue
+        found.append(resolved if isinstance(resolved, SSOSessionConfig) else resolved.sso)
+    return found
 
 
 def _log_out(sso: SSOSessionConfig) -> bool:
@@ -60,8 +73,9 @@ def run(args: argparse.Namespace) -> int:
         from ..config import load_full_config, resolve
 
         full_config = load_full_config()
-        targets = (every_session(full_config) if args.all
-                   else [resolve(args.profile, args.sso_session, full_config=full_config)])
+        targets: list[SSOSessionConfig | Exception] = (
+            every_session(full_config) if args.all
+            else [resolve(args.profile, args.sso_session, full_config=full_config)])
     except Exception as error:  # one line for a person, never a traceback
         return report("logout", error, debug=args.debug)
     if not targets:
@@ -71,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
     status = EXIT_OK
     for sso in targets:
         try:
+            if isinstance(sso, Exception):
+                raise sso
             was_logged_in = _log_out(sso)
         except Exception as error:  # go on with the other sessions
             status = report("logout", error, debug=args.debug)
