@@ -15,8 +15,9 @@ Modules: ``_config`` (settings), ``_directory`` (user, accounts, roles; the
 ``--state`` file schema), ``_state`` (records, lifetimes, the lock and the
 clock), ``_oidc``, ``_portal``, ``_sts`` with ``_sigv4`` and ``_identity``,
 ``_pages`` (HTML), ``_control`` (control plane) and ``_client`` (its
-client), ``_server`` (HTTP), ``_runner`` (:func:`run_emulator`) and
-``pytest_plugin`` (the ``sso_emulator`` fixture).
+client), ``_http`` (request/response records), ``_server`` (HTTP),
+``_runner`` (:func:`run_emulator`), ``_fixture`` and ``pytest_plugin`` (the
+``sso_emulator`` fixture).
 
 Example::
 
