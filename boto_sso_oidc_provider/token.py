@@ -223,6 +223,12 @@ class TokenManager:
                     return renewed
             if self._login_allowed():
                 return self._login_locked(previous=token)
+            if rejected and token is not None:
+                # A service refused it: mark it expired, so other processes (and the AWS
+                # CLI) stop presenting a revoked token and go straight to the login advice.
+                # (Re-read: _renew may just have dropped a dead refresh token.)
+                current = self.cached() or token
+                self.entry.write(replace(current, expires_at=self._clock()).to_cache())
             raise self._login_required(token, rejected)
 
     def login(self) -> SSOToken:

@@ -518,3 +518,18 @@ def test_token_repr_and_errors_never_show_secrets(sso_emulator):
     text = repr(token) + str(token)
     for secret in (token.access_token, token.refresh_token, token.client_secret):
         assert secret and secret not in text
+
+
+def test_a_rejected_token_that_cannot_be_renewed_is_marked_expired(sso_emulator):
+    first = sso.login("dev")
+    sso_emulator.expire("refresh_tokens")  # the session ended: no refresh possible
+    manager = _manager(allow_login=False)
+    with pytest.raises(sso.SSOLoginRequiredError, match="rejected"):
+        manager.get(rejected_access_token=first.access_token)
+    cached = manager.cached()
+    assert cached is not None and cached.seconds_left() <= 0
+    # Later callers go straight to the advice, without presenting the revoked token again.
+    before = sso_emulator.calls()
+    with pytest.raises(sso.SSOLoginRequiredError):
+        _manager(allow_login=False).get()
+    assert sso_emulator.calls()["operations"] == before["operations"]
