@@ -27,11 +27,11 @@ _PROG = "boto-sso-oidc"
 
 
 def add_profile(parser: argparse.ArgumentParser, *, required: bool = False,
-                what: str = "the profile to use") -> None:
-    """``--profile P``; without it, ``AWS_PROFILE`` (then ``default``) as in boto3."""
-    default_note = "" if required else " (default: $AWS_PROFILE, else 'default')"
-    parser.add_argument("--profile", metavar="PROFILE", required=required,
-                        help=f"{what}{default_note}")
+                what: str = "the profile to use",
+                default: str = "$AWS_PROFILE, else 'default'") -> None:
+    """``--profile P``; without it, ``default`` (by default ``AWS_PROFILE``, then ``default``, as boto3)."""
+    note = "" if required else f" (default: {default})"
+    parser.add_argument("--profile", metavar="PROFILE", required=required, help=f"{what}{note}")
 
 
 def add_profile_or_session(parser: argparse.ArgumentParser, *, all_option: str | None = None) -> None:

@@ -49,7 +49,8 @@ LOGGED_OUT = "logged-out"
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.epilog = ("Exit codes: 0 report printed (with --profile: logged in or refreshable), "
                      "1 login needed or config error, 2 bad usage.")
-    add_profile(parser, what="report on this profile only (default: every SSO profile and session)")
+    add_profile(parser, what="report on this profile and its session only",
+                default="every SSO profile and sso-session of the AWS config")
     add_json(parser)
     add_debug(parser)
 
