@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+import time
 
-from ._clock import format_timestamp, parse_timestamp, utc_now
-
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:  # pragma: no cover
     import configparser
+    from collections.abc import Mapping
+    from typing import Any
 
 __all__ = ["REFRESH_WINDOW", "WarmProfile", "config_file", "credentials_file", "default_profile",
            "read_profile", "sso_role_cache_key", "role_cache_file", "cached_process_output"]
@@ -38,6 +38,10 @@ REFRESH_WINDOW = 15 * 60
 advisory refresh window): the full path refreshes them."""
 
 _CREDENTIAL_KEYS = ("AccessKeyId", "SecretAccessKey", "SessionToken")
+
+_CANONICAL_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+_DIGITS = str.maketrans("123456789", "000000000")
+_CANONICAL_SHAPE = "0000-00-00T00:00:00Z"
 
 
 class WarmProfile:
@@ -205,6 +209,25 @@ def role_cache_file(profile: WarmProfile) -> str:
     return os.path.join(os.path.expanduser(os.path.join("~", ".aws", "cli", "cache")), f"{key}.json")
 
 
+def _canonical_expiration(text: Any) -> str | None:
+    """``Expiration`` as ``YYYY-MM-DDTHH:MM:SSZ`` (what botocore, the AWS CLI v2 and this package
+    write); other forms other writers use are converted through :mod:`datetime`. None if unparseable."""
+    if not isinstance(text, str):
+        return None
+    if (text.translate(_DIGITS) == _CANONICAL_SHAPE and "01" <= text[5:7] <= "12"
+            and "01" <= text[8:10] <= "31" and text[11:13] < "24" and text[14:16] < "60"
+            and text[17:19] < "60"):
+        return text
+    from ._clock import format_timestamp, parse_timestamp
+
+    if text.endswith("UTC"):  # old botocore's strftime("%Z") of a tzutc datetime
+        text = text[:-3] + "Z"
+    try:
+        return format_timestamp(parse_timestamp(text))
+    except (TypeError, ValueError):
+        return None
+
+
 def _process_output(data: Any, *, window: float) -> dict[str, Any] | None:
     """``credential_process`` Version 1 JSON from a cache file's content, if fresh enough."""
     if not isinstance(data, dict):
@@ -215,20 +238,15 @@ def _process_output(data: Any, *, window: float) -> dict[str, Any] | None:
     values = [credentials.get(key) for key in _CREDENTIAL_KEYS]
     if not all(isinstance(value, str) and value for value in values):
         return None
-    expiration_text = credentials.get("Expiration")
-    if not isinstance(expiration_text, str):
+    expiration = _canonical_expiration(credentials.get("Expiration"))
+    if expiration is None:
         return None
-    if expiration_text.endswith("UTC"):  # botocore's strftime("%Z") of a tzutc datetime
-        expiration_text = expiration_text[:-3] + "Z"
-    try:
-        expiration = parse_timestamp(expiration_text)
-    except (TypeError, ValueError):
-        return None
-    if (expiration - utc_now()).total_seconds() <= window:
+    # Canonical UTC timestamps sort as text: compare with now + window, no datetime needed.
+    if expiration <= time.strftime(_CANONICAL_FORMAT, time.gmtime(time.time() + window)):
         return None
     output: dict[str, Any] = {"Version": 1}
     output.update(zip(_CREDENTIAL_KEYS, values, strict=True))
-    output["Expiration"] = format_timestamp(expiration)
+    output["Expiration"] = expiration
     account_id = credentials.get("AccountId")
     if isinstance(account_id, str) and account_id:
         output["AccountId"] = account_id

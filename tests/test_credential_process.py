@@ -165,10 +165,23 @@ def test_unknown_profile_is_one_line_naming_it(sso_emulator):
     assert 'Profile "nope" is not defined' in line
 
 
-def test_profile_is_required(sso_emulator):
-    result = run_cli(sso_emulator, "credential-process")
+@pytest.mark.parametrize("args", [["--profile=dev"], ["--profile", "dev", "--debug"],
+                                  ["--debug", "--profile", "dev"]])
+def test_every_spelling_gives_the_same_answer(sso_emulator, args):
+    """The argparse-free fast form and argparse's own parsing agree."""
+    login()
+    plain = _credentials(sso_emulator)
+    other = run_cli(sso_emulator, "credential-process", *args)
+    assert other.returncode == 0, other.stderr
+    assert json.loads(other.stdout) == json.loads(plain.stdout)
+
+
+@pytest.mark.parametrize("args", [[], ["--profile"], ["--profile", "dev", "extra"]])
+def test_profile_is_required(sso_emulator, args):
+    result = run_cli(sso_emulator, "credential-process", *args)
     assert result.returncode == 2
-    assert "--profile" in result.stderr and result.stdout == ""
+    assert "--profile" in result.stderr or "unrecognized" in result.stderr
+    assert result.stdout == ""
 
 
 def test_own_credential_process_is_never_run(sso_emulator):
@@ -221,7 +234,7 @@ def test_warm_path_never_imports_botocore(sso_emulator):
     heavy = {name for name in imported
              if name.split(".")[0] in ("botocore", "boto3", "urllib3", "filelock", "dateutil")
              or name in ("boto_sso_oidc_provider.token", "boto_sso_oidc_provider.exceptions",
-                         "logging", "dataclasses")}
+                         "logging", "dataclasses", "argparse")}
     assert heavy == set()
     assert _get_role_credentials_calls(sso_emulator) == 1
 

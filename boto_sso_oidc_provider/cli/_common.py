@@ -1,7 +1,7 @@
 """What the subcommands share: the ``--profile``/``--sso-session`` options, logging, error lines.
 
-Importing this module is cheap (standard library only, nothing of botocore):
-``credential-process`` and ``export`` import it on their warm path.
+Importing this module is cheap (not even argparse or typing, nothing of
+botocore): ``credential-process`` and ``export`` import it on their warm path.
 
 Errors for people are one line on stderr, ``boto-sso-oidc <command>: <reason>``,
 and exit code 1; argparse's usage errors keep its exit code 2.
@@ -9,19 +9,20 @@ and exit code 1; argparse's usage errors keep its exit code 2.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-from typing import IO, TYPE_CHECKING, Any
 
+from . import EXIT_FAILURE, EXIT_OK
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:  # pragma: no cover
+    import argparse
     import datetime
+    from typing import IO, Any
 
 __all__ = ["EXIT_OK", "EXIT_FAILURE", "add_profile", "add_profile_or_session", "add_json",
            "add_debug", "setup_logging", "fail", "error_line", "report", "print_json", "quiet_stdout",
            "duration", "moment"]
-
-from . import EXIT_FAILURE, EXIT_OK
 
 _PROG = "boto-sso-oidc"
 

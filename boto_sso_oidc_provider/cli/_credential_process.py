@@ -18,11 +18,15 @@ Exit codes: 0 credentials printed; 1 failure (one line on stderr); 2 usage.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
 from ._common import EXIT_OK, add_debug, add_profile, report
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:  # pragma: no cover
+    import argparse
+    from collections.abc import Sequence
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -32,13 +36,27 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_debug(parser)
 
 
+def fast_main(argv: Sequence[str]) -> int | None:
+    """``--profile P`` / ``--profile=P`` exactly: run without importing argparse; else None."""
+    if len(argv) == 2 and argv[0] == "--profile" and argv[1] and not argv[1].startswith("-"):
+        return credential_process(argv[1])
+    if len(argv) == 1 and argv[0].startswith("--profile=") and len(argv[0]) > len("--profile="):
+        return credential_process(argv[0][len("--profile="):])
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
+    return credential_process(args.profile, debug=args.debug)
+
+
+def credential_process(profile: str, *, debug: bool = False) -> int:
+    """Print the profile's credentials as ``credential_process`` JSON; the exit code."""
     from ._credentials import process_output
 
     try:
-        output = process_output(args.profile, debug=args.debug)
+        output = process_output(profile, debug=debug)
     except Exception as error:  # every failure is one line for the caller to show
-        return report("credential-process", error, debug=args.debug, profile=args.profile)
+        return report("credential-process", error, debug=debug, profile=profile)
     sys.stdout.write(json.dumps(output) + "\n")
     sys.stdout.flush()
     return EXIT_OK

@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
-from typing import IO, TYPE_CHECKING, Any
 
 from .._warm import cached_process_output
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Mapping
+    from typing import IO, Any
+
     from ..config import SSOProfileConfig
 
 __all__ = ["CHAIN_VARIABLE", "CredentialCycleError", "enter_chain", "process_output"]
