@@ -20,7 +20,8 @@ Data flows through the modules in this order::
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (3 ms of every CLI start)
 
 __version__ = "0.1.0"
 
@@ -49,6 +50,8 @@ _EXPORTS: dict[str, str] = {
 __all__ = ["__version__", *_EXPORTS]
 
 if TYPE_CHECKING:  # pragma: no cover
+    from typing import Any
+
     from .exceptions import (
         CacheLockTimeoutError,
         DeviceAuthorizationDeniedError,

@@ -2,9 +2,11 @@
 
 Each subcommand lives in its own module under this package, exposing
 ``configure(parser)`` (adds its arguments) and ``run(args) -> int`` (does the
-work, returns the exit code). Modules are imported only when their command
-runs, so ``boto-sso-oidc credential-process`` on a warm cache never pays for
-the others (nor for boto3/botocore).
+work, returns the exit code), and optionally ``fast_main(argv) -> int | None``
+(answers its plainest invocations without argparse; None means "parse normally").
+Modules are imported only when their command runs, so
+``boto-sso-oidc credential-process`` on a warm cache never pays for the others
+(nor for boto3/botocore).
 
 Exit codes (all commands):
   0  success
@@ -15,10 +17,13 @@ Exit codes (all commands):
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import sys
-from typing import Sequence
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:  # pragma: no cover
+    import argparse
+    from collections.abc import Sequence
 
 # name -> (module, one-line help). Order is the order --help lists them.
 _COMMANDS: dict[str, tuple[str, str]] = {
@@ -55,6 +60,8 @@ def _available() -> list[str]:
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The full parser; with ``only``, just that subcommand is configured (fast path)."""
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="boto-sso-oidc",
         description="IAM Identity Center (AWS SSO) login and credentials for boto3, "
@@ -80,9 +87,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Configure only the named subcommand when we can tell which it is: keeps
     # every command's start-up (credential-process above all) free of the others.
     only = args_list[0] if args_list and args_list[0] in _COMMANDS else None
-    parser = build_parser(only)
-    args = parser.parse_args(args_list)
     try:
+        # A command may answer its plainest form before argparse is even imported
+        # (credential-process: it runs before every AWS CLI command).
+        fast_main = getattr(_load(only), "fast_main", None) if only else None
+        code = fast_main(args_list[1:]) if fast_main is not None else None
+        if code is not None:
+            return int(code)
+        parser = build_parser(only)
+        args = parser.parse_args(args_list)
         return int(_load(args.command).run(args))
     except KeyboardInterrupt:
         print("boto-sso-oidc: interrupted", file=sys.stderr)
