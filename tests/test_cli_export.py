@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 
 import boto3
 import pytest
@@ -70,3 +71,17 @@ def test_not_logged_in(sso_emulator):
     result = run_cli(sso_emulator, "export", "--profile", "dev")
     assert result.returncode == 1 and result.stdout == ""
     assert "boto-sso-oidc login --profile dev" in one_line(result.stderr)
+
+
+def test_warm_export_never_imports_botocore(logged_in):
+    _process(logged_in)  # fills the role cache
+    code = ("import sys\nfrom boto_sso_oidc_provider.cli import main\n"
+            "code = main(['export', '--profile', 'dev', '--format', 'dotenv'])\n"
+            "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('botocore', 'boto3'))\n"
+            "print('LOADED', loaded, file=sys.stderr)\nsys.exit(code)\n")
+    result = subprocess.run([sys.executable, "-c", code], env=subprocess_env(logged_in),
+                            capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+                            start_new_session=True, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    assert "AWS_SESSION_TOKEN=" in result.stdout
+    assert result.stderr.strip() == "LOADED []"
