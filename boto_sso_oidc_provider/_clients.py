@@ -45,3 +45,23 @@ def create_client(service: str, region: str, session: Any = None, *, signed: boo
     if not signed:
         config = config.merge(Config(signature_version=botocore.UNSIGNED))
     return botocore_session(session).create_client(service, region_name=region, config=config)
+
+
+class TransientServiceError(Exception):
+    """A throttle, a 5xx or a network failure: worth trying again later.
+
+    ``reason`` is short and safe to show (an error code or exception class,
+    never a request or response body).
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def error_code(error: Any) -> tuple[str, int]:
+    """The service error code and HTTP status of a botocore ``ClientError``."""
+    response = getattr(error, "response", None) or {}
+    code = str(response.get("Error", {}).get("Code", ""))
+    status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+    return code, status

@@ -28,15 +28,14 @@ makes other processes wait for it up to ``sso_lock_timeout``.
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
-import json
 import logging
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ._clients import TransientServiceError, error_code
 from ._clock import Clock, format_timestamp, parse_timestamp, utc_now
+from ._warm import sso_role_cache_key
 from .cache import CacheEntry, role_credentials_cache_dir
 from .config import SSOProfileConfig, SSOSessionConfig
 from .token import DEFAULT_REFRESH_WINDOW, TokenManager
@@ -57,16 +56,11 @@ _NOT_ASSIGNED = frozenset({"ResourceNotFoundException", "ForbiddenException",
 
 
 def role_cache_key(sso: SSOSessionConfig, account_id: str, role_name: str) -> str:
-    """botocore ``SSOCredentialFetcher._create_cache_key``, exactly: the file stem in ~/.aws/cli/cache."""
-    args = {"roleName": role_name, "accountId": account_id}
-    if sso.name:
-        args["sessionName"] = sso.name
-    else:
-        args["startUrl"] = sso.start_url
-    text = json.dumps(args, sort_keys=True, separators=(",", ":"))
-    digest = hashlib.sha1(text.encode("utf-8")).hexdigest()
-    # botocore's _make_file_safe (a no-op on a hex digest, kept so the two never drift apart).
-    return digest.replace(":", "_").replace(os.sep, "_").replace("/", "_")
+    """botocore ``SSOCredentialFetcher._create_cache_key``, exactly: the file stem in ~/.aws/cli/cache.
+
+    One implementation serves both paths: the warm path's, which needs only the standard library.
+    """
+    return sso_role_cache_key(account_id, role_name, sso_session=sso.name, start_url=sso.start_url)
 
 
 @dataclass(frozen=True, repr=False)
@@ -243,7 +237,7 @@ class RoleCredentialsManager:
                 return credentials
             try:
                 renewed = self._fetch()
-            except _Transient as error:
+            except TransientServiceError as error:
                 if credentials is not None and credentials.seconds_left(self._clock) > 0:
                     logger.warning("Could not renew the %s of profile %r (%s); using the cached "
                                    "ones, valid for %d more seconds.", self.entry.describe,
@@ -287,8 +281,7 @@ class RoleCredentialsManager:
                 accessToken=access_token,
             )
         except botocore.exceptions.ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
-            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+            code, status = error_code(error)
             if code == "UnauthorizedException":
                 raise _Unauthorized() from None
             if code in _NOT_ASSIGNED and status < 500:
@@ -299,9 +292,9 @@ class RoleCredentialsManager:
                     f"`boto-sso-oidc list --profile {self.profile.profile}` shows the accounts "
                     "and roles you can use",
                 ) from None
-            raise _Transient(f"{code or 'error'} (HTTP {status})") from None
+            raise TransientServiceError(f"{code or 'error'} (HTTP {status})") from None
         except (botocore.exceptions.BotoCoreError, OSError) as error:
-            raise _Transient(type(error).__name__) from None
+            raise TransientServiceError(type(error).__name__) from None
         return RoleCredentials.from_response(response, self.profile.account_id)
 
     # -- plumbing ------------------------------------------------------------------------------
@@ -323,12 +316,6 @@ class RoleCredentialsManager:
 
 class _Unauthorized(Exception):
     pass
-
-
-class _Transient(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def role_credentials_manager(

@@ -32,6 +32,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from ._clients import TransientServiceError, error_code
 from ._clock import Clock, format_timestamp, parse_timestamp, utc_now
 from ._interaction import LoginPrompt, login_allowed
 from .cache import CacheEntry, sso_token_cache_dir
@@ -271,7 +272,7 @@ class TokenManager:
                                token.seconds_left(self._clock), self.sso.login_command)
                 return token
             return None
-        except _Transient as error:
+        except TransientServiceError as error:
             if usable_as_is:
                 logger.warning("Could not refresh the SSO token of %s (%s); using the current "
                                "token, valid for %d more seconds.", self.sso.display_name,
@@ -296,14 +297,13 @@ class TokenManager:
                 refreshToken=token.refresh_token,
             )
         except botocore.exceptions.ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
-            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+            code, status = error_code(error)
             if code in _SESSION_ENDED and status < 500:
                 logger.info("The refresh token of %s was refused (%s)", self.sso.display_name, code)
                 raise _SessionEnded() from None
-            raise _Transient(f"{code or 'error'} from SSO OIDC") from None
+            raise TransientServiceError(f"{code or 'error'} from SSO OIDC") from None
         except (botocore.exceptions.BotoCoreError, OSError) as error:
-            raise _Transient(type(error).__name__) from None
+            raise TransientServiceError(type(error).__name__) from None
         from .device_authorization import TokenResponse
 
         result = TokenResponse.from_response(response)
@@ -354,7 +354,7 @@ class TokenManager:
             result = run_device_flow(client, registration, self.sso.start_url,
                                      what=self.sso.display_name, prompt=prompt, sleep=self._sleep)
         except botocore.exceptions.ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "InvalidClientException":
+            if error_code(error)[0] != "InvalidClientException":
                 raise
             # The service no longer knows the cached client: register anew, once.
             registration = get_registration(client, self.sso, clock=self._clock, force_new=True)
@@ -403,12 +403,6 @@ class TokenManager:
 
 class _SessionEnded(Exception):
     pass
-
-
-class _Transient(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def token_manager(
