@@ -141,11 +141,12 @@ def load_full_config(
 
     session = botocore_session or botocore.session.Session()
     try:
-        return session.full_config
+        full_config: Mapping[str, Any] = session.full_config
     except botocore.exceptions.ConfigParseError as error:
         raise _config_error(
             f"The AWS config file cannot be parsed: {error}. Fix its syntax.",
         ) from None
+    return full_config
 
 
 def _config_error(message: str, **kwargs: Any) -> SSOConfigError:

@@ -37,7 +37,7 @@ def _profile_name(session: Any, profile_name: str | None) -> str:
     return str(session.get_config_variable("profile") or "default")
 
 
-class SSOOIDCCredentialProvider(CredentialProvider):  # type: ignore[misc]
+class SSOOIDCCredentialProvider(CredentialProvider):
     """SSO role credentials with automatic login and the shared, locked caches.
 
     ``session`` is the botocore (or boto3) session whose config and endpoint

@@ -5,10 +5,8 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
 import stat
 import threading
-from pathlib import Path
 
 import boto3
 import botocore.session
@@ -147,7 +145,8 @@ def test_refresh_rotates_the_refresh_token(sso_emulator):
 
     calls = sso_emulator.calls()
     assert calls["grants"].get("refresh_token", 0) == 1 + calls_before["grants"].get("refresh_token", 0)
-    assert calls["operations"]["StartDeviceAuthorization"] == calls_before["operations"]["StartDeviceAuthorization"]
+    started = "StartDeviceAuthorization"
+    assert calls["operations"][started] == calls_before["operations"][started]
     assert second.access_token != first.access_token
     assert second.refresh_token and second.refresh_token != first.refresh_token
     assert read_json(path)["refreshToken"] == second.refresh_token
@@ -337,7 +336,8 @@ def test_plain_boto3_without_this_package_uses_our_cache(sso_emulator):
         """,
         subprocess_env(sso_emulator),
     )
-    assert result.stdout.strip().startswith("arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_AdministratorAccess_")
+    expected = "arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_AdministratorAccess_"
+    assert result.stdout.strip().startswith(expected)
 
 
 def test_a_cache_written_by_the_aws_cli_v2_is_used_without_a_new_login(sso_emulator):
@@ -392,7 +392,8 @@ def test_registration_cache_key_matches_the_aws_cli_v2():
                                "sso_registration_scopes": "sso:account:access, ,openid"}}})
     expected = hashlib.sha1(json.dumps({
         "tool": "botocore", "startUrl": "https://x.awsapps.com/start", "region": "eu-west-1",
-        "scopes": ["sso:account:access", "openid"], "session_name": "s"}, sort_keys=True).encode()).hexdigest()
+        "scopes": ["sso:account:access", "openid"], "session_name": "s"},
+        sort_keys=True).encode()).hexdigest()
     assert registration_cache_key(sso_config) == expected
 
 
@@ -476,7 +477,8 @@ def test_open_browser_only_for_http_urls_with_a_display(monkeypatch):
 @pytest.mark.parametrize(
     ("config", "profile", "message", "key"),
     [
-        ("[profile dev]\nsso_session = nope\n", "dev", 'sso-session "nope" (used by profile "dev") is not defined', "sso_session"),
+        ("[profile dev]\nsso_session = nope\n", "dev",
+         'sso-session "nope" (used by profile "dev") is not defined', "sso_session"),
         ("[profile dev]\nsso_session = s\n[sso-session s]\nsso_start_url = https://a/start\n", "dev",
          "missing sso_region", "sso_region"),
         ("[profile dev]\nsso_session = s\nsso_region = eu-west-1\n[sso-session s]\n"
@@ -486,7 +488,8 @@ def test_open_browser_only_for_http_urls_with_a_display(monkeypatch):
          "sso_region = us-east-1\n", "dev", "https://", "sso_start_url"),
         ("[profile dev]\nregion = us-east-1\n", "dev", "no IAM Identity Center settings", "sso_session"),
         ("[profile dev]\nsso_session = s\n[sso-session s]\nsso_start_url = https://a/start\n"
-         "sso_region = us-east-1\nsso_auto_login = maybe\n", "dev", "sso_auto_login must be", "sso_auto_login"),
+         "sso_region = us-east-1\nsso_auto_login = maybe\n", "dev", "sso_auto_login must be",
+         "sso_auto_login"),
         ("[profile other]\n", "dev", 'Profile "dev" is not defined', None),
     ],
 )

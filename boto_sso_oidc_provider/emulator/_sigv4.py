@@ -103,7 +103,7 @@ def parse_signature(request: Request) -> Signature | None:
 def _verifier_class() -> Any:
     from botocore.auth import SigV4Auth
 
-    class _Verifier(SigV4Auth):  # type: ignore[misc]
+    class _Verifier(SigV4Auth):
         """botocore's signer, told to sign exactly the headers the client signed."""
 
         def headers_to_sign(self, request: Any) -> Any:
