@@ -26,11 +26,13 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 __all__ = ["CacheEntry", "sso_token_cache_dir", "role_credentials_cache_dir"]
+
+_T = TypeVar("_T")
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +109,20 @@ class CacheEntry:
             )
             return None
         return data
+
+    def load(self, parse: Callable[[dict[str, Any]], _T | None], what: str) -> _T | None:
+        """The entry parsed by ``parse``, or None; content ``parse`` rejects is a warning.
+
+        ``what`` says what the file should hold ("an SSO token"), for the warning.
+        """
+        data = self.read()
+        if data is None:
+            return None
+        parsed = parse(data)
+        if parsed is None:
+            logger.warning("Ignoring the %s cache file %s: it does not hold %s; it will be replaced.",
+                           self.describe, self.path, what)
+        return parsed
 
     # -- writing -------------------------------------------------------------------------------
 

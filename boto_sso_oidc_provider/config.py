@@ -207,6 +207,17 @@ def _settings(
     return PluginSettings(auto_login=auto_login, open_browser=open_browser, lock_timeout=lock_timeout)
 
 
+def _require_location(values: Mapping[str, Any], where: str, section: str, **ctx: Any) -> None:
+    """Raise unless ``sso_start_url`` and ``sso_region`` are both set, naming the first missing one."""
+    missing = [key for key in ("sso_start_url", "sso_region") if not values.get(key)]
+    if missing:
+        raise _config_error(
+            f"{where} is missing {' and '.join(missing)}: add {missing[0]} = ... to {section}.",
+            key=missing[0],
+            **ctx,
+        )
+
+
 def _check_start_url(url: str, *, where: str, **ctx: Any) -> None:
     if not url.startswith(("https://", "http://")):
         raise _config_error(
@@ -254,15 +265,7 @@ def resolve_sso_session(
                 key=key,
             )
         values[key] = value
-    missing = [key for key in ("sso_start_url", "sso_region") if not values.get(key)]
-    if missing:
-        raise _config_error(
-            f"{where} is missing {' and '.join(missing)}: add {missing[0]} = ... to "
-            f"[sso-session {name}].",
-            profile=profile,
-            sso_session=name,
-            key=missing[0],
-        )
+    _require_location(values, where, f"[sso-session {name}]", profile=profile, sso_session=name)
     ctx = {"profile": profile, "sso_session": name}
     _check_start_url(values["sso_start_url"], where=where, **ctx)
     return SSOSessionConfig(
@@ -292,14 +295,8 @@ def _profile_sso(
         )
     if "sso_start_url" not in values and "sso_region" not in values:
         return None
-    missing = [key for key in ("sso_start_url", "sso_region") if not values.get(key)]
-    if missing:
-        raise _config_error(
-            f"{where} is missing {' and '.join(missing)}: add {missing[0]} = ... to "
-            f"[profile {profile}], or move its SSO settings to an [sso-session] and set sso_session.",
-            profile=profile,
-            key=missing[0],
-        )
+    _require_location(values, where, f"[profile {profile}], or move its SSO settings to an "
+                      "[sso-session] and set sso_session", profile=profile)
     _check_start_url(values["sso_start_url"], where=where, profile=profile)
     return SSOSessionConfig(
         name=None,

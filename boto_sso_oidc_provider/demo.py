@@ -36,25 +36,6 @@ __all__ = ["run_demo", "PROFILE", "SSO_SESSION"]
 
 PROFILE = "demo"
 SSO_SESSION = "demo"
-_START_URL = "https://demo.awsapps.com/start"
-_REGION = "us-east-1"
-_ACCOUNT_ID = "111111111111"
-_ROLE_NAME = "AdministratorAccess"
-
-_CONFIG = f"""\
-[sso-session {SSO_SESSION}]
-sso_start_url = {_START_URL}
-sso_region = {_REGION}
-sso_registration_scopes = sso:account:access
-
-[profile {PROFILE}]
-sso_session = {SSO_SESSION}
-sso_account_id = {_ACCOUNT_ID}
-sso_role_name = {_ROLE_NAME}
-region = {_REGION}
-"""
-
-
 class DemoError(Exception):
     """A step of the demo did not show what it should."""
 
@@ -152,7 +133,7 @@ def _age_caches(home: Path, profile: str) -> None:
 def run_demo(*, interactive: bool = False, out: IO[str] | None = None) -> int:
     """Run the demo, narrating on ``out`` (stdout by default). Returns 0, or raises :class:`DemoError`."""
     from ._interaction import LoginPrompt
-    from .emulator import run_emulator
+    from .emulator import run_emulator, sso_config
 
     narrator = _Narrator(out if out is not None else sys.stdout)
     say = narrator.say
@@ -168,9 +149,11 @@ def run_demo(*, interactive: bool = False, out: IO[str] | None = None) -> int:
             with narrator.section("Writing a temporary AWS config"):
                 aws = home / ".aws"
                 aws.mkdir(mode=0o700)
-                (aws / "config").write_text(_CONFIG)
+                config = sso_config(profile=PROFILE, sso_session=SSO_SESSION,
+                                    start_url="https://demo.awsapps.com/start")
+                (aws / "config").write_text(config)
                 say(f"    {aws / 'config'} (HOME={home}):")
-                say("\n".join(f"      {line}" if line else "" for line in _CONFIG.splitlines()))
+                say("\n".join(f"      {line}" if line else "" for line in config.splitlines()))
 
             title = ("Logging in: approve the request in your browser" if interactive
                      else "Logging in with the device authorization flow (the emulator approves "

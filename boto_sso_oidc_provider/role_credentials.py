@@ -198,14 +198,7 @@ class RoleCredentialsManager:
 
     def cached(self) -> RoleCredentials | None:
         """The cached credentials as they are now, valid or not (no lock, no network)."""
-        data = self.entry.read()
-        if data is None:
-            return None
-        credentials = RoleCredentials.from_cache(data)
-        if credentials is None:
-            logger.warning("Ignoring the %s cache file %s: it does not hold usable credentials; "
-                           "it will be replaced.", self.entry.describe, self.entry.path)
-        return credentials
+        return self.entry.load(RoleCredentials.from_cache, "usable credentials")
 
     def _fresh(self, credentials: RoleCredentials | None) -> bool:
         return credentials is not None and credentials.seconds_left(self._clock) > self.expiry_window

@@ -182,14 +182,7 @@ class TokenManager:
 
     def cached(self) -> SSOToken | None:
         """The cached token as it is now, valid or not (no lock, no network)."""
-        data = self.entry.read()
-        if data is None:
-            return None
-        token = SSOToken.from_cache(data)
-        if token is None:
-            logger.warning("Ignoring the %s cache file %s: it is not a usable SSO token; "
-                           "it will be replaced.", self.entry.describe, self.entry.path)
-        return token
+        return self.entry.load(SSOToken.from_cache, "a usable SSO token")
 
     def _fresh(self, token: SSOToken | None, rejected: str | None) -> bool:
         return (token is not None and token.access_token != rejected

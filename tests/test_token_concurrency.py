@@ -10,7 +10,6 @@ import sys
 import textwrap
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
@@ -18,36 +17,15 @@ import boto_sso_oidc_provider as sso
 from boto_sso_oidc_provider.token import SSOToken
 
 from .conftest import age_token, read_json, subprocess_env, token_file
+from .credentials_helpers import race
 
 _RACER = """
-import os, sys, time
 import boto_sso_oidc_provider as p
 from boto_sso_oidc_provider import token  # import everything before the start line
 import botocore.session, botocore.client
-open(os.path.join(sys.argv[1], "ready-%d" % os.getpid()), "w").close()
-go = os.path.join(sys.argv[1], "go")
-while not os.path.exists(go):
-    time.sleep(0.002)
+wait_for_go()
 print(p.load_token("dev", allow_login=False).access_token)
 """
-
-
-def _race(n: int, env: dict[str, str], workdir: Path) -> list[subprocess.CompletedProcess[str]]:
-    """Start ``n`` processes, wait until all are ready, then release them at once."""
-    procs = [subprocess.Popen([sys.executable, "-c", _RACER, str(workdir)], env=env, text=True,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              stdin=subprocess.DEVNULL, start_new_session=True) for _ in range(n)]
-    deadline = time.monotonic() + 120
-    while len(list(workdir.glob("ready-*"))) < n:
-        assert time.monotonic() < deadline, "racers did not start"
-        assert all(p.poll() is None for p in procs), [p.communicate() for p in procs if p.poll() is not None]
-        time.sleep(0.02)
-    (workdir / "go").touch()
-    results = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=120)
-        results.append(subprocess.CompletedProcess(proc.args, proc.returncode, out, err))
-    return results
 
 
 @pytest.mark.slow
@@ -60,7 +38,7 @@ def test_24_processes_with_an_expired_token_refresh_once(sso_emulator, tmp_path)
     workdir = tmp_path / "race"
     workdir.mkdir()
 
-    results = _race(24, subprocess_env(sso_emulator), workdir)
+    results = race(_RACER, 24, subprocess_env(sso_emulator), workdir)
 
     assert [r.returncode for r in results] == [0] * 24, [r.stderr for r in results if r.returncode]
     tokens = {r.stdout.strip() for r in results}

@@ -15,18 +15,31 @@ REGION = "us-east-1"
 ACCOUNT_ID = "111111111111"
 ROLE_NAME = "AdministratorAccess"
 
-DEFAULT_CONFIG = f"""\
-[sso-session {SSO_SESSION}]
-sso_start_url = {START_URL}
-sso_region = {REGION}
+def sso_config(
+    *,
+    profile: str = PROFILE,
+    sso_session: str = SSO_SESSION,
+    start_url: str = START_URL,
+    region: str = REGION,
+    account_id: str = ACCOUNT_ID,
+    role_name: str = ROLE_NAME,
+) -> str:
+    """An AWS config with one sso-session and one profile using it, as ``aws configure sso`` writes."""
+    return f"""\
+[sso-session {sso_session}]
+sso_start_url = {start_url}
+sso_region = {region}
 sso_registration_scopes = sso:account:access
 
-[profile {PROFILE}]
-sso_session = {SSO_SESSION}
-sso_account_id = {ACCOUNT_ID}
-sso_role_name = {ROLE_NAME}
-region = {REGION}
+[profile {profile}]
+sso_session = {sso_session}
+sso_account_id = {account_id}
+sso_role_name = {role_name}
+region = {region}
 """
+
+
+DEFAULT_CONFIG = sso_config()
 
 
 def private_dir(path: Path) -> Path:
