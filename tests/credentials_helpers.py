@@ -7,9 +7,13 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from boto_sso_oidc_provider._clock import utc_now
+
+T = TypeVar("T")
 
 
 class MovableClock:
@@ -69,3 +73,24 @@ def race(code: str, n: int, env: dict[str, str], workdir: Path,
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+
+def in_threads(n: int, call: Callable[[], T], timeout: float = 60) -> tuple[list[T], list[BaseException]]:
+    """Run ``call`` in ``n`` threads released together; returns the results and the errors raised."""
+    barrier = threading.Barrier(n)
+    results: list[T] = []
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            barrier.wait(10)
+            results.append(call())
+        except BaseException as error:  # collected for the test to assert on
+            errors.append(error)
+
+    threads = [threading.Thread(target=worker) for _ in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    return results, errors

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 import botocore.session
 import pytest
 
@@ -12,7 +10,7 @@ from boto_sso_oidc_provider import SSOOIDCCredentialProvider
 from boto_sso_oidc_provider.role_credentials import role_credentials_manager
 
 from .conftest import age_token, read_json, subprocess_env, token_file
-from .credentials_helpers import MovableClock, race
+from .credentials_helpers import MovableClock, in_threads, race
 
 ARN_PREFIX = "arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_AdministratorAccess_"
 
@@ -66,22 +64,7 @@ def test_32_threads_on_expiring_credentials_refresh_once(sso_emulator, minutes_l
     _CLOCK.advance(3600 - minutes_left * 60)
     sso_emulator.fault("GetRoleCredentials", delay=0.2)
     before = sso_emulator.calls()
-    barrier = threading.Barrier(32)
-    keys: list[str] = []
-    errors: list[BaseException] = []
-
-    def worker() -> None:
-        try:
-            barrier.wait(10)
-            keys.append(credentials.get_frozen_credentials().access_key)
-        except BaseException as error:  # collected and asserted below
-            errors.append(error)
-
-    threads = [threading.Thread(target=worker) for _ in range(32)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    keys, errors = in_threads(32, lambda: credentials.get_frozen_credentials().access_key)
 
     assert errors == [] and len(keys) == 32
     after = sso_emulator.calls()

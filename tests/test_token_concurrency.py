@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 
 import pytest
@@ -17,7 +16,7 @@ import boto_sso_oidc_provider as sso
 from boto_sso_oidc_provider.token import SSOToken
 
 from .conftest import age_token, read_json, subprocess_env, token_file
-from .credentials_helpers import race
+from .credentials_helpers import in_threads, race
 
 _RACER = """
 import boto_sso_oidc_provider as p
@@ -53,22 +52,7 @@ def test_32_threads_with_an_expired_token_refresh_once(sso_emulator):
     sso.login("dev")
     age_token(token_file(sso_emulator.home, "emulator"))
     sso_emulator.fault("CreateToken", delay=0.2, count=1)
-    barrier = threading.Barrier(32)
-    results: list[str] = []
-    errors: list[BaseException] = []
-
-    def worker() -> None:
-        try:
-            barrier.wait(10)
-            results.append(sso.load_token("dev", allow_login=False).access_token)
-        except BaseException as error:  # collected and asserted below
-            errors.append(error)
-
-    threads = [threading.Thread(target=worker) for _ in range(32)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    results, errors = in_threads(32, lambda: sso.load_token("dev", allow_login=False).access_token)
 
     assert errors == []
     assert len(results) == 32 and len(set(results)) == 1
