@@ -536,3 +536,23 @@ def test_a_rejected_token_that_cannot_be_renewed_is_marked_expired(sso_emulator)
     with pytest.raises(sso.SSOLoginRequiredError):
         _manager(allow_login=False).get()
     assert sso_emulator.calls()["operations"] == before["operations"]
+
+
+@pytest.mark.sso_emulator(auto_approve=False)
+def test_progress_is_shown_while_waiting_only_at_a_terminal(sso_emulator):
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    def approve_on_third_poll(_: float) -> None:
+        if len(polls) == 2:
+            sso_emulator.approve(sso_emulator.pending()[0])
+        polls.append(1)
+
+    for stream, expect_progress in ((Terminal(), True), (io.StringIO(), False)):
+        polls: list[int] = []
+        prompt = LoginPrompt(stream, browser=False)
+        _manager(prompt=prompt, sleep=approve_on_third_poll).login()
+        text = stream.getvalue()
+        assert ("\rWaiting for approval... " in text) is expect_progress
+        assert text.rstrip().endswith('Logged in to sso-session "emulator".')
