@@ -130,10 +130,10 @@ class CacheEntry:
         """Replace the entry atomically with ``data`` (mode 0600)."""
         _ensure_private_dir(self.path.parent)
         text = json.dumps(data)
+        # mkstemp creates the file 0600 (owner only), whatever the umask.
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-", suffix=".json")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                os.fchmod(handle.fileno(), 0o600)
                 handle.write(text)
                 handle.flush()
                 os.fsync(handle.fileno())
