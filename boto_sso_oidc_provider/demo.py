@@ -72,13 +72,9 @@ def _private_environment(home: Path, endpoint: str) -> Iterator[dict[str, str]]:
     for name in list(os.environ):
         if name.startswith(("AWS_", "BOTO_SSO_OIDC_")):
             del os.environ[name]
-    os.environ.update({
-        "HOME": str(home),
-        "AWS_CONFIG_FILE": str(home / ".aws" / "config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(home / ".aws" / "credentials"),
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_EC2_METADATA_DISABLED": "true",
-    })
+    from .emulator import emulator_environment
+
+    os.environ.update(emulator_environment(home, endpoint))
     try:
         yield dict(os.environ)
     finally:

@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from boto_sso_oidc_provider.emulator import run_emulator
+from boto_sso_oidc_provider.emulator import emulator_environment, run_emulator
 
 HERE = Path(__file__).resolve().parent
 
@@ -34,9 +34,7 @@ RUNS = [
 def main() -> int:
     with tempfile.TemporaryDirectory() as home, run_emulator(auto_approve=True, interval=0) as emulator:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BOTO_SSO_OIDC_"))}
-        env.update(HOME=home, AWS_ENDPOINT_URL=emulator.url, AWS_EC2_METADATA_DISABLED="true",
-                   AWS_SHARED_CREDENTIALS_FILE=os.path.join(home, "credentials"),
-                   BOTO_SSO_OIDC_OPEN_BROWSER="false")
+        env.update(emulator_environment(home, emulator.url), BOTO_SSO_OIDC_OPEN_BROWSER="false")
         failures = 0
         for config, command, what in RUNS:
             env["AWS_CONFIG_FILE"] = str(HERE / config)

@@ -33,12 +33,13 @@ from __future__ import annotations
 from ._client import EmulatorControl, EmulatorControlError
 from ._config import DEFAULT_SCOPES, EmulatorConfig
 from ._directory import Account, Directory, DirectoryError, User
-from ._fixture import SSOEmulator, sso_config
+from ._fixture import SSOEmulator, emulator_environment, sso_config
 from ._runner import EmulatorHandle, run_emulator
 from ._server import EmulatorServer
 from ._state import EXPIRABLE, OPERATIONS, EmulatorState
 
 __all__ = [
+    "emulator_environment",
     "sso_config",
     "Account",
     "DEFAULT_SCOPES",

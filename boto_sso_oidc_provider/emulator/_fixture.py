@@ -42,6 +42,23 @@ region = {region}
 DEFAULT_CONFIG = sso_config()
 
 
+def emulator_environment(home: str | os.PathLike[str], url: str) -> dict[str, str]:
+    """The variables that point boto3, botocore and the AWS CLI at ``home`` and the emulator at ``url``.
+
+    ``HOME`` (so every cache follows it), the AWS config and credentials files
+    under ``home/.aws``, ``AWS_ENDPOINT_URL`` for all three services, and no
+    instance-metadata look-ups. Callers remove other ``AWS_*`` variables.
+    """
+    aws_dir = Path(home) / ".aws"
+    return {
+        "HOME": str(home),
+        "AWS_CONFIG_FILE": str(aws_dir / "config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(aws_dir / "credentials"),
+        "AWS_ENDPOINT_URL": url,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+
+
 def private_dir(path: Path) -> Path:
     """Create ``path`` (and parents) readable by the owner only (0700)."""
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -70,11 +87,7 @@ class SSOEmulator(EmulatorHandle):
         self.config_file = aws_dir / "config"
         self.credentials_file = aws_dir / "credentials"
         self.env: dict[str, str] = {
-            "HOME": str(home),
-            "AWS_CONFIG_FILE": str(self.config_file),
-            "AWS_SHARED_CREDENTIALS_FILE": str(self.credentials_file),
-            "AWS_ENDPOINT_URL": self.url,
-            "AWS_EC2_METADATA_DISABLED": "true",
+            **emulator_environment(home, self.url),
             "AWS_DEFAULT_REGION": REGION,
             "AWS_PROFILE": PROFILE,
         }
