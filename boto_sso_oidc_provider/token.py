@@ -43,7 +43,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .device_authorization import TokenResponse
 
 __all__ = ["SSOToken", "TokenManager", "token_manager", "load_token", "login", "logout",
-           "DEFAULT_REFRESH_WINDOW"]
+           "end_session", "DEFAULT_REFRESH_WINDOW"]
 
 logger = logging.getLogger(__name__)
 
@@ -447,6 +447,18 @@ def login(
     return manager.login()
 
 
+def end_session(sso: SSOSessionConfig, *, session: Any = None, **options: Any) -> bool:
+    """Sign out of ``sso`` and delete its cached token and role credentials.
+
+    Returns True if a token was cached.
+    """
+    from .role_credentials import forget_role_credentials
+
+    removed = TokenManager(sso, session=session, **options).logout()
+    forget_role_credentials(sso)
+    return removed
+
+
 def logout(
     profile_name: str | None = None,
     sso_session: str | None = None,
@@ -459,8 +471,4 @@ def logout(
     Returns True if a token was cached.
     """
     manager = token_manager(profile_name, sso_session, session=session, **options)
-    removed = manager.logout()
-    from .role_credentials import forget_role_credentials
-
-    forget_role_credentials(manager.sso)
-    return removed
+    return end_session(manager.sso, session=session, **options)

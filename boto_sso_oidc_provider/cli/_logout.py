@@ -59,14 +59,6 @@ def every_session(full_config: Any) -> list[SSOSessionConfig | Exception]:
     return found
 
 
-def _log_out(sso: SSOSessionConfig) -> bool:
-    from ..token import logout
-
-    if sso.name is not None:
-        return logout(sso_session=sso.name)
-    return logout(profile_name=sso.profile)
-
-
 def run(args: argparse.Namespace) -> int:
     setup_logging(args.debug)
     try:
@@ -87,7 +79,9 @@ def run(args: argparse.Namespace) -> int:
         try:
             if isinstance(sso, Exception):
                 raise sso
-            was_logged_in = _log_out(sso)
+            from ..token import end_session
+
+            was_logged_in = end_session(sso)
         except Exception as error:  # go on with the other sessions
             status = report("logout", error, debug=args.debug)
             continue
