@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from typing import Any
 
 __all__ = ["REFRESH_WINDOW", "WarmProfile", "config_file", "credentials_file", "default_profile",
-           "read_profile", "sso_role_cache_key", "role_cache_file", "cached_process_output"]
+           "read_profile", "sso_role_cache_key", "role_cache_dir", "role_cache_file", "cached_process_output"]
 
 REFRESH_WINDOW = 15 * 60
 """Credentials with less than this many seconds left are not served from here (botocore's
@@ -202,11 +202,16 @@ def sso_role_cache_key(account_id: str, role_name: str, *, sso_session: str | No
     return digest.replace(":", "_").replace(os.sep, "_").replace("/", "_")
 
 
+def role_cache_dir() -> str:
+    """``~/.aws/cli/cache``, where botocore and the AWS CLI v2 keep role credentials (follows ``HOME``)."""
+    return os.path.expanduser(os.path.join("~", ".aws", "cli", "cache"))
+
+
 def role_cache_file(profile: WarmProfile) -> str:
     """The path of the profile's role-credential cache file (follows ``HOME`` now)."""
     key = sso_role_cache_key(profile.account_id, profile.role_name,
                              sso_session=profile.sso_session, start_url=profile.start_url)
-    return os.path.join(os.path.expanduser(os.path.join("~", ".aws", "cli", "cache")), f"{key}.json")
+    return os.path.join(role_cache_dir(), f"{key}.json")
 
 
 def _canonical_expiration(text: Any) -> str | None:

@@ -49,8 +49,10 @@ def sso_token_cache_dir() -> Path:
 
 
 def role_credentials_cache_dir() -> Path:
-    """``~/.aws/cli/cache``, where the AWS CLI v2 keeps role credentials."""
-    return Path(os.path.expanduser(os.path.join("~", ".aws", "cli", "cache")))
+    """``~/.aws/cli/cache``, where the AWS CLI v2 keeps role credentials (the warm path's definition)."""
+    from ._warm import role_cache_dir
+
+    return Path(role_cache_dir())
 
 
 def _process_lock(path: str) -> threading.Lock:
