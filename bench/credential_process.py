@@ -42,21 +42,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from boto_sso_oidc_provider.emulator import run_emulator
+from boto_sso_oidc_provider.emulator import emulator_environment, run_emulator, sso_config
 
 PROFILE = "dev"
-CONFIG = """\
-[sso-session bench]
-sso_start_url = https://bench.awsapps.com/start
-sso_region = us-east-1
-sso_registration_scopes = sso:account:access
-
-[profile dev]
-sso_session = bench
-sso_account_id = 111111111111
-sso_role_name = AdministratorAccess
-region = us-east-1
-
+CONFIG = sso_config(profile=PROFILE, sso_session="bench",
+                    start_url="https://bench.awsapps.com/start") + """
 # The same role through a legacy profile: aws-sso-util does not read [sso-session] sections.
 [profile dev-legacy]
 sso_start_url = https://bench.awsapps.com/start
@@ -159,9 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         config = Path(home) / ".aws" / "config"
         config.write_text(CONFIG)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BOTO_SSO_OIDC_"))}
-        env.update(HOME=home, AWS_CONFIG_FILE=str(config), AWS_ENDPOINT_URL=emulator.url,
-                   AWS_SHARED_CREDENTIALS_FILE=str(Path(home) / ".aws" / "credentials"),
-                   AWS_EC2_METADATA_DISABLED="true", BOTO_SSO_OIDC_OPEN_BROWSER="false",
+        env.update(emulator_environment(home, emulator.url), BOTO_SSO_OIDC_OPEN_BROWSER="false",
                    AWS_DEFAULT_REGION="us-east-1")
         for profile in (PROFILE, "dev-legacy"):
             login = subprocess.run([helper, "login", "--profile", profile], env=env,

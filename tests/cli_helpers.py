@@ -10,21 +10,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from boto_sso_oidc_provider.emulator import sso_config
+
 from .conftest import REPO, subprocess_env
 
 CLI = [sys.executable, "-m", "boto_sso_oidc_provider"]
 
-SECOND_SESSION = """
-[sso-session other]
-sso_start_url = https://other.awsapps.com/start
-sso_region = us-east-1
-sso_registration_scopes = sso:account:access
-
-[profile ops]
-sso_session = other
-sso_account_id = 222222222222
-sso_role_name = ReadOnlyAccess
-"""
+SECOND_SESSION = "\n" + sso_config(profile="ops", sso_session="other",
+                                   start_url="https://other.awsapps.com/start",
+                                   account_id="222222222222", role_name="ReadOnlyAccess")
 """A second sso-session and a profile using it, to append to the fixture's config."""
 
 
