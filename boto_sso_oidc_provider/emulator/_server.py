@@ -242,6 +242,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 resets connections when many clients arrive at once
+    # (the concurrency proofs start dozens of processes together).
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], state: EmulatorState) -> None:
         self.state = state
