@@ -62,21 +62,27 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The full parser; with ``only``, just that subcommand is configured (fast path)."""
     import argparse
 
+    from .. import __version__
+    from ._common import global_options
+
     parser = argparse.ArgumentParser(
         prog="boto-sso-oidc",
         description="IAM Identity Center (AWS SSO) login and credentials for boto3, "
         "the AWS CLI and every SDK.",
         epilog="Exit codes: 0 success, 1 failure (reason on stderr), 2 bad usage, "
         "130 interrupted.",
+        parents=[global_options(for_top_level=True)],
     )
-    from .. import __version__
-
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
+    # Every command takes the global options; one that adds its own --profile or
+    # --debug (with its own help) replaces the global one.
+    parents = [global_options()]
     for name in ([only] if only else _available()):
         _, help_text = _COMMANDS[name]
-        sub_parser = sub.add_parser(name, help=help_text, description=help_text)
+        sub_parser = sub.add_parser(name, help=help_text, description=help_text, parents=parents,
+                                    conflict_handler="resolve")
         _load(name).configure(sub_parser)
     return parser
 
@@ -84,6 +90,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``boto-sso-oidc`` console script."""
     args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list and args_list[0].startswith("-"):  # global options first, as in the AWS CLI
+        from ._common import hoist_command
+
+        args_list = hoist_command(args_list, _COMMANDS)
     # Configure only the named subcommand when we can tell which it is: keeps
     # every command's start-up (credential-process above all) free of the others.
     only = args_list[0] if args_list and args_list[0] in _COMMANDS else None

@@ -1,4 +1,11 @@
-"""What the subcommands share: the ``--profile``/``--sso-session`` options, logging, error lines.
+"""What the subcommands share: the global options, ``--profile``/``--sso-session``, logging, error lines.
+
+Global options (``--debug``, ``--profile``, ``--region``), as the AWS CLI's,
+are accepted before or after the command name: :func:`global_options` is the
+parent parser every subcommand is built from, and :func:`hoist_command` moves
+the ones written before the command to just after it. A command that gives
+``--profile`` or ``--debug`` its own help (:func:`add_profile`,
+:func:`add_debug`) replaces the global one (the subparsers resolve conflicts).
 
 Importing this module is cheap (not even argparse or typing, nothing of
 botocore): ``credential-process`` and ``export`` import it on their warm path.
@@ -18,13 +25,68 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up
 if TYPE_CHECKING:  # pragma: no cover
     import argparse
     import datetime
+    from collections.abc import Container, Sequence
     from typing import IO, Any
 
-__all__ = ["EXIT_OK", "EXIT_FAILURE", "add_profile", "add_profile_or_session", "add_json",
+__all__ = ["EXIT_OK", "EXIT_FAILURE", "GLOBAL_FLAGS", "GLOBAL_VALUE_OPTIONS", "global_options",
+           "hoist_command", "add_profile", "add_profile_or_session", "add_json",
            "add_debug", "setup_logging", "fail", "error_line", "report", "print_json", "quiet_stdout",
            "duration", "moment"]
 
 _PROG = "boto-sso-oidc"
+
+GLOBAL_FLAGS = ("--debug",)
+"""Global options without a value."""
+GLOBAL_VALUE_OPTIONS = ("--profile", "--region")
+"""Global options that take a value (``--profile P`` or ``--profile=P``)."""
+
+
+def global_options(*, for_top_level: bool = False) -> argparse.ArgumentParser:
+    """The parent parser of every subcommand: ``--debug``, ``--profile``, ``--region``.
+
+    Every subcommand's namespace has ``debug``, ``profile`` and ``region``
+    (False/None when not given). ``for_top_level`` makes the defaults
+    ``SUPPRESS``, so the top-level parser (which lists them in ``--help``)
+    never overwrites what the subcommand parsed.
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(add_help=False)
+    group = parser.add_argument_group("global options (before or after the command)")
+
+    def default(value: object) -> object:
+        return argparse.SUPPRESS if for_top_level else value
+
+    group.add_argument("--debug", action="store_true", default=default(False),
+                       help="log what happens (secrets redacted) and show tracebacks, on stderr")
+    group.add_argument("--profile", metavar="PROFILE", default=default(None),
+                       help="the profile to use (default: $AWS_PROFILE, else 'default')")
+    group.add_argument("--region", metavar="REGION", default=default(None),
+                       help="the AWS region for commands that use or write one (default: the "
+                            "profile's region); login and list use the sso-session's sso_region, "
+                            "as the AWS CLI does")
+    return parser
+
+
+def hoist_command(argv: Sequence[str], commands: Container[str]) -> list[str]:
+    """``--debug --profile P CMD ARGS`` -> ``CMD --debug --profile P ARGS``.
+
+    Global options written before the command name move to just after it (not
+    to the end: a ``--`` in ARGS must keep them out of a child's command line).
+    Anything else is returned unchanged, for argparse to judge.
+    """
+    index = 0
+    while index < len(argv):
+        arg = argv[index]
+        if arg in GLOBAL_FLAGS or any(arg.startswith(f"{option}=") for option in GLOBAL_VALUE_OPTIONS):
+            index += 1
+        elif arg in GLOBAL_VALUE_OPTIONS and index + 1 < len(argv):
+            index += 2
+        else:
+            break
+    if index == 0 or index >= len(argv) or argv[index] not in commands:
+        return list(argv)
+    return [argv[index], *argv[:index], *argv[index + 1:]]
 
 
 def add_profile(parser: argparse.ArgumentParser, *, required: bool = False,
