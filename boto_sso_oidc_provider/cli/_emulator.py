@@ -33,14 +33,57 @@ def _count(minimum: int) -> Any:
     return parse
 
 
+_EPILOG = """\
+pages (for people, in a browser):
+  GET  /                     index: the endpoint to use, logins awaiting approval
+  GET  /device               device flow: enter a user code; ?user_code=CODE shows
+                             it with Allow/Deny (POST /device/approve, /device/deny)
+  GET  /authorize            authorization code + PKCE: the consent page (Allow/Deny,
+                             POST /authorize); then 302 to the client's loopback
+                             redirect URI with code and state, or error=access_denied.
+                             Codes are single-use and expire (--authorization-code-ttl);
+                             a wrong PKCE verifier or redirect URI is InvalidGrantException;
+                             an unregistered redirect URI is refused on the page
+  GET|HEAD /start            a vanity start URL: 302 to --portal-url (never followed)
+
+services (point AWS_ENDPOINT_URL at the printed URL):
+  SSO OIDC   RegisterClient, StartDeviceAuthorization, CreateToken (device code,
+             refresh token with rotation, authorization code with PKCE S256); a client
+             registered for one grant is refused for the other (UnauthorizedClientException)
+  SSO portal GetRoleCredentials, ListAccounts, ListAccountRoles, Logout
+  STS        GetCallerIdentity, AssumeRole (SigV4 verified)
+
+control plane (JSON, no authentication):
+  POST /_emulator/approve {"userCode": "ABCD-EFGH"}   approve a pending device login
+  POST /_emulator/deny    {"userCode": "ABCD-EFGH"}   deny it
+  GET  /_emulator/pending                             user codes awaiting a decision
+  GET  /_emulator/calls                               requests per operation and grant
+  POST /_emulator/faults  {"operation", "error"?, "delay"?, "count"?, "grantType"?}
+  GET  /_emulator/faults                              faults still queued
+  POST /_emulator/expire  {"what": "access_tokens" | "refresh_tokens" |
+                           "role_credentials" | "registrations" | "device_codes" |
+                           "authorization_codes"}
+  POST /_emulator/reset                               forget tokens, registrations, faults
+
+Exit codes: 0 stopped by SIGINT or SIGTERM, 1 unusable --state file or address, 2 bad usage.
+"""
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the emulator's options (defaults are IAM Identity Center's own)."""
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = _EPILOG
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default: 127.0.0.1)")
     parser.add_argument("--port", type=_count(0), default=0,
                         help="port to listen on; 0 picks a free one (default: 0)")
     parser.add_argument("--auto-approve", action="store_true",
-                        help="approve every login after its first pending poll")
+                        help="approve every device login after its first pending poll, and "
+                             "every /authorize request at once")
+    parser.add_argument("--portal-url", metavar="URL",
+                        default="https://d-9067c4e4a1.awsapps.com/start",
+                        help="the AWS-owned start URL that /start (a vanity start URL) "
+                             "redirects to (default: %(default)s)")
     parser.add_argument("--state", metavar="FILE",
                         help="JSON file with the user, accounts and roles to serve")
     timings = parser.add_argument_group("lifetimes (seconds)")
@@ -49,6 +92,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         ("--refresh-token-ttl", "SSO session (and refresh token) lifetime", 8 * 3600),
         ("--role-credentials-ttl", "role credentials lifetime", 3600),
         ("--device-code-ttl", "device code lifetime", 600),
+        ("--authorization-code-ttl", "authorization code lifetime", 600),
         ("--registration-ttl", "client registration lifetime", 90 * 24 * 3600),
     ):
         timings.add_argument(flag, type=_seconds, default=default, metavar="S",
@@ -70,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
             host=args.host, port=args.port, auto_approve=args.auto_approve,
             access_token_ttl=args.access_token_ttl, refresh_token_ttl=args.refresh_token_ttl,
             role_credentials_ttl=args.role_credentials_ttl, device_code_ttl=args.device_code_ttl,
+            authorization_code_ttl=args.authorization_code_ttl, portal_url=args.portal_url,
             interval=args.interval, registration_ttl=args.registration_ttl,
             page_size=args.page_size, directory=directory, verbose=args.verbose,
         )

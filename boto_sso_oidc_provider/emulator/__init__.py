@@ -7,7 +7,8 @@ StartDeviceAuthorization and CreateToken (device code, refresh token with
 rotation, authorization code with PKCE); GetRoleCredentials, ListAccounts,
 ListAccountRoles and Logout; STS GetCallerIdentity and AssumeRole with real
 SigV4 verification. People approve logins on its ``/device`` and
-``/authorize`` pages; programs use the ``/_emulator/`` control plane
+``/authorize`` pages; ``/start`` answers as a vanity start URL does (a 302 to
+the AWS-owned ``portal_url``); programs use the ``/_emulator/`` control plane
 (:class:`EmulatorControl`) to approve, inject faults, expire tokens and count
 calls.
 

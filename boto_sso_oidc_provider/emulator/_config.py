@@ -54,6 +54,8 @@ class EmulatorConfig:
     """ListAccounts/ListAccountRoles page size when the request has no max_result."""
     start_urls: tuple[str, ...] = ()
     """Start URLs StartDeviceAuthorization accepts; empty accepts any."""
+    portal_url: str = "https://d-9067c4e4a1.awsapps.com/start"
+    """The AWS-owned start URL that ``/start`` (a vanity start URL) redirects to."""
     scopes: tuple[str, ...] = DEFAULT_SCOPES
     directory: Directory = field(default_factory=Directory)
     max_body_bytes: int = MiB

@@ -6,7 +6,10 @@ Deny buttons, which are real form POSTs to ``/device/approve`` and
 ``/device/deny``. ``/authorize`` shows a consent form that POSTs back to
 ``/authorize``, then redirects (302) to the client's loopback redirect URI
 with ``code`` and ``state`` (or ``error=access_denied``); with auto-approve
-it redirects at once. ``/`` is an index of what the emulator serves.
+it redirects at once. ``/start`` stands for a start URL on a custom (vanity)
+domain: a GET or HEAD answers 302 with the AWS-owned start URL
+(``portal_url``) in ``Location``, as the access portal does. ``/`` is an index
+of what the emulator serves.
 
 Every value shown is HTML-escaped; forms carry no secrets but the user code
 and the client's own authorization parameters.
@@ -80,6 +83,8 @@ def index(state: EmulatorState, request: Request) -> Response:
         f"<p>Signed in as <b>{escape(user.user_name)}</b> ({escape(user.email)}).</p>"
         f"<p>Point AWS SDKs here with <code>AWS_ENDPOINT_URL={escape(request.base_url)}</code>."
         "</p><p><a href=\"/device\">Enter a device code</a></p>"
+        f"<p>A vanity start URL: <code>{escape(request.base_url)}/start</code> redirects to "
+        f"<code>{escape(state.config.portal_url)}</code>.</p>"
         f"<h2>Waiting for approval</h2><ul>{pending}</ul>"
     ))
 
@@ -179,6 +184,11 @@ def _authorization(state: EmulatorState, params: Mapping[str, str], decision: st
     ))
 
 
+def vanity_start(state: EmulatorState, request: Request) -> Response:
+    """A vanity start URL: the portal redirects to its AWS-owned address (never followed here)."""
+    return redirect(state.config.portal_url)
+
+
 def authorize(state: EmulatorState, request: Request) -> Response:
     return _authorization(state, _single(request.query), None)
 
@@ -194,4 +204,6 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/device/deny"): Route(device_deny, ERRORS),
     ("GET", "/authorize"): Route(authorize, ERRORS),
     ("POST", "/authorize"): Route(authorize_decision, ERRORS),
+    **{(method, path): Route(vanity_start, ERRORS)
+       for method in ("GET", "HEAD") for path in ("/start", "/start/")},
 }

@@ -160,3 +160,13 @@ def test_aws_cli_works_against_the_emulator(clients: Clients, emulator: Emulator
     assert result.returncode == 0, result.stderr
     assert [r["roleName"] for r in json.loads(result.stdout)["roleList"]] == \
         ["AdministratorAccess", "ReadOnlyAccess"]
+
+
+def test_help_documents_pages_and_control_plane() -> None:
+    result = subprocess.run([sys.executable, "-m", "boto_sso_oidc_provider", "emulator", "--help"],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0
+    for documented in ("/device", "/authorize", "/start", "--portal-url", "/_emulator/approve",
+                       "/_emulator/faults", "/_emulator/expire", "authorization_codes",
+                       "Exit codes:"):
+        assert documented in result.stdout, documented

@@ -201,3 +201,52 @@ def test_index_lists_pending_codes(clients: Clients, emulator: EmulatorHandle) -
     device = clients.start(clients.register())
     page = raw(emulator.url, "GET", "/").body.decode()
     assert f"/device?user_code={device['userCode']}" in page and emulator.url in page
+
+
+@pytest.mark.parametrize("method", ["HEAD", "GET"])
+@pytest.mark.sso_emulator(portal_url="https://d-1234567890.portal.eu-west-1.app.aws/")
+def test_vanity_start_url_redirects_to_the_portal(emulator: EmulatorHandle, method: str) -> None:
+    response = raw(emulator.url, method, "/start")
+    assert response.status == 302 and response.body == b""
+    assert response.headers["location"] == "https://d-1234567890.portal.eu-west-1.app.aws/"
+
+
+@pytest.mark.sso_emulator(auto_approve=True)
+def test_a_device_flow_client_is_refused_at_authorize(clients: Clients,
+                                                      emulator: EmulatorHandle) -> None:
+    """The service refuses a client registered for one grant when it uses the other."""
+    device_client = clients.register()  # no grantTypes: device code and refresh token
+    response = raw(emulator.url, "GET", _authorize_query(device_client))
+    assert response.status == 302
+    assert parse_qs(urlsplit(response.headers["location"]).query)["error"] == ["unauthorized_client"]
+
+
+@pytest.mark.sso_emulator(auto_approve=True, authorization_code_ttl=60)
+def test_authorization_codes_are_single_use_and_expire(clients: Clients,
+                                                       emulator: EmulatorHandle) -> None:
+    registration = _registration(clients)
+
+    def code() -> str:
+        location = raw(emulator.url, "GET", _authorize_query(registration)).headers["location"]
+        return parse_qs(urlsplit(location).query)["code"][0]
+
+    def redeem(value: str) -> Any:
+        return clients.oidc.create_token(
+            clientId=registration["clientId"], clientSecret=registration["clientSecret"],
+            grantType="authorization_code", code=value, redirectUri="http://localhost:8400/cb",
+            codeVerifier="v" * 50)
+
+    first = code()
+    assert redeem(first)["accessToken"]
+    with pytest.raises(clients.oidc.exceptions.InvalidGrantException):
+        redeem(first)  # replayed
+    late = code()
+    assert emulator.expire("authorization_codes") == 2  # the spent one and this one
+    with pytest.raises(clients.oidc.exceptions.InvalidGrantException):
+        redeem(late)
+    wrong_redirect = code()
+    with pytest.raises(clients.oidc.exceptions.InvalidGrantException):
+        clients.oidc.create_token(
+            clientId=registration["clientId"], clientSecret=registration["clientSecret"],
+            grantType="authorization_code", code=wrong_redirect,
+            redirectUri="http://localhost:8401/cb", codeVerifier="v" * 50)
