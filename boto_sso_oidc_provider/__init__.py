@@ -9,8 +9,9 @@ Data flows through the modules in this order::
     config               the AWS shared config: profiles and sso-sessions
     registration         SSO OIDC RegisterClient, cached like the AWS CLI v2
     device_authorization the RFC 8628 device authorization grant
-    token                the locked token cache: load, refresh, log in, log out
+    token                the locked token cache: load, refresh, log in, sign out
     role_credentials     SSO GetRoleCredentials with a locked, CLI-shared cache
+    sessions             the public operations above both: login, load_token, logout
     provider             botocore credential and token providers
     installation         putting the providers into boto3/botocore sessions
     cli                  the ``boto-sso-oidc`` command line
@@ -27,9 +28,10 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
-    "login": "token",
-    "load_token": "token",
-    "logout": "token",
+    "login": "sessions",
+    "load_token": "sessions",
+    "logout": "sessions",
+    "Options": "options",
     "SSOToken": "token",
     "install": "installation",
     "uninstall": "installation",
@@ -64,8 +66,10 @@ if TYPE_CHECKING:  # pragma: no cover
         SSOProviderError,
     )
     from .installation import install, session, uninstall
+    from .options import Options
     from .provider import SSOOIDCCredentialProvider, SSOOIDCTokenProvider
-    from .token import SSOToken, load_token, login, logout
+    from .sessions import load_token, login, logout
+    from .token import SSOToken
 
 
 def __getattr__(name: str) -> Any:

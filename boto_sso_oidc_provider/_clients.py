@@ -1,13 +1,29 @@
-"""botocore clients for the three services, created one way everywhere."""
+"""botocore clients for the services, created one way everywhere; service errors classified once.
+
+The managers never build a client themselves: they ask a :data:`ClientFactory`
+(``(service, region) -> client``), by default :class:`SessionClients`, so a
+test or an application can hand in its own. Every service call goes through
+:func:`call`, which turns botocore's exceptions into two kinds: a definite
+answer the caller named (:class:`ServiceRefused`) or something worth trying
+again later (:class:`TransientServiceError`). :func:`renew_once` is the one
+"the token was refused: renew it once and retry once" loop.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Collection
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:  # pragma: no cover
     import botocore.session
 
-__all__ = ["create_client", "botocore_session"]
+__all__ = ["ClientFactory", "SessionClients", "create_client", "botocore_session", "call",
+           "renew_once", "ServiceRefused", "TransientServiceError", "error_code"]
+
+_T = TypeVar("_T")
+
+ClientFactory = Callable[[str, str], Any]
+"""Makes a botocore client: ``factory(service, region)``."""
 
 
 def botocore_session(
@@ -47,6 +63,34 @@ def create_client(service: str, region: str, session: Any = None, *, signed: boo
     return botocore_session(session).create_client(service, region_name=region, config=config)
 
 
+class SessionClients:
+    """The default :data:`ClientFactory`: clients on ``session``'s endpoint settings, one per
+    (service, region), made on first use. ``session`` is a boto3 or botocore session, or None
+    for a new botocore session."""
+
+    def __init__(self, session: Any = None) -> None:
+        self._session = session
+        self._clients: dict[tuple[str, str], Any] = {}
+
+    def __repr__(self) -> str:
+        return f"SessionClients({type(self._session).__name__})"
+
+    def __call__(self, service: str, region: str) -> Any:
+        client = self._clients.get((service, region))
+        if client is None:
+            client = self._clients[(service, region)] = create_client(service, region, self._session)
+        return client
+
+
+class ServiceRefused(Exception):
+    """The service gave one of the answers the caller listed (a 4xx with that code)."""
+
+    def __init__(self, code: str, status: int) -> None:
+        super().__init__(code)
+        self.code = code
+        self.status = status
+
+
 class TransientServiceError(Exception):
     """A throttle, a 5xx or a network failure: worth trying again later.
 
@@ -65,3 +109,52 @@ def error_code(error: Any) -> tuple[str, int]:
     code = str(response.get("Error", {}).get("Code", ""))
     status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
     return code, status
+
+
+def call(operation: Callable[..., _T], /, *, refusals: Collection[str] = (), **params: Any) -> _T:
+    """``operation(**params)``, with failures classified.
+
+    A service error whose code is in ``refusals`` (and whose status is below
+    500) raises :class:`ServiceRefused`; every other service error, a network
+    failure or a botocore error raises :class:`TransientServiceError` with a
+    short reason safe to show (never a request or response body).
+    """
+    import botocore.exceptions
+
+    try:
+        return operation(**params)
+    except botocore.exceptions.ClientError as error:
+        code, status = error_code(error)
+        if code in refusals and status < 500:
+            raise ServiceRefused(code, status) from None
+        raise TransientServiceError(f"{code or 'error'} (HTTP {status})") from None
+    except (botocore.exceptions.BotoCoreError, OSError) as error:
+        raise TransientServiceError(type(error).__name__) from None
+
+
+UNAUTHORIZED = "UnauthorizedException"
+"""The SSO portal's answer to a revoked, logged-out or expired access token."""
+
+
+def renew_once(get_token: Callable[[str | None], str], use: Callable[[str], _T], *,
+               gave_up: Callable[[], Exception]) -> _T:
+    """``use(token)``; if the portal refuses the token, renew it once and retry once.
+
+    ``get_token(rejected)`` returns an access token other than ``rejected``
+    (None the first time). ``use`` raises :class:`ServiceRefused` with code
+    :data:`UNAUTHORIZED` for a refused token (list it in ``refusals``). A
+    second refusal raises ``gave_up()``.
+    """
+    token = get_token(None)
+    try:
+        return use(token)
+    except ServiceRefused as error:
+        if error.code != UNAUTHORIZED:
+            raise
+    token = get_token(token)
+    try:
+        return use(token)
+    except ServiceRefused as error:
+        if error.code != UNAUTHORIZED:
+            raise
+        raise gave_up() from None

@@ -53,7 +53,3 @@ def parse_timestamp(text: str) -> _dt.datetime:
         parsed = parsed.replace(tzinfo=_UTC)
     return parsed.astimezone(_UTC)
 
-
-def seconds_until(moment: _dt.datetime, clock: Clock = utc_now) -> float:
-    """Seconds from now until ``moment`` (negative once it has passed)."""
-    return (moment - clock()).total_seconds()

@@ -3,7 +3,7 @@
 ``credential-process`` runs once per AWS CLI command (or SDK start), so its
 start-up is felt every time. When botocore's role-credential cache
 (``~/.aws/cli/cache/<key>.json``, shared with the AWS CLI v2) holds
-credentials with more than :data:`REFRESH_WINDOW` left, this module answers
+credentials with more than :data:`~._layout.EXPIRY_WINDOW` left, this module answers
 from that file alone: it reads the AWS config with :mod:`configparser` (as
 botocore's loader does), computes the cache key exactly as botocore's
 ``SSOCredentialFetcher`` does, and parses the file.
@@ -24,18 +24,16 @@ import json
 import os
 import time
 
+from ._layout import EXPIRY_WINDOW, role_cache_dir, role_cache_key
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:  # pragma: no cover
     import configparser
     from collections.abc import Mapping
     from typing import Any
 
-__all__ = ["REFRESH_WINDOW", "WarmProfile", "config_file", "credentials_file", "default_profile",
-           "read_profile", "sso_role_cache_key", "role_cache_dir", "role_cache_file", "cached_process_output"]
-
-REFRESH_WINDOW = 15 * 60
-"""Credentials with less than this many seconds left are not served from here (botocore's
-advisory refresh window): the full path refreshes them."""
+__all__ = ["WarmProfile", "config_file", "credentials_file", "default_profile",
+           "read_profile", "role_cache_file", "cached_process_output"]
 
 _CREDENTIAL_KEYS = ("AccessKeyId", "SecretAccessKey", "SessionToken")
 
@@ -177,39 +175,9 @@ def read_profile(profile: str, path: str | None = None) -> WarmProfile | None:
     return WarmProfile(profile, account_id, role_name, sso_session=None, start_url=start_url)
 
 
-def _sha1_hex(data: bytes) -> str:
-    try:
-        from _sha1 import sha1  # CPython's builtin: skips loading OpenSSL for one small hash
-    except ImportError:  # pragma: no cover - other interpreters
-        from hashlib import sha1
-    digest: str = sha1(data).hexdigest()
-    return digest
-
-
-def sso_role_cache_key(account_id: str, role_name: str, *, sso_session: str | None,
-                       start_url: str | None) -> str:
-    """botocore ``SSOCredentialFetcher``'s cache key (the file stem in ``~/.aws/cli/cache``).
-
-    sha1 of the compact, key-sorted JSON of role name, account id and the
-    sso-session name (legacy profiles: the start URL), made file-safe.
-    """
-    args: dict[str, str] = {"roleName": role_name, "accountId": account_id}
-    if sso_session:
-        args["sessionName"] = sso_session
-    else:
-        args["startUrl"] = start_url or ""
-    digest = _sha1_hex(json.dumps(args, sort_keys=True, separators=(",", ":")).encode("utf-8"))
-    return digest.replace(":", "_").replace(os.sep, "_").replace("/", "_")
-
-
-def role_cache_dir() -> str:
-    """``~/.aws/cli/cache``, where botocore and the AWS CLI v2 keep role credentials (follows ``HOME``)."""
-    return os.path.expanduser(os.path.join("~", ".aws", "cli", "cache"))
-
-
 def role_cache_file(profile: WarmProfile) -> str:
     """The path of the profile's role-credential cache file (follows ``HOME`` now)."""
-    key = sso_role_cache_key(profile.account_id, profile.role_name,
+    key = role_cache_key(profile.account_id, profile.role_name,
                              sso_session=profile.sso_session, start_url=profile.start_url)
     return os.path.join(role_cache_dir(), f"{key}.json")
 
@@ -258,7 +226,7 @@ def _process_output(data: Any, *, window: float) -> dict[str, Any] | None:
     return output
 
 
-def cached_process_output(profile: str, *, window: float = REFRESH_WINDOW) -> dict[str, Any] | None:
+def cached_process_output(profile: str, *, window: float = EXPIRY_WINDOW) -> dict[str, Any] | None:
     """The profile's cached role credentials as ``credential_process`` JSON, or None.
 
     None means "take the full path": the profile is not a plain SSO profile

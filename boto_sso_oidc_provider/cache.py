@@ -30,7 +30,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-__all__ = ["CacheEntry", "sso_token_cache_dir", "role_credentials_cache_dir"]
+from ._layout import DEFAULT_LOCK_TIMEOUT
+
+__all__ = ["CacheEntry"]
 
 _T = TypeVar("_T")
 
@@ -41,18 +43,6 @@ _process_locks_guard = threading.Lock()
 
 # Tell a person at a terminal why nothing is happening after this long.
 _WAIT_NOTICE_AFTER = 1.0
-
-
-def sso_token_cache_dir() -> Path:
-    """``~/.aws/sso/cache``, resolved now (so it follows ``HOME``), as the AWS CLI v2 uses it."""
-    return Path(os.path.expanduser(os.path.join("~", ".aws", "sso", "cache")))
-
-
-def role_credentials_cache_dir() -> Path:
-    """``~/.aws/cli/cache``, where the AWS CLI v2 keeps role credentials (the warm path's definition)."""
-    from ._warm import role_cache_dir
-
-    return Path(role_cache_dir())
 
 
 def _process_lock(path: str) -> threading.Lock:
@@ -79,7 +69,7 @@ class CacheEntry:
     ``describe`` names the entry in warnings (never its content).
     """
 
-    def __init__(self, path: Path, *, describe: str, lock_timeout: float = 600.0) -> None:
+    def __init__(self, path: Path, *, describe: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
         self.path = Path(path)
         self.lock_path = self.path.with_name(self.path.name + ".lock")
         self.describe = describe

@@ -25,15 +25,21 @@ they may sit on the profile or its sso-session but must not disagree:
 The environment variables ``BOTO_SSO_OIDC_AUTO_LOGIN``,
 ``BOTO_SSO_OIDC_OPEN_BROWSER`` and ``BOTO_SSO_OIDC_LOCK_TIMEOUT`` override
 them.
+
+This module is the only reader of the parsed config: :class:`AWSConfig`
+answers typed questions (which profile is the default, what kind a profile
+is, which sso-session it uses, which profiles use a session) and nothing else
+in the package indexes botocore's ``full_config`` dict.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
+
+from ._layout import DEFAULT_LOCK_TIMEOUT, registration_cache_key, token_cache_key
 
 if TYPE_CHECKING:  # pragma: no cover
     import botocore.session
@@ -42,19 +48,23 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "AutoLogin",
+    "ProfileKind",
+    "PluginSettings",
     "SSOSessionConfig",
     "SSOProfileConfig",
-    "PluginSettings",
-    "load_full_config",
-    "resolve_profile",
-    "resolve_sso_session",
-    "resolve",
+    "AWSConfig",
+    "login_command",
+    "default_profile_name",
     "parse_registration_scopes",
 ]
 
 AutoLogin = Literal["auto", "true", "false"]
 
-DEFAULT_LOCK_TIMEOUT = 600.0
+ProfileKind = Literal["sso-role", "sso-login", "other", "undefined"]
+"""What a profile is to this package: ``sso-role`` asks for SSO role credentials
+(``sso_account_id``/``sso_role_name``, as botocore's SSO provider decides);
+``sso-login`` names an sso-session or start URL but no role (enough to log in
+and list); ``other`` is any other profile; ``undefined`` is not in the config."""
 
 _ENV_AUTO_LOGIN = "BOTO_SSO_OIDC_AUTO_LOGIN"
 _ENV_OPEN_BROWSER = "BOTO_SSO_OIDC_OPEN_BROWSER"
@@ -79,15 +89,16 @@ class SSOSessionConfig:
 
     ``name`` is None for a legacy profile. ``registration_scopes`` is None when
     the key is absent (as the AWS CLI v2 distinguishes it from an empty list).
+    Two values are equal when they name the same session at the same place,
+    whichever profile they were reached through: ``settings`` (which a profile
+    may override) take no part in equality.
     """
 
     name: str | None
     start_url: str
     region: str
     registration_scopes: tuple[str, ...] | None = None
-    settings: PluginSettings = field(default_factory=PluginSettings)
-    profile: str | None = None
-    """The profile this was resolved through, if any (for messages)."""
+    settings: PluginSettings = field(default_factory=PluginSettings, compare=False)
 
     @property
     def is_legacy(self) -> bool:
@@ -95,21 +106,18 @@ class SSOSessionConfig:
 
     @property
     def token_cache_key(self) -> str:
-        """The AWS CLI v2's token cache file stem: sha1 of the session name (legacy: start URL)."""
-        return hashlib.sha1((self.name or self.start_url).encode("utf-8")).hexdigest()
+        """The AWS CLI v2's token cache file stem."""
+        return token_cache_key(self.name, self.start_url)
+
+    @property
+    def registration_cache_key(self) -> str:
+        """The AWS CLI v2's client-registration cache file stem."""
+        scopes = list(self.registration_scopes) if self.registration_scopes is not None else None
+        return registration_cache_key(self.start_url, self.region, scopes, self.name)
 
     @property
     def display_name(self) -> str:
         return f'sso-session "{self.name}"' if self.name else f'SSO start URL "{self.start_url}"'
-
-    @property
-    def login_command(self) -> str:
-        """The exact command that logs this session in again."""
-        if self.profile:
-            return f"boto-sso-oidc login --profile {self.profile}"
-        if self.name:
-            return f"boto-sso-oidc login --sso-session {self.name}"
-        return "boto-sso-oidc login"  # pragma: no cover - legacy needs a profile
 
 
 @dataclass(frozen=True)
@@ -122,6 +130,27 @@ class SSOProfileConfig:
     role_name: str
 
 
+def login_command(sso: SSOSessionConfig, profile: str | None = None) -> str:
+    """The exact command that logs ``sso`` in again (through ``profile`` when one reached it)."""
+    if profile:
+        return f"boto-sso-oidc login --profile {profile}"
+    if sso.name:
+        return f"boto-sso-oidc login --sso-session {sso.name}"
+    return "boto-sso-oidc login --profile PROFILE"  # a legacy start URL is reached through a profile
+
+
+def default_profile_name(botocore_session: botocore.session.Session | None = None) -> str:
+    """The profile used when none is named: the session's, else ``AWS_PROFILE``,
+    ``AWS_DEFAULT_PROFILE``, ``default`` (the one rule, shared with the warm path)."""
+    if botocore_session is not None:
+        name = botocore_session.get_config_variable("profile")
+        if name:
+            return str(name)
+    from ._warm import default_profile
+
+    return default_profile()
+
+
 def parse_registration_scopes(value: str | None) -> tuple[str, ...] | None:
     """Parse ``sso_registration_scopes`` as the AWS CLI v2 does: comma-split, stripped, no empties."""
     if value is None:
@@ -129,38 +158,10 @@ def parse_registration_scopes(value: str | None) -> tuple[str, ...] | None:
     return tuple(scope.strip() for scope in value.split(",") if scope.strip())
 
 
-def load_full_config(
-    botocore_session: botocore.session.Session | None = None,
-) -> Mapping[str, Any]:
-    """The parsed shared config (``profiles`` and ``sso_sessions``) through botocore's loader.
-
-    A file that botocore cannot parse raises :class:`SSOConfigError`.
-    """
-    import botocore.exceptions
-    import botocore.session
-
-    session = botocore_session or botocore.session.Session()
-    try:
-        full_config: Mapping[str, Any] = session.full_config
-    except botocore.exceptions.ConfigParseError as error:
-        raise _config_error(
-            f"The AWS config file cannot be parsed: {error}. Fix its syntax.",
-        ) from None
-    return full_config
-
-
 def _config_error(message: str, **kwargs: Any) -> SSOConfigError:
     from .exceptions import SSOConfigError
 
     return SSOConfigError(message, **kwargs)
-
-
-def _default_profile_name(botocore_session: botocore.session.Session | None) -> str:
-    if botocore_session is not None:
-        name = botocore_session.get_config_variable("profile")
-        if name:
-            return str(name)
-    return os.environ.get("AWS_PROFILE") or os.environ.get("AWS_DEFAULT_PROFILE") or "default"
 
 
 def _parse_bool(value: str, *, where: str, key: str, **ctx: Any) -> bool:
@@ -228,177 +229,248 @@ def _check_start_url(url: str, *, where: str, **ctx: Any) -> None:
         )
 
 
-def resolve_sso_session(
-    name: str,
-    full_config: Mapping[str, Any],
-    *,
-    environ: Mapping[str, str] | None = None,
-    profile: str | None = None,
-    overrides: Mapping[str, Any] | None = None,
-) -> SSOSessionConfig:
-    """The ``[sso-session NAME]`` section, validated.
-
-    ``overrides`` are the referencing profile's own values for the same keys;
-    a disagreement raises, as botocore does. Raises :class:`SSOConfigError`
-    naming the session and the missing key.
-    """
-    environ = os.environ if environ is None else environ
-    sessions = full_config.get("sso_sessions", {})
-    where = f'sso-session "{name}"' + (f' (used by profile "{profile}")' if profile else "")
-    if name not in sessions:
-        known = ", ".join(sorted(sessions)) or "none"
-        raise _config_error(
-            f'{where} is not defined: add a [sso-session {name}] section to the AWS config '
-            f"(defined sessions: {known}).",
-            profile=profile,
-            sso_session=name,
-            key="sso_session",
-        )
-    values = dict(sessions[name])
-    for key, value in (overrides or {}).items():
-        if key in values and values[key] != value:
-            raise _config_error(
-                f'Profile "{profile}" sets {key} = {value} but {where} sets {key} = {values[key]}: '
-                "remove it from one of them or make them agree.",
-                profile=profile,
-                sso_session=name,
-                key=key,
-            )
-        values[key] = value
-    _require_location(values, where, f"[sso-session {name}]", profile=profile, sso_session=name)
-    ctx = {"profile": profile, "sso_session": name}
-    _check_start_url(values["sso_start_url"], where=where, **ctx)
-    return SSOSessionConfig(
-        name=name,
-        start_url=values["sso_start_url"],
-        region=values["sso_region"],
-        registration_scopes=parse_registration_scopes(values.get("sso_registration_scopes")),
-        settings=_settings(values, where=where, environ=environ, **ctx),
-        profile=profile,
-    )
-
-
 _SESSION_KEYS = ("sso_start_url", "sso_region", "sso_registration_scopes",
                  "sso_auto_login", "sso_open_browser", "sso_lock_timeout")
 
 
-def _profile_sso(
-    profile: str, values: Mapping[str, Any], full_config: Mapping[str, Any],
-    environ: Mapping[str, str],
-) -> SSOSessionConfig | None:
-    where = f'Profile "{profile}"'
-    session_name = values.get("sso_session")
-    if session_name:
-        overrides = {key: values[key] for key in _SESSION_KEYS if key in values}
-        return resolve_sso_session(
-            session_name, full_config, environ=environ, profile=profile, overrides=overrides
-        )
-    if "sso_start_url" not in values and "sso_region" not in values:
-        return None
-    _require_location(values, where, f"[profile {profile}], or move its SSO settings to an "
-                      "[sso-session] and set sso_session", profile=profile)
-    _check_start_url(values["sso_start_url"], where=where, profile=profile)
-    return SSOSessionConfig(
-        name=None,
-        start_url=values["sso_start_url"],
-        region=values["sso_region"],
-        registration_scopes=None,
-        settings=_settings(values, where=where, environ=environ, profile=profile),
-        profile=profile,
-    )
+class AWSConfig:
+    """The AWS shared config as botocore parsed it, answering typed questions.
 
-
-def _profile_values(profile: str, full_config: Mapping[str, Any]) -> Mapping[str, Any]:
-    profiles = full_config.get("profiles", {})
-    if profile not in profiles:
-        known = ", ".join(sorted(profiles)) or "none"
-        raise _config_error(
-            f'Profile "{profile}" is not defined in the AWS config (defined profiles: {known}). '
-            "Check AWS_PROFILE, --profile and AWS_CONFIG_FILE.",
-            profile=profile,
-        )
-    values: Mapping[str, Any] = profiles[profile]
-    return values
-
-
-def resolve_profile(
-    profile: str,
-    full_config: Mapping[str, Any],
-    *,
-    environ: Mapping[str, str] | None = None,
-    require_role: bool = True,
-) -> SSOProfileConfig | SSOSessionConfig:
-    """A profile's SSO settings, validated.
-
-    With ``require_role`` (the default) returns :class:`SSOProfileConfig` and
-    raises unless ``sso_account_id`` and ``sso_role_name`` are both set; without,
-    a profile lacking both returns just its :class:`SSOSessionConfig` (enough to
-    log in). Raises :class:`SSOConfigError` naming the profile and key.
+    Build it with :meth:`load` (through botocore's loader, so ``AWS_CONFIG_FILE``,
+    ``AWS_PROFILE`` and every quirk of the file format behave as in boto3) or
+    from a parsed ``full_config`` mapping. Every query validates what it
+    returns and raises :class:`SSOConfigError` naming the profile or
+    sso-session and the key to fix.
     """
-    environ = os.environ if environ is None else environ
-    values = _profile_values(profile, full_config)
-    sso = _profile_sso(profile, values, full_config, environ)
-    where = f'Profile "{profile}"'
-    if sso is None:
-        raise _config_error(
-            f"{where} has no IAM Identity Center settings: set sso_session (and define "
-            "[sso-session NAME]) or sso_start_url and sso_region.",
-            profile=profile,
-            key="sso_session",
-        )
-    has_account, has_role = bool(values.get("sso_account_id")), bool(values.get("sso_role_name"))
-    if not has_account and not has_role and not require_role:
+
+    def __init__(self, full_config: Mapping[str, Any], *, default_profile: str | None = None,
+                 environ: Mapping[str, str] | None = None) -> None:
+        self._profiles: Mapping[str, Mapping[str, Any]] = full_config.get("profiles", {}) or {}
+        self._sessions: Mapping[str, Mapping[str, Any]] = full_config.get("sso_sessions", {}) or {}
+        self._default_profile = default_profile
+        self._environ = os.environ if environ is None else environ
+
+    @classmethod
+    def load(cls, botocore_session: botocore.session.Session | None = None, *,
+             environ: Mapping[str, str] | None = None) -> AWSConfig:
+        """Read the shared config through botocore's loader (``botocore_session``'s, if given).
+
+        A file that botocore cannot parse raises :class:`SSOConfigError`.
+        """
+        import botocore.exceptions
+        import botocore.session
+
+        session = botocore_session or botocore.session.Session()
+        try:
+            full_config: Mapping[str, Any] = session.full_config
+        except botocore.exceptions.ConfigParseError as error:
+            raise _config_error(
+                f"The AWS config file cannot be parsed: {error}. Fix its syntax.",
+            ) from None
+        return cls(full_config, default_profile=default_profile_name(botocore_session),
+                   environ=environ)
+
+    def __repr__(self) -> str:
+        return f"AWSConfig(profiles={len(self._profiles)}, sso_sessions={len(self._sessions)})"
+
+    # -- names ---------------------------------------------------------------------------------
+
+    def default_profile(self) -> str:
+        """The profile used when none is named (see :func:`default_profile_name`)."""
+        return self._default_profile or default_profile_name()
+
+    def profile_names(self) -> list[str]:
+        return sorted(self._profiles)
+
+    def sso_session_names(self) -> list[str]:
+        return sorted(self._sessions)
+
+    def profile_value(self, profile: str, key: str) -> str | None:
+        """One raw value of a profile (None if unset), for keys this module does not interpret."""
+        value = self._profiles.get(profile, {}).get(key)
+        return None if value is None else str(value)
+
+    # -- profiles ------------------------------------------------------------------------------
+
+    def profile_kind(self, profile: str) -> ProfileKind:
+        """What ``profile`` is (see :data:`ProfileKind`); never raises."""
+        values = self._profiles.get(profile)
+        if values is None:
+            return "undefined"
+        if "sso_account_id" in values or "sso_role_name" in values:
+            return "sso-role"
+        if values.get("sso_session") or values.get("sso_start_url") or values.get("sso_region"):
+            return "sso-login"
+        return "other"
+
+    def sso_profiles(self) -> list[str]:
+        """Every profile that names an sso-session or a start URL, sorted."""
+        return [name for name in self.profile_names()
+                if self._profiles[name].get("sso_session") or self._profiles[name].get("sso_start_url")]
+
+    def sso_of_profile(self, profile: str) -> SSOSessionConfig:
+        """The sso-session (or legacy start URL) ``profile`` logs in to, validated."""
+        values = self._profile_values(profile)
+        sso = self._profile_sso(profile, values)
+        if sso is None:
+            raise _config_error(
+                f'Profile "{profile}" has no IAM Identity Center settings: set sso_session (and '
+                "define [sso-session NAME]) or sso_start_url and sso_region.",
+                profile=profile,
+                key="sso_session",
+            )
         return sso
-    if not (has_account and has_role):
-        missing = "sso_role_name" if has_account else "sso_account_id"
-        raise _config_error(
-            f"{where} is missing {missing}: add {missing} = ... to [profile {profile}] "
-            "(boto-sso-oidc list shows the accounts and roles you can use).",
+
+    def role_profile(self, profile: str) -> SSOProfileConfig:
+        """``profile`` as an SSO role profile: its session, account and role, validated."""
+        sso = self.sso_of_profile(profile)
+        values = self._profiles[profile]
+        has_account, has_role = bool(values.get("sso_account_id")), bool(values.get("sso_role_name"))
+        if not (has_account and has_role):
+            missing = "sso_role_name" if has_account else "sso_account_id"
+            raise _config_error(
+                f'Profile "{profile}" is missing {missing}: add {missing} = ... to [profile {profile}] '
+                f"(boto-sso-oidc list --profile {profile} shows the accounts and roles you can use).",
+                profile=profile,
+                key=missing,
+            )
+        return SSOProfileConfig(
             profile=profile,
-            key=missing,
+            sso=sso,
+            account_id=str(values["sso_account_id"]),
+            role_name=str(values["sso_role_name"]),
         )
-    return SSOProfileConfig(
-        profile=profile,
-        sso=sso,
-        account_id=str(values["sso_account_id"]),
-        role_name=str(values["sso_role_name"]),
-    )
 
+    def role_profiles_of(self, sso: SSOSessionConfig) -> list[tuple[str, str]]:
+        """The ``(account_id, role_name)`` pairs of every profile that uses ``sso``, sorted."""
+        pairs: set[tuple[str, str]] = set()
+        for values in self._profiles.values():
+            account, role = values.get("sso_account_id"), values.get("sso_role_name")
+            if account and role and self._uses(values, sso):
+                pairs.add((str(account), str(role)))
+        return sorted(pairs)
 
-def profile_uses_sso(profile: str, full_config: Mapping[str, Any]) -> bool:
-    """True if the profile asks for SSO role credentials (as botocore's SSOProvider decides)."""
-    values = full_config.get("profiles", {}).get(profile, {})
-    return "sso_account_id" in values or "sso_role_name" in values
+    # -- sso-sessions --------------------------------------------------------------------------
 
+    def sso_session(self, name: str, *, profile: str | None = None,
+                    overrides: Mapping[str, Any] | None = None) -> SSOSessionConfig:
+        """The ``[sso-session NAME]`` section, validated.
 
-def resolve(
-    profile_name: str | None = None,
-    sso_session: str | None = None,
-    *,
-    botocore_session: botocore.session.Session | None = None,
-    full_config: Mapping[str, Any] | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> SSOSessionConfig:
-    """The sso-session to log in to, named directly or through a profile.
-
-    With neither name, the current profile (``AWS_PROFILE``, else ``default``)
-    is used. Raises :class:`SSOConfigError` when both are given and disagree,
-    or the configuration is incomplete.
-    """
-    if full_config is None:
-        full_config = load_full_config(botocore_session)
-    environ = os.environ if environ is None else environ
-    if profile_name is None and sso_session is not None:
-        return resolve_sso_session(sso_session, full_config, environ=environ)
-    profile = profile_name or _default_profile_name(botocore_session)
-    resolved = resolve_profile(profile, full_config, environ=environ, require_role=False)
-    sso = resolved.sso if isinstance(resolved, SSOProfileConfig) else resolved
-    if sso_session is not None and sso.name != sso_session:
-        raise _config_error(
-            f'Profile "{profile}" uses {sso.display_name}, not sso-session "{sso_session}": '
-            "give only one of --profile and --sso-session.",
-            profile=profile,
-            sso_session=sso_session,
-            key="sso_session",
+        ``overrides`` are the referencing profile's own values for the same keys;
+        a disagreement raises, as botocore does.
+        """
+        where = f'sso-session "{name}"' + (f' (used by profile "{profile}")' if profile else "")
+        if name not in self._sessions:
+            known = ", ".join(sorted(self._sessions)) or "none"
+            raise _config_error(
+                f"{where} is not defined: add a [sso-session {name}] section to the AWS config "
+                f"(defined sessions: {known}).",
+                profile=profile,
+                sso_session=name,
+                key="sso_session",
+            )
+        values = dict(self._sessions[name])
+        for key, value in (overrides or {}).items():
+            if key in values and values[key] != value:
+                raise _config_error(
+                    f'Profile "{profile}" sets {key} = {value} but {where} sets {key} = {values[key]}: '
+                    "remove it from one of them or make them agree.",
+                    profile=profile,
+                    sso_session=name,
+                    key=key,
+                )
+            values[key] = value
+        _require_location(values, where, f"[sso-session {name}]", profile=profile, sso_session=name)
+        ctx = {"profile": profile, "sso_session": name}
+        _check_start_url(values["sso_start_url"], where=where, **ctx)
+        return SSOSessionConfig(
+            name=name,
+            start_url=values["sso_start_url"],
+            region=values["sso_region"],
+            registration_scopes=parse_registration_scopes(values.get("sso_registration_scopes")),
+            settings=_settings(values, where=where, environ=self._environ, **ctx),
         )
-    return sso
+
+    def resolve(self, profile: str | None = None, sso_session: str | None = None) -> SSOSessionConfig:
+        """The sso-session to log in to, named directly or through a profile.
+
+        With neither name, the default profile's. Raises :class:`SSOConfigError`
+        when both are given and disagree, or the configuration is incomplete.
+        """
+        if profile is None and sso_session is not None:
+            return self.sso_session(sso_session)
+        profile = profile or self.default_profile()
+        sso = self.sso_of_profile(profile)
+        if sso_session is not None and sso.name != sso_session:
+            raise _config_error(
+                f'Profile "{profile}" uses {sso.display_name}, not sso-session "{sso_session}": '
+                "give only one of --profile and --sso-session.",
+                profile=profile,
+                sso_session=sso_session,
+                key="sso_session",
+            )
+        return sso
+
+    def every_session(self) -> list[SSOSessionConfig | SSOConfigError]:
+        """Every sso-session, then every legacy start URL (through its first profile), sorted.
+
+        A session whose settings are broken comes back as its :class:`SSOConfigError`,
+        so a caller can go on with the others.
+        """
+        from .exceptions import SSOConfigError
+
+        found: list[SSOSessionConfig | SSOConfigError] = []
+        for name in self.sso_session_names():
+            try:
+                found.append(self.sso_session(name))
+            except SSOConfigError as error:
+                found.append(error)
+        legacy_urls: set[str] = set()
+        for name in self.profile_names():
+            values = self._profiles[name]
+            url = values.get("sso_start_url")
+            if not url or values.get("sso_session") or url in legacy_urls:
+                continue
+            legacy_urls.add(url)
+            try:
+                found.append(self.sso_of_profile(name))
+            except SSOConfigError as error:
+                found.append(error)
+        return found
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    def _profile_values(self, profile: str) -> Mapping[str, Any]:
+        if profile not in self._profiles:
+            known = ", ".join(sorted(self._profiles)) or "none"
+            raise _config_error(
+                f'Profile "{profile}" is not defined in the AWS config (defined profiles: {known}). '
+                "Check AWS_PROFILE, --profile and AWS_CONFIG_FILE.",
+                profile=profile,
+            )
+        return self._profiles[profile]
+
+    def _profile_sso(self, profile: str, values: Mapping[str, Any]) -> SSOSessionConfig | None:
+        where = f'Profile "{profile}"'
+        session_name = values.get("sso_session")
+        if session_name:
+            overrides = {key: values[key] for key in _SESSION_KEYS if key in values}
+            return self.sso_session(session_name, profile=profile, overrides=overrides)
+        if "sso_start_url" not in values and "sso_region" not in values:
+            return None
+        _require_location(values, where, f"[profile {profile}], or move its SSO settings to an "
+                          "[sso-session] and set sso_session", profile=profile)
+        _check_start_url(values["sso_start_url"], where=where, profile=profile)
+        return SSOSessionConfig(
+            name=None,
+            start_url=values["sso_start_url"],
+            region=values["sso_region"],
+            registration_scopes=None,
+            settings=_settings(values, where=where, environ=self._environ, profile=profile),
+        )
+
+    @staticmethod
+    def _uses(values: Mapping[str, Any], sso: SSOSessionConfig) -> bool:
+        if sso.name is not None:
+            return bool(values.get("sso_session") == sso.name)
+        return "sso_session" not in values and values.get("sso_start_url") == sso.start_url

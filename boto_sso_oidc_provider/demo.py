@@ -114,7 +114,7 @@ def _caller_identity(profile: str) -> tuple[str, Any]:
 
 def _age_caches(home: Path, profile: str) -> None:
     """Move the cached token's and role credentials' expiry into the past, as time would."""
-    from .role_credentials import role_credentials_manager
+    from .sessions import role_credentials_manager
 
     manager = role_credentials_manager(profile)
     for entry, field in ((manager.token_manager.entry, None), (manager.entry, "Credentials")):
@@ -155,9 +155,11 @@ def run_demo(*, interactive: bool = False, out: IO[str] | None = None) -> int:
                      else "Logging in with the device authorization flow (the emulator approves "
                           "after the first poll)")
             with narrator.section(title):
-                from .token import token_manager
+                from .options import Options
+                from .sessions import token_manager
 
-                manager = token_manager(PROFILE, prompt=LoginPrompt(narrator.out, browser=interactive))
+                manager = token_manager(PROFILE, options=Options(
+                    prompt=LoginPrompt(narrator.out, browser=interactive)))
                 token = manager.login()
                 say(f"    token cached in {manager.entry.path}; refreshable: {token.can_refresh()}")
 

@@ -127,7 +127,9 @@ def _credential_resolver(core: botocore.session.Session) -> Any:
     # attribute. Missing (a future botocore) means botocore's default region.
     region = getattr(core, "_last_client_region_used", None)
     resolver = create_credential_resolver(core, region_name=region)
-    profile = core.get_config_variable("profile") or "default"
+    from .config import default_profile_name
+
+    profile = default_profile_name(core)
     try:
         resolver.insert_before("sso", SSOOIDCCredentialProvider(profile, core))
         resolver.remove("sso")

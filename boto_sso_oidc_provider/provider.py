@@ -21,20 +21,25 @@ for putting them into sessions.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from typing import Any
 
 from botocore.credentials import CredentialProvider, DeferredRefreshableCredentials
 
+from .options import Options
+
 __all__ = ["SSOOIDCCredentialProvider", "SSOOIDCTokenProvider"]
 
 
-def _profile_name(session: Any, profile_name: str | None) -> str:
-    # Resolved at load time, not construction: boto3.Session sets the profile
-    # on its botocore session after the session (and our initializer) ran.
-    if profile_name:
-        return profile_name
-    return str(session.get_config_variable("profile") or "default")
+def _options(options: Options | None, core: Any) -> Options:
+    # The clients follow the session's endpoint settings unless the caller chose a factory.
+    import dataclasses
+
+    from ._clients import SessionClients
+
+    options = options or Options()
+    if options.client_factory is not None:
+        return options
+    return dataclasses.replace(options, client_factory=SessionClients(core))
 
 
 class SSOOIDCCredentialProvider(CredentialProvider):
@@ -42,31 +47,23 @@ class SSOOIDCCredentialProvider(CredentialProvider):
 
     ``session`` is the botocore (or boto3) session whose config and endpoint
     settings are used (a new botocore session if None); ``profile_name``
-    defaults to that session's profile. ``load_config`` returns the parsed
-    config (default: the session's ``full_config``). ``options`` go to
-    :class:`RoleCredentialsManager` (``clock``, ``expiry_window``,
-    ``allow_login``, ``open_browser``, ``lock_timeout``, ...).
+    defaults to that session's profile, resolved at load time (boto3.Session
+    sets it on its botocore session after our initializer ran). ``options``
+    go to :class:`~.role_credentials.RoleCredentialsManager`.
     """
 
     METHOD = "sso-oidc"
     # botocore asks providers it does not ship to prefix their canonical name with "custom".
     CANONICAL_NAME = "custom-sso-oidc"
 
-    def __init__(
-        self,
-        profile_name: str | None = None,
-        session: Any = None,
-        *,
-        load_config: Callable[[], Mapping[str, Any]] | None = None,
-        **options: Any,
-    ) -> None:
+    def __init__(self, profile_name: str | None = None, session: Any = None, *,
+                 options: Options | None = None) -> None:
         from ._clients import botocore_session
 
         core = botocore_session(session, profile_name)
         super().__init__(session=core)
         self._profile_name = profile_name
-        self._load_config = load_config
-        self._options = options
+        self._options = _options(options, core)
 
     def __repr__(self) -> str:
         return f"SSOOIDCCredentialProvider(profile_name={self._profile_name!r})"
@@ -77,21 +74,20 @@ class SSOOIDCCredentialProvider(CredentialProvider):
         Raises :class:`SSOConfigError` when the profile asks for SSO but its
         configuration is incomplete or contradictory.
         """
-        from .config import load_full_config, profile_uses_sso, resolve_profile
+        from .config import AWSConfig
         from .role_credentials import RoleCredentialsManager
 
-        profile = _profile_name(self.session, self._profile_name)
-        full_config = self._load_config() if self._load_config else load_full_config(self.session)
-        if not profile_uses_sso(profile, full_config):
+        config = AWSConfig.load(self.session)
+        profile = self._profile_name or config.default_profile()
+        if config.profile_kind(profile) != "sso-role":
             return None
-        resolved = resolve_profile(profile, full_config)
-        manager = RoleCredentialsManager(resolved, session=self.session, **self._options)  # type: ignore[arg-type]
+        manager = RoleCredentialsManager(config.role_profile(profile), options=self._options)
 
         def refresh() -> dict[str, Any]:
             return manager.get().to_botocore_metadata()
 
         return DeferredRefreshableCredentials(
-            refresh_using=refresh, method=self.METHOD, time_fetcher=manager.clock
+            refresh_using=refresh, method=self.METHOD, time_fetcher=self._options.clock
         )
 
 
@@ -100,18 +96,18 @@ class SSOOIDCTokenProvider:
 
     Only profiles with ``sso_session`` get a token (legacy profiles have no
     refreshable token, as in botocore); ``load_token()`` returns None for the
-    rest. ``options`` go to :class:`TokenManager`.
+    rest. ``options`` go to :class:`~.token.TokenManager`.
     """
 
     METHOD = "sso"
 
     def __init__(self, session: Any = None, *, profile_name: str | None = None,
-                 **options: Any) -> None:
+                 options: Options | None = None) -> None:
         from ._clients import botocore_session
 
         self._session = botocore_session(session, profile_name)
         self._profile_name = profile_name
-        self._options = options
+        self._options = _options(options, self._session)
 
     def __repr__(self) -> str:
         return f"SSOOIDCTokenProvider(profile_name={self._profile_name!r})"
@@ -124,22 +120,17 @@ class SSOOIDCTokenProvider:
         """
         from botocore.tokens import DeferredRefreshableToken, FrozenAuthToken
 
-        from .config import SSOProfileConfig, load_full_config, resolve_profile
+        from .config import AWSConfig
         from .token import TokenManager
 
-        profile = _profile_name(self._session, self._profile_name)
-        full_config = load_full_config(self._session)
-        if "sso_session" not in full_config.get("profiles", {}).get(profile, {}):
+        config = AWSConfig.load(self._session)
+        profile = self._profile_name or config.default_profile()
+        if config.profile_value(profile, "sso_session") is None:
             return None
-        resolved = resolve_profile(profile, full_config, require_role=False)
-        sso = resolved.sso if isinstance(resolved, SSOProfileConfig) else resolved
-        manager = TokenManager(sso, session=self._session, **self._options)
-        clock = self._options.get("clock")
+        manager = TokenManager(config.sso_of_profile(profile), options=self._options, profile=profile)
 
         def refresh() -> FrozenAuthToken:
             token = manager.get()
             return FrozenAuthToken(token.access_token, expiration=token.expires_at)
 
-        if clock is None:
-            return DeferredRefreshableToken(self.METHOD, refresh)
-        return DeferredRefreshableToken(self.METHOD, refresh, time_fetcher=clock)
+        return DeferredRefreshableToken(self.METHOD, refresh, time_fetcher=self._options.clock)

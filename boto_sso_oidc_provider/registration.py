@@ -11,30 +11,27 @@ its device-code registrations, so the two reuse each other's registration::
     {"clientId": ..., "clientSecret": ..., "expiresAt": "2027-02-19T07:18:03Z",
      "scopes": [...]}            # scopes only when configured
 
-It is reused until :data:`EXPIRY_WINDOW` before ``expiresAt``. Callers hold the
+It is reused until :data:`~._layout.EXPIRY_WINDOW` before ``expiresAt``. Callers hold the
 sso-session's token lock while registering, so concurrent logins register once.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ._clock import Clock, format_timestamp, parse_timestamp, utc_now
-from .cache import CacheEntry, sso_token_cache_dir
+from ._layout import EXPIRY_WINDOW, sso_cache_dir
+from .cache import CacheEntry
 from .config import SSOSessionConfig
 
-__all__ = ["Registration", "registration_cache_key", "get_registration", "EXPIRY_WINDOW"]
+__all__ = ["Registration", "get_registration"]
 
 logger = logging.getLogger(__name__)
-
-EXPIRY_WINDOW = _dt.timedelta(minutes=15)
-"""A registration this close to expiry is replaced (the AWS CLI v2 uses the same margin)."""
 
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 REFRESH_TOKEN_GRANT = "refresh_token"
@@ -55,7 +52,7 @@ class Registration:
 
     def usable(self, clock: Clock = utc_now) -> bool:
         """True while outside the expiry window."""
-        return self.expires_at - clock() > EXPIRY_WINDOW
+        return (self.expires_at - clock()).total_seconds() > EXPIRY_WINDOW
 
     def to_cache(self) -> dict[str, Any]:
         data: dict[str, Any] = dict(self.extra)
@@ -87,26 +84,14 @@ class Registration:
 _KNOWN_KEYS = frozenset({"clientId", "clientSecret", "expiresAt", "scopes"})
 
 
-def registration_cache_key(sso: SSOSessionConfig) -> str:
-    """The AWS CLI v2's cache file stem for this session's device-code registration."""
-    args = {
-        "tool": "botocore",
-        "startUrl": sso.start_url,
-        "region": sso.region,
-        "scopes": list(sso.registration_scopes) if sso.registration_scopes is not None else None,
-        "session_name": sso.name,
-    }
-    return hashlib.sha1(json.dumps(args, sort_keys=True).encode("utf-8")).hexdigest()
-
-
 def _entry(sso: SSOSessionConfig) -> CacheEntry:
     return CacheEntry(
-        sso_token_cache_dir() / f"{registration_cache_key(sso)}.json",
+        Path(sso_cache_dir()) / f"{sso.registration_cache_key}.json",
         describe=f"client registration of {sso.display_name}",
     )
 
 
-def register_client(oidc_client: Any, sso: SSOSessionConfig, clock: Clock = utc_now) -> Registration:
+def register_client(oidc_client: Any, sso: SSOSessionConfig) -> Registration:
     """Call RegisterClient: a public client; for an sso-session also the device-code and
     refresh-token grants and the configured scopes (legacy profiles get neither, as in the CLI)."""
     kwargs: dict[str, Any] = {
@@ -152,6 +137,6 @@ def get_registration(
 
             _redaction.remember(cached.client_secret)
             return cached
-    registration = register_client(oidc_client, sso, clock)
+    registration = register_client(oidc_client, sso)
     entry.write(registration.to_cache())
     return registration

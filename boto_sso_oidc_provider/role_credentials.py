@@ -31,23 +31,22 @@ import datetime as _dt
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from ._clients import TransientServiceError, error_code
+from ._clients import UNAUTHORIZED, ServiceRefused, TransientServiceError, call, renew_once
 from ._clock import Clock, format_timestamp, parse_timestamp, utc_now
-from ._warm import sso_role_cache_key
-from .cache import CacheEntry, role_credentials_cache_dir
+from ._layout import EXPIRY_WINDOW, role_cache_dir
+from ._layout import role_cache_key as _role_cache_key
+from .cache import CacheEntry
 from .config import SSOProfileConfig, SSOSessionConfig
-from .token import DEFAULT_REFRESH_WINDOW, TokenManager
+from .options import Options
+from .token import TokenManager
 
-__all__ = ["RoleCredentials", "RoleCredentialsManager", "role_cache_key",
-           "role_credentials_manager", "forget_role_credentials", "DEFAULT_EXPIRY_WINDOW"]
+__all__ = ["RoleCredentials", "RoleCredentialsManager", "role_cache_key", "role_credentials_entry",
+           "delete_role_credentials"]
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_EXPIRY_WINDOW = DEFAULT_REFRESH_WINDOW
-"""Cached credentials with less than this many seconds left are renewed (botocore: 15 minutes,
-the same as its advisory refresh window, so a refresh never just re-reads the old file)."""
 
 # Portal errors the user must fix in the configuration; anything not listed
 # here and not UnauthorizedException is treated as transient.
@@ -56,11 +55,18 @@ _NOT_ASSIGNED = frozenset({"ResourceNotFoundException", "ForbiddenException",
 
 
 def role_cache_key(sso: SSOSessionConfig, account_id: str, role_name: str) -> str:
-    """botocore ``SSOCredentialFetcher._create_cache_key``, exactly: the file stem in ~/.aws/cli/cache.
+    """botocore ``SSOCredentialFetcher._create_cache_key``, exactly: the file stem in ~/.aws/cli/cache."""
+    return _role_cache_key(account_id, role_name, sso_session=sso.name, start_url=sso.start_url)
 
-    One implementation serves both paths: the warm path's, which needs only the standard library.
-    """
-    return sso_role_cache_key(account_id, role_name, sso_session=sso.name, start_url=sso.start_url)
+
+def role_credentials_entry(sso: SSOSessionConfig, account_id: str, role_name: str,
+                           lock_timeout: float | None = None) -> CacheEntry:
+    """The cache entry of one role's credentials."""
+    return CacheEntry(
+        Path(role_cache_dir()) / f"{role_cache_key(sso, account_id, role_name)}.json",
+        describe=f"role credentials of {role_name} in account {account_id}",
+        lock_timeout=sso.settings.lock_timeout if lock_timeout is None else lock_timeout,
+    )
 
 
 @dataclass(frozen=True, repr=False)
@@ -154,37 +160,20 @@ class RoleCredentialsManager:
     """The role credentials of one SSO profile, behind their lock.
 
     ``token_manager`` defaults to a :class:`TokenManager` for the profile's
-    sso-session built with ``session``, ``clock`` and ``token_options``
-    (``allow_login``, ``open_browser``, ``lock_timeout``, ``prompt``, ...).
-    ``session`` is a boto3 or botocore session whose endpoint settings the
-    ``sso`` client follows.
+    sso-session with the same ``options`` (see :class:`~.options.Options`).
     """
 
-    def __init__(
-        self,
-        profile: SSOProfileConfig,
-        *,
-        token_manager: TokenManager | None = None,
-        session: Any = None,
-        clock: Clock = utc_now,
-        expiry_window: float = DEFAULT_EXPIRY_WINDOW,
-        **token_options: Any,
-    ) -> None:
+    def __init__(self, profile: SSOProfileConfig, *, options: Options | None = None,
+                 token_manager: TokenManager | None = None) -> None:
         self.profile = profile
-        self.token_manager = token_manager or TokenManager(
-            profile.sso, session=session, clock=clock, **token_options
-        )
-        self.expiry_window = expiry_window
-        self._session = session
-        self._clock = clock
-        self._sso_client: Any = None
-        lock_timeout = token_options.get("lock_timeout")
-        self.entry = CacheEntry(
-            role_credentials_cache_dir()
-            / f"{role_cache_key(profile.sso, profile.account_id, profile.role_name)}.json",
-            describe=f"role credentials of {profile.role_name} in account {profile.account_id}",
-            lock_timeout=profile.sso.settings.lock_timeout if lock_timeout is None else lock_timeout,
-        )
+        self.options = options = options or Options()
+        self.token_manager = token_manager or TokenManager(profile.sso, options=options,
+                                                           profile=profile.profile)
+        self._clients = options.clients()
+        self.expiry_window = float(EXPIRY_WINDOW)
+        self._clock = options.clock
+        self.entry = role_credentials_entry(profile.sso, profile.account_id, profile.role_name,
+                                            options.lock_timeout)
 
     def __repr__(self) -> str:
         return (f"RoleCredentialsManager(profile={self.profile.profile!r}, "
@@ -248,46 +237,33 @@ class RoleCredentialsManager:
             return renewed
 
     def _fetch(self) -> RoleCredentials:
-        token = self.token_manager.get()
-        try:
-            return self._get_role_credentials(token.access_token)
-        except _Unauthorized:
-            logger.info("The SSO portal refused the token of %s; renewing it once",
-                        self.profile.sso.display_name)
-        token = self.token_manager.get(rejected_access_token=token.access_token)
-        try:
-            return self._get_role_credentials(token.access_token)
-        except _Unauthorized:
-            raise self._error(
-                "the SSO portal refused a token that was just renewed",
-                f"Log in again with: {self.profile.sso.login_command}",
-            ) from None
+        def token(rejected: str | None) -> str:
+            if rejected is not None:
+                logger.info("The SSO portal refused the token of %s; renewing it once",
+                            self.profile.sso.display_name)
+            return self.token_manager.get(rejected_access_token=rejected).access_token
+
+        return renew_once(token, self._get_role_credentials, gave_up=lambda: self._error(
+            "the SSO portal refused a token that was just renewed",
+            f"Log in again with: {self.token_manager.login_command}",
+        ))
 
     def _get_role_credentials(self, access_token: str) -> RoleCredentials:
-        import botocore.exceptions
-
-        client = self._sso()
+        client = self._clients("sso", self.profile.sso.region)
         try:
-            response = client.get_role_credentials(
-                roleName=self.profile.role_name,
-                accountId=self.profile.account_id,
-                accessToken=access_token,
-            )
-        except botocore.exceptions.ClientError as error:
-            code, status = error_code(error)
-            if code == "UnauthorizedException":
-                raise _Unauthorized() from None
-            if code in _NOT_ASSIGNED and status < 500:
-                raise self._error(
-                    f"the SSO portal gives you no role {self.profile.role_name!r} in account "
-                    f"{self.profile.account_id} ({code})",
-                    "Check sso_account_id and sso_role_name; "
-                    f"`boto-sso-oidc list --profile {self.profile.profile}` shows the accounts "
-                    "and roles you can use",
-                ) from None
-            raise TransientServiceError(f"{code or 'error'} (HTTP {status})") from None
-        except (botocore.exceptions.BotoCoreError, OSError) as error:
-            raise TransientServiceError(type(error).__name__) from None
+            response = call(client.get_role_credentials, refusals=_NOT_ASSIGNED | {UNAUTHORIZED},
+                            roleName=self.profile.role_name, accountId=self.profile.account_id,
+                            accessToken=access_token)
+        except ServiceRefused as refused:
+            if refused.code == UNAUTHORIZED:
+                raise
+            raise self._error(
+                f"the SSO portal gives you no role {self.profile.role_name!r} in account "
+                f"{self.profile.account_id} ({refused.code})",
+                "Check sso_account_id and sso_role_name; "
+                f"`boto-sso-oidc list --profile {self.profile.profile}` shows the accounts "
+                "and roles you can use",
+            ) from None
         return RoleCredentials.from_response(response, self.profile.account_id)
 
     # -- plumbing ------------------------------------------------------------------------------
@@ -299,68 +275,11 @@ class RoleCredentialsManager:
             f'Profile "{self.profile.profile}": {what}. {todo}.',
         )
 
-    def _sso(self) -> Any:
-        if self._sso_client is None:
-            from ._clients import create_client
 
-            self._sso_client = create_client("sso", self.profile.sso.region, self._session)
-        return self._sso_client
+def delete_role_credentials(sso: SSOSessionConfig, pairs: Iterable[tuple[str, str]]) -> int:
+    """Delete the cached credentials of these ``(account_id, role_name)`` pairs of ``sso``.
 
-
-class _Unauthorized(Exception):
-    pass
-
-
-def role_credentials_manager(
-    profile_name: str | None = None, *, session: Any = None, **options: Any
-) -> RoleCredentialsManager:
-    """A :class:`RoleCredentialsManager` for a profile (default: ``AWS_PROFILE`` or ``default``).
-
-    The config is read through botocore's loader (``session``'s, if given).
-    Raises :class:`SSOConfigError` naming the profile and key when the profile
-    is not a complete SSO profile.
+    Returns how many files were removed. Takes no lock: an unlink is atomic,
+    and waiting here for a login in another process would make logging out hang.
     """
-    from ._clients import botocore_session
-    from .config import _default_profile_name, load_full_config, resolve_profile
-
-    core = botocore_session(session, profile_name) if session is not None else None
-    full_config = load_full_config(core)
-    profile = resolve_profile(profile_name or _default_profile_name(core), full_config)
-    assert isinstance(profile, SSOProfileConfig)  # require_role=True guarantees it
-    return RoleCredentialsManager(profile, session=session, **options)
-
-
-def _uses_session(values: Mapping[str, Any], sso: SSOSessionConfig) -> bool:
-    if sso.name is not None:
-        return values.get("sso_session") == sso.name
-    return "sso_session" not in values and values.get("sso_start_url") == sso.start_url
-
-
-def forget_role_credentials(sso: SSOSessionConfig, pairs: Iterable[tuple[str, str]] = ()) -> int:
-    """Delete the cached role credentials of an sso-session (or legacy start URL).
-
-    Covers every profile of the AWS config that uses ``sso`` plus the extra
-    ``(account_id, role_name)`` pairs given. Returns how many files were
-    removed. Takes no lock: an unlink is atomic, and waiting here for a login
-    in another process would make logging out hang.
-    """
-    from .config import load_full_config
-    from .exceptions import SSOConfigError
-
-    wanted = {(str(account), str(role)) for account, role in pairs}
-    try:
-        profiles = load_full_config().get("profiles", {})
-    except SSOConfigError as error:  # still forget what we were told to
-        logger.warning("Could not read the AWS config to find role credentials to remove: %s", error)
-        profiles = {}
-    for values in profiles.values():
-        account, role = values.get("sso_account_id"), values.get("sso_role_name")
-        if account and role and _uses_session(values, sso):
-            wanted.add((str(account), str(role)))
-    directory = role_credentials_cache_dir()
-    removed = 0
-    for account, role in sorted(wanted):
-        entry = CacheEntry(directory / f"{role_cache_key(sso, account, role)}.json",
-                           describe=f"role credentials of {role} in account {account}")
-        removed += entry.delete()
-    return removed
+    return sum(role_credentials_entry(sso, account, role).delete() for account, role in sorted(set(pairs)))

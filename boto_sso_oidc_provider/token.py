@@ -1,4 +1,4 @@
-"""Step 4 of the flow: the locked SSO token cache; load, refresh, log in, log out.
+"""Step 4 of the flow: the locked SSO token cache; load, refresh, log in, sign out.
 
 The token lives where the AWS CLI v2 keeps it,
 ``~/.aws/sso/cache/<sha1 of the sso-session name>.json`` (legacy profiles:
@@ -20,6 +20,8 @@ CreateToken call; N that need a login show one device authorization.
 
 This module only refreshes a token that a login cached, or logs in when
 allowed (:func:`login_allowed`); it never waits for a person who is not there.
+The public operations built on it (``login``, ``load_token``, ``logout``) are
+in :mod:`.sessions`.
 """
 
 from __future__ import annotations
@@ -27,28 +29,26 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import os
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._clients import TransientServiceError, error_code
+from ._clients import ServiceRefused, TransientServiceError, call, error_code
 from ._clock import Clock, format_timestamp, parse_timestamp, utc_now
 from ._interaction import LoginPrompt, login_allowed
-from .cache import CacheEntry, sso_token_cache_dir
-from .config import SSOSessionConfig
+from ._layout import EXPIRY_WINDOW, sso_cache_dir
+from .cache import CacheEntry
+from .config import SSOSessionConfig, login_command
+from .options import Options
 from .registration import REFRESH_TOKEN_GRANT, Registration, get_registration
 
 if TYPE_CHECKING:  # pragma: no cover
     from .device_authorization import TokenResponse
 
-__all__ = ["SSOToken", "TokenManager", "token_manager", "load_token", "login", "logout",
-           "end_session", "DEFAULT_REFRESH_WINDOW"]
+__all__ = ["SSOToken", "TokenManager"]
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_REFRESH_WINDOW = 15 * 60
-"""Refresh a token with less than this many seconds left (botocore uses the same)."""
 
 # CreateToken errors meaning the refresh token or the client is no longer any good:
 # the SSO session ended, so only a new login helps.
@@ -139,40 +139,28 @@ class SSOToken:
 class TokenManager:
     """The token of one sso-session (or legacy start URL), behind its lock.
 
-    ``session`` is a boto3 or botocore session whose endpoint settings the
-    SSO OIDC client follows (a new botocore session by default). ``allow_login``
-    None means: as the configuration and :func:`login_allowed` decide.
-    ``clock`` and ``sleep`` are injectable for tests.
+    ``options`` say whether a login may start, how the person is prompted and
+    which clients to use (see :class:`~.options.Options`). ``profile`` is the
+    profile the session was reached through, if any: messages name it in the
+    login command they give.
     """
 
-    def __init__(
-        self,
-        sso: SSOSessionConfig,
-        *,
-        session: Any = None,
-        allow_login: bool | None = None,
-        open_browser: bool | None = None,
-        refresh_window: float = DEFAULT_REFRESH_WINDOW,
-        lock_timeout: float | None = None,
-        clock: Clock = utc_now,
-        sleep: Callable[[float], None] = time.sleep,
-        prompt: LoginPrompt | None = None,
-        environ: Mapping[str, str] | None = None,
-    ) -> None:
+    def __init__(self, sso: SSOSessionConfig, *, options: Options | None = None,
+                 profile: str | None = None) -> None:
         self.sso = sso
-        self._session = session
-        self._allow_login = allow_login
-        self._open_browser = sso.settings.open_browser if open_browser is None else open_browser
-        self.refresh_window = refresh_window
-        self._clock = clock
-        self._sleep = sleep
-        self._prompt = prompt
-        self._environ = os.environ if environ is None else environ
-        self._oidc_client: Any = None
+        self.options = options = options or Options()
+        self.login_command = login_command(sso, profile)
+        self.refresh_window = float(EXPIRY_WINDOW)
+        self._clock = options.clock
+        self._clients = options.clients()
+        self._open_browser = (sso.settings.open_browser if options.open_browser is None
+                              else options.open_browser)
+        self._environ = os.environ if options.environ is None else options.environ
         self.entry = CacheEntry(
-            sso_token_cache_dir() / f"{sso.token_cache_key}.json",
+            Path(sso_cache_dir()) / f"{sso.token_cache_key}.json",
             describe=f"SSO token of {sso.display_name}",
-            lock_timeout=sso.settings.lock_timeout if lock_timeout is None else lock_timeout,
+            lock_timeout=(sso.settings.lock_timeout if options.lock_timeout is None
+                          else options.lock_timeout),
         )
 
     def __repr__(self) -> str:
@@ -262,7 +250,7 @@ class TokenManager:
             if usable_as_is:
                 logger.warning("The SSO session of %s has ended; its last access token is valid "
                                "for %d more seconds. Log in again: %s", self.sso.display_name,
-                               token.seconds_left(self._clock), self.sso.login_command)
+                               token.seconds_left(self._clock), self.login_command)
                 return token
             return None
         except TransientServiceError as error:
@@ -279,24 +267,18 @@ class TokenManager:
             ) from None
 
     def _refresh(self, token: SSOToken) -> SSOToken:
-        import botocore.exceptions
-
-        client = self._oidc()
         try:
-            response = client.create_token(
+            response = call(
+                self._oidc().create_token,
+                refusals=_SESSION_ENDED,
                 grantType=REFRESH_TOKEN_GRANT,
                 clientId=token.client_id,
                 clientSecret=token.client_secret,
                 refreshToken=token.refresh_token,
             )
-        except botocore.exceptions.ClientError as error:
-            code, status = error_code(error)
-            if code in _SESSION_ENDED and status < 500:
-                logger.info("The refresh token of %s was refused (%s)", self.sso.display_name, code)
-                raise _SessionEnded() from None
-            raise TransientServiceError(f"{code or 'error'} from SSO OIDC") from None
-        except (botocore.exceptions.BotoCoreError, OSError) as error:
-            raise TransientServiceError(type(error).__name__) from None
+        except ServiceRefused as refused:
+            logger.info("The refresh token of %s was refused (%s)", self.sso.display_name, refused.code)
+            raise _SessionEnded() from None
         from .device_authorization import TokenResponse
 
         result = TokenResponse.from_response(response)
@@ -316,8 +298,8 @@ class TokenManager:
     # -- login ---------------------------------------------------------------------------------
 
     def _login_allowed(self) -> bool:
-        if self._allow_login is not None:
-            return self._allow_login
+        if self.options.allow_login is not None:
+            return self.options.allow_login
         return login_allowed(self.sso.settings.auto_login, self._environ)
 
     def _login_required(self, token: SSOToken | None, rejected: bool) -> Exception:
@@ -331,8 +313,8 @@ class TokenManager:
             state = "The SSO session has ended for"
         return SSOLoginRequiredError(
             f"{state} {self.sso.display_name} and no login can be started here "
-            f"(no terminal, CI, or sso_auto_login = false). Run: {self.sso.login_command}",
-            command=self.sso.login_command,
+            f"(no terminal, CI, or sso_auto_login = false). Run: {self.login_command}",
+            command=self.login_command,
         )
 
     def _login_locked(self, previous: SSOToken | None) -> SSOToken:
@@ -341,18 +323,19 @@ class TokenManager:
         from .device_authorization import run_device_flow
 
         client = self._oidc()
-        prompt = self._prompt or LoginPrompt(browser=self._open_browser)
+        prompt = self.options.prompt or LoginPrompt(browser=self._open_browser)
+        sleep = self.options.sleep
         registration = get_registration(client, self.sso, clock=self._clock)
         try:
             result = run_device_flow(client, registration, self.sso.start_url,
-                                     what=self.sso.display_name, prompt=prompt, sleep=self._sleep)
+                                     what=self.sso.display_name, prompt=prompt, sleep=sleep)
         except botocore.exceptions.ClientError as error:
             if error_code(error)[0] != "InvalidClientException":
                 raise
             # The service no longer knows the cached client: register anew, once.
             registration = get_registration(client, self.sso, clock=self._clock, force_new=True)
             result = run_device_flow(client, registration, self.sso.start_url,
-                                     what=self.sso.display_name, prompt=prompt, sleep=self._sleep)
+                                     what=self.sso.display_name, prompt=prompt, sleep=sleep)
         return self._store_login(result, registration, previous)
 
     def _store_login(self, result: TokenResponse, registration: Registration,
@@ -374,101 +357,17 @@ class TokenManager:
     # -- plumbing ------------------------------------------------------------------------------
 
     def _oidc(self) -> Any:
-        if self._oidc_client is None:
-            from ._clients import create_client
-
-            self._oidc_client = create_client("sso-oidc", self.sso.region, self._session)
-        return self._oidc_client
+        return self._clients("sso-oidc", self.sso.region)
 
     def _sso_logout(self, token: SSOToken) -> None:
-        import botocore.exceptions
-
-        from ._clients import create_client
-
-        client = create_client("sso", self.sso.region, self._session)
         try:
-            client.logout(accessToken=token.access_token)
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:
+            call(self._clients("sso", self.sso.region).logout,
+                 accessToken=token.access_token)
+        except TransientServiceError as error:
             # The local sign-out still happens; the server session ends on its own.
             logger.warning("SSO Logout for %s failed (%s); removing the local token anyway.",
-                           self.sso.display_name, type(error).__name__)
+                           self.sso.display_name, error.reason)
 
 
 class _SessionEnded(Exception):
     pass
-
-
-def token_manager(
-    profile_name: str | None = None,
-    sso_session: str | None = None,
-    *,
-    session: Any = None,
-    **options: Any,
-) -> TokenManager:
-    """A :class:`TokenManager` for a profile or sso-session, configured from the AWS config."""
-    from ._clients import botocore_session
-    from .config import resolve
-
-    sso = resolve(profile_name, sso_session,
-                  botocore_session=botocore_session(session, profile_name) if session else None)
-    return TokenManager(sso, session=session, **options)
-
-
-def load_token(
-    profile_name: str | None = None,
-    sso_session: str | None = None,
-    *,
-    session: Any = None,
-    allow_login: bool | None = None,
-    **options: Any,
-) -> SSOToken:
-    """A valid SSO token for a profile or sso-session, refreshing or logging in as allowed.
-
-    With neither name, the current profile (``AWS_PROFILE`` or ``default``).
-    Raises :class:`SSOConfigError`, :class:`SSOLoginRequiredError` (login
-    needed but not allowed here) or a :class:`SSOLoginError`.
-    """
-    manager = token_manager(profile_name, sso_session, session=session,
-                            allow_login=allow_login, **options)
-    return manager.get()
-
-
-def login(
-    profile_name: str | None = None,
-    sso_session: str | None = None,
-    *,
-    session: Any = None,
-    open_browser: bool | None = None,
-    **options: Any,
-) -> SSOToken:
-    """Log in with the device authorization flow and cache the token (always prompts)."""
-    manager = token_manager(profile_name, sso_session, session=session,
-                            open_browser=open_browser, **options)
-    return manager.login()
-
-
-def end_session(sso: SSOSessionConfig, *, session: Any = None, **options: Any) -> bool:
-    """Sign out of ``sso`` and delete its cached token and role credentials.
-
-    Returns True if a token was cached.
-    """
-    from .role_credentials import forget_role_credentials
-
-    removed = TokenManager(sso, session=session, **options).logout()
-    forget_role_credentials(sso)
-    return removed
-
-
-def logout(
-    profile_name: str | None = None,
-    sso_session: str | None = None,
-    *,
-    session: Any = None,
-    **options: Any,
-) -> bool:
-    """Sign out of the SSO session and delete its cached token and role credentials.
-
-    Returns True if a token was cached.
-    """
-    manager = token_manager(profile_name, sso_session, session=session, **options)
-    return end_session(manager.sso, session=session, **options)

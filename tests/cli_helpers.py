@@ -66,7 +66,7 @@ def one_line(stderr: str) -> str:
 
 def login(profile: str = "dev") -> None:
     """Log ``profile``'s session in, in this process (the fixture's emulator approves at once)."""
-    from boto_sso_oidc_provider.token import login as token_login
+    from boto_sso_oidc_provider.sessions import login as token_login
 
     token_login(profile)
 

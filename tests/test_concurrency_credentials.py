@@ -7,7 +7,8 @@ import pytest
 
 import boto_sso_oidc_provider as sso
 from boto_sso_oidc_provider import SSOOIDCCredentialProvider
-from boto_sso_oidc_provider.role_credentials import role_credentials_manager
+from boto_sso_oidc_provider.options import Options
+from boto_sso_oidc_provider.sessions import role_credentials_manager
 
 from .conftest import age_token, read_json, subprocess_env, token_file
 from .credentials_helpers import MovableClock, in_threads, race
@@ -59,7 +60,8 @@ _CLOCK = MovableClock()
 def test_32_threads_on_expiring_credentials_refresh_once(sso_emulator, minutes_left):
     _CLOCK.reset()
     core = botocore.session.Session(profile="dev")
-    credentials = SSOOIDCCredentialProvider("dev", core, clock=_CLOCK, allow_login=True).load()
+    options = Options(clock=_CLOCK, allow_login=True)
+    credentials = SSOOIDCCredentialProvider("dev", core, options=options).load()
     first = credentials.get_frozen_credentials()
     _CLOCK.advance(3600 - minutes_left * 60)
     sso_emulator.fault("GetRoleCredentials", delay=0.2)

@@ -14,9 +14,9 @@ from pathlib import Path
 import botocore.credentials
 import pytest
 
-from boto_sso_oidc_provider import _warm
+from boto_sso_oidc_provider import _layout, _warm
 from boto_sso_oidc_provider._clock import format_timestamp, utc_now
-from boto_sso_oidc_provider.config import SSOProfileConfig, load_full_config, resolve_profile
+from boto_sso_oidc_provider.config import AWSConfig, SSOProfileConfig
 from boto_sso_oidc_provider.exceptions import SSOConfigError
 from boto_sso_oidc_provider.role_credentials import RoleCredentials, role_cache_key
 
@@ -61,11 +61,9 @@ def _write(tmp_path: Path, text: str, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def _full_path(profile: str) -> SSOProfileConfig | None:
     try:
-        resolved = resolve_profile(profile, load_full_config())
+        return AWSConfig.load().role_profile(profile)
     except SSOConfigError:
         return None
-    assert isinstance(resolved, SSOProfileConfig)
-    return resolved
 
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))
@@ -129,8 +127,8 @@ def test_cache_key_is_botocores(session_name, start_url):
         role_name="AdministratorAccess", account_id="123456789012", client_creator=None,
         sso_session_name=session_name,
     )
-    ours = _warm.sso_role_cache_key("123456789012", "AdministratorAccess",
-                                    sso_session=session_name, start_url=start_url)
+    ours = _layout.role_cache_key("123456789012", "AdministratorAccess",
+                                  sso_session=session_name, start_url=start_url)
     assert ours == fetcher._create_cache_key()
 
 

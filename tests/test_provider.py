@@ -9,7 +9,8 @@ from botocore.exceptions import InvalidConfigError, SSOTokenLoadError
 
 import boto_sso_oidc_provider as sso
 from boto_sso_oidc_provider import SSOOIDCCredentialProvider
-from boto_sso_oidc_provider.role_credentials import role_credentials_manager
+from boto_sso_oidc_provider.options import Options
+from boto_sso_oidc_provider.sessions import role_credentials_manager
 
 from .conftest import read_json, run_python, subprocess_env, token_file
 from .credentials_helpers import MovableClock
@@ -105,7 +106,8 @@ _CLOCK = MovableClock()
 def test_long_running_programs_get_new_credentials_transparently(sso_emulator):
     _CLOCK.reset()
     core = botocore.session.Session(profile="dev")
-    credentials = SSOOIDCCredentialProvider("dev", core, clock=_CLOCK, allow_login=True).load()
+    options = Options(clock=_CLOCK, allow_login=True)
+    credentials = SSOOIDCCredentialProvider("dev", core, options=options).load()
     first = credentials.get_frozen_credentials()
     _CLOCK.advance(3600 - 20 * 60)  # 20 minutes left: nothing to do yet
     assert credentials.get_frozen_credentials() == first

@@ -19,13 +19,9 @@ from botocore.tokens import SSOTokenProvider
 from botocore.utils import JSONFileCache
 
 import boto_sso_oidc_provider as sso
-from boto_sso_oidc_provider.config import SSOSessionConfig
-from boto_sso_oidc_provider.role_credentials import (
-    RoleCredentials,
-    forget_role_credentials,
-    role_cache_key,
-    role_credentials_manager,
-)
+from boto_sso_oidc_provider.config import AWSConfig, SSOSessionConfig
+from boto_sso_oidc_provider.role_credentials import RoleCredentials, role_cache_key
+from boto_sso_oidc_provider.sessions import forget_role_credentials, role_credentials_manager
 
 from .conftest import read_json, token_file
 
@@ -321,12 +317,13 @@ def test_forget_removes_every_role_of_the_session_and_nothing_else(sso_emulator)
     extra = _role_file(sso_emulator.home, dev.profile.sso, "222222222222", "AdministratorAccess")
     extra.write_text(dev.entry.path.read_text())
 
-    removed = forget_role_credentials(dev.profile.sso, [("222222222222", "AdministratorAccess")])
+    config = AWSConfig.load()
+    removed = forget_role_credentials(dev.profile.sso, config, [("222222222222", "AdministratorAccess")])
 
     assert removed == 3
     assert not dev.entry.path.exists() and not extra.exists()
     assert other.entry.path.exists()
-    assert forget_role_credentials(dev.profile.sso) == 0
+    assert forget_role_credentials(dev.profile.sso, config) == 0
 
 
 def test_logout_removes_the_role_credentials(sso_emulator):

@@ -7,6 +7,7 @@ import json
 import logging
 import stat
 import threading
+from typing import Any
 
 import boto3
 import botocore.session
@@ -16,15 +17,19 @@ from botocore.config import Config
 import boto_sso_oidc_provider as sso
 from boto_sso_oidc_provider import _interaction
 from boto_sso_oidc_provider._interaction import LoginPrompt
-from boto_sso_oidc_provider.config import resolve
-from boto_sso_oidc_provider.registration import registration_cache_key
+from boto_sso_oidc_provider.config import AWSConfig, SSOSessionConfig
+from boto_sso_oidc_provider.options import Options
 from boto_sso_oidc_provider.token import TokenManager
 
 from .conftest import age_token, read_json, token_file
 
 
-def _manager(**options: object) -> TokenManager:
-    return TokenManager(resolve("dev"), **options)  # type: ignore[arg-type]
+def resolve(profile: str) -> SSOSessionConfig:
+    return AWSConfig.load().resolve(profile)
+
+
+def _manager(**options: Any) -> TokenManager:
+    return TokenManager(resolve("dev"), options=Options(**options))
 
 
 def _oidc_client() -> object:
@@ -202,7 +207,7 @@ def test_expired_registration_gets_a_new_registration(sso_emulator):
     data = age_token(path)
     data["registrationExpiresAt"] = "2000-01-01T00:00:00Z"
     path.write_text(json.dumps(data))
-    reg_path = path.parent / f"{registration_cache_key(resolve('dev'))}.json"
+    reg_path = path.parent / f"{resolve('dev').registration_cache_key}.json"
     registration = read_json(reg_path)
     registration["expiresAt"] = "2000-01-01T00:00:00Z"
     reg_path.write_text(json.dumps(registration))
@@ -366,7 +371,7 @@ def test_a_cache_written_by_the_aws_cli_v2_is_used_without_a_new_login(sso_emula
         "refreshToken": created["refreshToken"],
     }
     token_file(sso_emulator.home, "emulator").write_text(json.dumps(cli_token))
-    (cache_dir / f"{registration_cache_key(resolve('dev'))}.json").write_text(json.dumps({
+    (cache_dir / f"{resolve('dev').registration_cache_key}.json").write_text(json.dumps({
         "clientId": registration["clientId"], "clientSecret": registration["clientSecret"],
         "expiresAt": cli_token["registrationExpiresAt"], "scopes": ["sso:account:access"]}))
     before = sso_emulator.calls()
@@ -386,15 +391,15 @@ def test_a_cache_written_by_the_aws_cli_v2_is_used_without_a_new_login(sso_emula
 def test_registration_cache_key_matches_the_aws_cli_v2():
     import hashlib
 
-    sso_config = resolve("dev", full_config={
+    sso_config = AWSConfig({
         "profiles": {"dev": {"sso_session": "s"}},
         "sso_sessions": {"s": {"sso_start_url": "https://x.awsapps.com/start", "sso_region": "eu-west-1",
-                               "sso_registration_scopes": "sso:account:access, ,openid"}}})
+                               "sso_registration_scopes": "sso:account:access, ,openid"}}}).resolve("dev")
     expected = hashlib.sha1(json.dumps({
         "tool": "botocore", "startUrl": "https://x.awsapps.com/start", "region": "eu-west-1",
         "scopes": ["sso:account:access", "openid"], "session_name": "s"},
         sort_keys=True).encode()).hexdigest()
-    assert registration_cache_key(sso_config) == expected
+    assert sso_config.registration_cache_key == expected
 
 
 def test_legacy_profile_logs_in_and_is_keyed_by_start_url(sso_emulator):
@@ -406,7 +411,7 @@ def test_legacy_profile_logs_in_and_is_keyed_by_start_url(sso_emulator):
         "sso_role_name = ReadOnlyAccess\n",
         append=True,
     )
-    token = TokenManager(resolve("legacy"), prompt=_Prompt()).login()
+    token = TokenManager(resolve("legacy"), options=Options(prompt=_Prompt())).login()
     cached = read_json(token_file(sso_emulator.home, sso_emulator.start_url))
     assert cached["accessToken"] == token.access_token
     assert "refreshToken" not in cached  # as in botocore: no refresh for legacy profiles

@@ -120,7 +120,7 @@ def test_debug_logging_never_shows_a_secret(sso_emulator):
         import json, logging, sys
         logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
         import boto_sso_oidc_provider as p
-        from boto_sso_oidc_provider.token import token_manager
+        from boto_sso_oidc_provider.sessions import token_manager
         first = p.login("dev")
         manager = token_manager("dev", allow_login=False)
         data = manager.entry.read(); data["expiresAt"] = "2000-01-01T00:00:00Z"; manager.entry.write(data)

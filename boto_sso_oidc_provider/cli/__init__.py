@@ -24,6 +24,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up
 if TYPE_CHECKING:  # pragma: no cover
     import argparse
     from collections.abc import Sequence
+    from types import ModuleType
 
 # name -> (module, one-line help). Order is the order --help lists them.
 _COMMANDS: dict[str, tuple[str, str]] = {
@@ -43,19 +44,9 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
-def _load(name: str):  # type: ignore[no-untyped-def]
+def _load(name: str) -> ModuleType:
     module_name, _ = _COMMANDS[name]
     return importlib.import_module(f"{__name__}.{module_name}")
-
-
-def _available() -> list[str]:
-    """Commands whose module exists (lets the CLI grow one command at a time)."""
-    import importlib.util
-
-    return [
-        name for name, (module_name, _) in _COMMANDS.items()
-        if importlib.util.find_spec(f"{__name__}.{module_name}") is not None
-    ]
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -79,7 +70,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     # Every command takes the global options; one that adds its own --profile or
     # --debug (with its own help) replaces the global one.
     parents = [global_options()]
-    for name in ([only] if only else _available()):
+    for name in ([only] if only else _COMMANDS):
         _, help_text = _COMMANDS[name]
         sub_parser = sub.add_parser(name, help=help_text, description=help_text, parents=parents,
                                     conflict_handler="resolve")

@@ -25,10 +25,9 @@ from .._warm import cached_process_output
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:  # pragma: no cover
-    from collections.abc import Mapping
     from typing import IO, Any
 
-    from ..config import SSOProfileConfig
+    from ..config import AWSConfig, SSOProfileConfig
 
 __all__ = ["CHAIN_VARIABLE", "CredentialCycleError", "enter_chain", "process_output"]
 
@@ -85,11 +84,11 @@ def _full_path(profile: str) -> dict[str, Any]:
     import contextlib
 
     from .._interaction import LoginPrompt
-    from ..config import load_full_config
+    from ..config import AWSConfig
+    from ..options import Options
     from ..role_credentials import RoleCredentialsManager
 
-    full_config = load_full_config()
-    settings = _sso_profile(profile, full_config)
+    settings = _sso_profile(profile, AWSConfig.load())
     with contextlib.ExitStack() as stack:
         terminal = _open_terminal()
         if terminal is not None:
@@ -97,23 +96,19 @@ def _full_path(profile: str) -> dict[str, Any]:
         # botocore's credential_process runner captures stderr, so the person at
         # the terminal would never see a prompt written there: write to the terminal.
         prompt = LoginPrompt(terminal, browser=settings.sso.settings.open_browser)
-        manager = RoleCredentialsManager(settings, prompt=prompt)
+        manager = RoleCredentialsManager(settings, options=Options(prompt=prompt))
         result: dict[str, Any] = manager.get().to_process_output()
         return result
 
 
-def _sso_profile(profile: str, full_config: Mapping[str, Any]) -> SSOProfileConfig:
+def _sso_profile(profile: str, config: AWSConfig) -> SSOProfileConfig:
     """The profile's SSO settings; a clearer error when its own credential_process would loop back."""
-    from ..config import SSOProfileConfig, resolve_profile
     from ..exceptions import SSOConfigError
 
     try:
-        resolved = resolve_profile(profile, full_config)
-        assert isinstance(resolved, SSOProfileConfig)  # require_role=True guarantees it
-        return resolved
+        return config.role_profile(profile)
     except SSOConfigError as error:
-        values = full_config.get("profiles", {}).get(profile, {})
-        process = str(values.get("credential_process", ""))
+        process = config.profile_value(profile, "credential_process") or ""
         if error.key == "sso_session" and ("boto-sso-oidc" in process or "boto_sso_oidc" in process):
             raise SSOConfigError(
                 f'Profile "{profile}" has no IAM Identity Center settings, and its own credential_process '

@@ -56,22 +56,28 @@ def list_accounts(client: Any, access_token: str) -> list[dict[str, Any]]:
 
 
 def _fetch(profile: str | None, sso_session: str | None) -> tuple[Any, list[dict[str, Any]]]:
-    import botocore.exceptions
-
-    from .._clients import create_client
-    from ..token import token_manager
+    from .._clients import UNAUTHORIZED, TransientServiceError, call, renew_once
+    from ..exceptions import SSOProviderError
+    from ..sessions import token_manager
 
     manager = token_manager(profile, sso_session)
-    client = create_client("sso", manager.sso.region)
-    token = manager.get()
-    try:
-        return manager.sso, list_accounts(client, token.access_token)
-    except botocore.exceptions.ClientError as error:
-        if error.response.get("Error", {}).get("Code") != "UnauthorizedException":
-            raise
+    client = manager.options.clients()("sso", manager.sso.region)
+
+    def token(rejected: str | None) -> str:
         # Revoked or logged out elsewhere: renew (or log in, if allowed) once.
-        token = manager.get(rejected_access_token=token.access_token)
-        return manager.sso, list_accounts(client, token.access_token)
+        return manager.get(rejected_access_token=rejected).access_token
+
+    def listed(access_token: str) -> list[dict[str, Any]]:
+        return call(list_accounts, refusals=(UNAUTHORIZED,), client=client, access_token=access_token)
+
+    try:
+        accounts = renew_once(token, listed, gave_up=lambda: SSOProviderError(
+            f"The SSO portal refused a token of {manager.sso.display_name} that was just renewed. "
+            f"Log in again with: {manager.login_command}"))
+    except TransientServiceError as error:
+        raise SSOProviderError(f"Could not list the accounts of {manager.sso.display_name}: "
+                               f"{error.reason}. Try again later.") from None
+    return manager.sso, accounts
 
 
 def _text(accounts: list[dict[str, Any]]) -> str:

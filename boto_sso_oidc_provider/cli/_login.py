@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     setup_logging(args.debug)
     try:
         from .._clock import utc_now
-        from ..token import token_manager
+        from ..sessions import token_manager
 
         manager = token_manager(args.profile, args.sso_session,
                                 open_browser=False if args.no_browser else None)
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     until = ("then it is refreshed automatically while the SSO session lasts; the client "
              f"registration expires {moment(token.registration_expires_at, now)}"
              if token.can_refresh() and token.registration_expires_at is not None
-             else f"then log in again with: {manager.sso.login_command}")
+             else f"then log in again with: {manager.login_command}")
     print(f"{manager.sso.display_name} ({manager.sso.start_url}): the access token expires "
           f"{moment(token.expires_at, now)}; {until}.", file=sys.stderr)
     return EXIT_OK

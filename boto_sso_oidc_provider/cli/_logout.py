@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ._common import EXIT_FAILURE, EXIT_OK, add_debug, add_profile_or_session, report, setup_logging
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..config import SSOSessionConfig
+    from ..exceptions import SSOConfigError
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -29,45 +30,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_debug(parser)
 
 
-def every_session(full_config: Any) -> list[SSOSessionConfig | Exception]:
-    """Every sso-session of the config, then every legacy start URL (through its first profile).
-
-    A session whose settings are broken comes back as its :class:`SSOConfigError`, so the
-    others are still logged out.
-    """
-    from ..config import SSOSessionConfig, resolve_profile, resolve_sso_session
-    from ..exceptions import SSOConfigError
-
-    found: list[SSOSessionConfig | Exception] = []
-    for name in sorted(full_config.get("sso_sessions", {})):
-        try:
-            found.append(resolve_sso_session(name, full_config))
-        except SSOConfigError as error:
-            found.append(error)
-    legacy_urls: set[str] = set()
-    for name, values in sorted(full_config.get("profiles", {}).items()):
-        url = values.get("sso_start_url")
-        if not url or values.get("sso_session") or url in legacy_urls:
-            continue
-        legacy_urls.add(url)
-        try:
-            resolved = resolve_profile(name, full_config, require_role=False)
-        except SSOConfigError as error:
-            found.append(error)
-            continue
-        found.append(resolved if isinstance(resolved, SSOSessionConfig) else resolved.sso)
-    return found
-
-
 def run(args: argparse.Namespace) -> int:
     setup_logging(args.debug)
     try:
-        from ..config import load_full_config, resolve
+        from ..config import AWSConfig
 
-        full_config = load_full_config()
-        targets: list[SSOSessionConfig | Exception] = (
-            every_session(full_config) if args.all
-            else [resolve(args.profile, args.sso_session, full_config=full_config)])
+        config = AWSConfig.load()
+        targets: list[SSOSessionConfig | SSOConfigError] = (
+            config.every_session() if args.all else [config.resolve(args.profile, args.sso_session)])
     except Exception as error:  # one line for a person, never a traceback
         return report("logout", error, debug=args.debug)
     if not targets:
@@ -79,9 +49,9 @@ def run(args: argparse.Namespace) -> int:
         try:
             if isinstance(sso, Exception):
                 raise sso
-            from ..token import end_session
+            from ..sessions import end_session
 
-            was_logged_in = end_session(sso)
+            was_logged_in = end_session(sso, config)
         except Exception as error:  # go on with the other sessions
             status = report("logout", error, debug=args.debug)
             continue

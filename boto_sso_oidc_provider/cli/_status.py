@@ -16,7 +16,6 @@ stderr); 2 usage.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._common import (
@@ -34,7 +33,7 @@ from ._common import (
 if TYPE_CHECKING:  # pragma: no cover
     import datetime
 
-    from ..config import SSOProfileConfig, SSOSessionConfig
+    from ..config import AWSConfig, SSOProfileConfig, SSOSessionConfig
 
 LOGGED_IN = "logged-in"
 """A valid access token is cached."""
@@ -61,11 +60,16 @@ def _iso(value: datetime.datetime | None) -> str | None:
     return None if value is None else format_timestamp(value)
 
 
-def session_status(sso: SSOSessionConfig, now: datetime.datetime) -> dict[str, Any]:
-    """What the token cache says about one sso-session; no secrets, no network."""
+def session_status(sso: SSOSessionConfig, now: datetime.datetime,
+                   profile: str | None = None) -> dict[str, Any]:
+    """What the token cache says about one sso-session; no secrets, no network.
+
+    ``profile`` (one that uses the session) is named in the login command.
+    """
     from ..token import TokenManager
 
-    token = TokenManager(sso).cached()
+    manager = TokenManager(sso, profile=profile)
+    token = manager.cached()
     if token is None:
         state, expires, refreshable, registration = LOGGED_OUT, None, False, None
     else:
@@ -81,7 +85,7 @@ def session_status(sso: SSOSessionConfig, now: datetime.datetime) -> dict[str, A
         "access_token_expires_at": _iso(expires),
         "refreshable": refreshable,
         "registration_expires_at": _iso(registration),
-        "login_command": sso.login_command,
+        "login_command": manager.login_command,
     }
 
 
@@ -102,28 +106,26 @@ def profile_status(profile: SSOProfileConfig, now: datetime.datetime) -> dict[st
     }
 
 
-def _selection(full_config: Mapping[str, Any], profile_name: str | None) \
-        -> tuple[list[SSOSessionConfig], list[SSOProfileConfig]]:
-    from ..config import SSOProfileConfig, resolve_profile, resolve_sso_session
-
-    if profile_name is not None:
-        names = [profile_name]
-    else:
-        names = [name for name, values in sorted(full_config.get("profiles", {}).items())
-                 if values.get("sso_session") or values.get("sso_start_url")]
-    sessions: dict[str, SSOSessionConfig] = {}
+def _selection(config: AWSConfig, profile_name: str | None) \
+        -> tuple[dict[SSOSessionConfig, str | None], list[SSOProfileConfig]]:
+    """The sessions to report (each with the profile that names it in the login command, if
+    any) and the role profiles, for one profile or for the whole config."""
+    names = [profile_name] if profile_name is not None else config.sso_profiles()
+    sessions: dict[SSOSessionConfig, str | None] = {}
     profiles: list[SSOProfileConfig] = []
     for name in names:
-        resolved = resolve_profile(name, full_config, require_role=False)
-        sso = resolved.sso if isinstance(resolved, SSOProfileConfig) else resolved
-        sessions.setdefault(sso.token_cache_key, sso)
-        if isinstance(resolved, SSOProfileConfig):
-            profiles.append(resolved)
+        if config.profile_kind(name) == "sso-role":
+            profile = config.role_profile(name)
+            profiles.append(profile)
+            sso = profile.sso
+        else:
+            sso = config.sso_of_profile(name)
+        # Legacy start URLs are logged in through a profile; sso-sessions by name.
+        sessions.setdefault(sso, name if sso.is_legacy or profile_name is not None else None)
     if profile_name is None:
-        for name in sorted(full_config.get("sso_sessions", {})):
-            sso = resolve_sso_session(name, full_config)
-            sessions.setdefault(sso.token_cache_key, sso)
-    return list(sessions.values()), profiles
+        for name in config.sso_session_names():
+            sessions.setdefault(config.sso_session(name), None)
+    return sessions, profiles
 
 
 def _text(sessions: list[dict[str, Any]], profiles: list[dict[str, Any]],
@@ -171,11 +173,11 @@ def run(args: argparse.Namespace) -> int:
     setup_logging(args.debug)
     try:
         from .._clock import utc_now
-        from ..config import load_full_config
+        from ..config import AWSConfig
 
         now = utc_now()
-        sessions_config, profiles_config = _selection(load_full_config(), args.profile)
-        sessions = [session_status(sso, now) for sso in sessions_config]
+        sessions_config, profiles_config = _selection(AWSConfig.load(), args.profile)
+        sessions = [session_status(sso, now, profile) for sso, profile in sessions_config.items()]
         profiles = [profile_status(profile, now) for profile in profiles_config]
     except Exception as error:  # one line for a person, never a traceback
         return report("status", error, debug=args.debug, profile=args.profile)

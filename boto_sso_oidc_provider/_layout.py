@@ -1,0 +1,78 @@
+"""The cache layout shared with the AWS CLI v2 and botocore: every fact of it, defined once.
+
+This is the package's contract with the outside world. The AWS CLI v2,
+botocore, boto3 and the other SDKs read and write these files; so does this
+package, under these names, so each tool uses what another cached::
+
+    ~/.aws/sso/cache/<token_cache_key>.json         the SSO token of an sso-session
+    ~/.aws/sso/cache/<registration_cache_key>.json  the OIDC client registration
+    ~/.aws/cli/cache/<role_cache_key>.json          role credentials (botocore's SSOCredentialFetcher)
+
+The directories follow ``HOME`` at call time (tests and containers move it).
+Standard library only and cheap to import: the warm path of
+``credential-process`` imports this module and nothing heavier.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+__all__ = ["EXPIRY_WINDOW", "DEFAULT_LOCK_TIMEOUT", "sso_cache_dir", "role_cache_dir",
+           "token_cache_key", "registration_cache_key", "role_cache_key"]
+
+EXPIRY_WINDOW = 15 * 60
+"""Seconds. A token, role credentials or a client registration with less than this left is
+renewed before use: botocore's advisory refresh window and the AWS CLI v2's registration margin
+are both 15 minutes, so the tools agree on when a cached entry is stale."""
+
+DEFAULT_LOCK_TIMEOUT = 600.0
+"""Seconds to wait for another process holding an entry's lock: long enough for its login."""
+
+
+def sso_cache_dir() -> str:
+    """``~/.aws/sso/cache``: tokens and client registrations."""
+    return os.path.expanduser(os.path.join("~", ".aws", "sso", "cache"))
+
+
+def role_cache_dir() -> str:
+    """``~/.aws/cli/cache``: role credentials."""
+    return os.path.expanduser(os.path.join("~", ".aws", "cli", "cache"))
+
+
+def _sha1_hex(data: bytes) -> str:
+    try:
+        from _sha1 import sha1  # CPython's builtin: skips loading OpenSSL for one small hash
+    except ImportError:  # pragma: no cover - other interpreters
+        from hashlib import sha1
+    digest: str = sha1(data).hexdigest()
+    return digest
+
+
+def token_cache_key(sso_session: str | None, start_url: str) -> str:
+    """The token file stem: sha1 of the sso-session name (legacy profiles: of the start URL)."""
+    return _sha1_hex((sso_session or start_url).encode("utf-8"))
+
+
+def registration_cache_key(start_url: str, region: str, scopes: list[str] | None,
+                           sso_session: str | None) -> str:
+    """The registration file stem, as the AWS CLI v2 computes it (one key for both flows)."""
+    args = {"tool": "botocore", "startUrl": start_url, "region": region, "scopes": scopes,
+            "session_name": sso_session}
+    return _sha1_hex(json.dumps(args, sort_keys=True).encode("utf-8"))
+
+
+def role_cache_key(account_id: str, role_name: str, *, sso_session: str | None,
+                   start_url: str | None) -> str:
+    """botocore ``SSOCredentialFetcher._create_cache_key``, exactly.
+
+    sha1 of the compact, key-sorted JSON of role name, account id and the
+    sso-session name (legacy profiles: the start URL), made file-safe.
+    """
+    args: dict[str, str] = {"roleName": role_name, "accountId": account_id}
+    if sso_session:
+        args["sessionName"] = sso_session
+    else:
+        args["startUrl"] = start_url or ""
+    digest = _sha1_hex(json.dumps(args, sort_keys=True, separators=(",", ":")).encode("utf-8"))
+    return digest.replace(":", "_").replace(os.sep, "_").replace("/", "_")

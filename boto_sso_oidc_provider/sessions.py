@@ -1,0 +1,160 @@
+"""The public operations on an SSO session, above the token and role-credential managers.
+
+``login``, ``load_token`` and ``logout`` (re-exported from the package root)
+and the manager factories the command line and the providers use. Each
+operation reads the AWS config once, through :class:`~.config.AWSConfig`, and
+passes what it learned down; neither manager imports the other's module, and
+this module imports both.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from .config import AWSConfig, SSOSessionConfig
+from .options import Options
+from .role_credentials import RoleCredentialsManager, delete_role_credentials
+from .token import SSOToken, TokenManager
+
+__all__ = ["login", "load_token", "logout", "end_session", "forget_role_credentials",
+           "token_manager", "role_credentials_manager", "options_for"]
+
+logger = logging.getLogger(__name__)
+
+
+def options_for(options: Options | None = None, *, session: Any = None,
+                allow_login: bool | None = None, open_browser: bool | None = None,
+                lock_timeout: float | None = None) -> Options:
+    """``options`` (default: all defaults) with the given values set.
+
+    ``session`` (a boto3 or botocore session) makes the clients follow its
+    endpoint settings; None leaves ``options.client_factory`` as it is.
+    """
+    from ._clients import SessionClients
+
+    changes: dict[str, Any] = {}
+    if session is not None:
+        changes["client_factory"] = SessionClients(session)
+    for name, value in (("allow_login", allow_login), ("open_browser", open_browser),
+                        ("lock_timeout", lock_timeout)):
+        if value is not None:
+            changes[name] = value
+    return dataclasses.replace(options or Options(), **changes)
+
+
+def _config(session: Any, profile_name: str | None) -> AWSConfig:
+    from ._clients import botocore_session
+
+    return AWSConfig.load(botocore_session(session, profile_name) if session is not None else None)
+
+
+def token_manager(
+    profile_name: str | None = None,
+    sso_session: str | None = None,
+    *,
+    session: Any = None,
+    options: Options | None = None,
+    allow_login: bool | None = None,
+    open_browser: bool | None = None,
+    lock_timeout: float | None = None,
+) -> TokenManager:
+    """A :class:`TokenManager` for a profile or sso-session (default: the default profile's).
+
+    Raises :class:`SSOConfigError` naming the profile or sso-session and the key to fix.
+    """
+    config = _config(session, profile_name)
+    profile = profile_name if profile_name is not None or sso_session is not None \
+        else config.default_profile()
+    sso = config.resolve(profile, sso_session)
+    return TokenManager(sso, profile=profile, options=options_for(
+        options, session=session, allow_login=allow_login, open_browser=open_browser,
+        lock_timeout=lock_timeout))
+
+
+def role_credentials_manager(
+    profile_name: str | None = None,
+    *,
+    session: Any = None,
+    options: Options | None = None,
+    allow_login: bool | None = None,
+    open_browser: bool | None = None,
+    lock_timeout: float | None = None,
+) -> RoleCredentialsManager:
+    """A :class:`RoleCredentialsManager` for a profile (default: ``AWS_PROFILE`` or ``default``).
+
+    Raises :class:`SSOConfigError` naming the profile and key when the profile
+    is not a complete SSO profile.
+    """
+    config = _config(session, profile_name)
+    profile = config.role_profile(profile_name or config.default_profile())
+    return RoleCredentialsManager(profile, options=options_for(
+        options, session=session, allow_login=allow_login, open_browser=open_browser,
+        lock_timeout=lock_timeout))
+
+
+def load_token(
+    profile_name: str | None = None,
+    sso_session: str | None = None,
+    *,
+    session: Any = None,
+    allow_login: bool | None = None,
+    lock_timeout: float | None = None,
+    options: Options | None = None,
+) -> SSOToken:
+    """A valid SSO token for a profile or sso-session, refreshing or logging in as allowed.
+
+    With neither name, the current profile (``AWS_PROFILE`` or ``default``).
+    Raises :class:`SSOConfigError`, :class:`SSOLoginRequiredError` (login
+    needed but not allowed here) or a :class:`SSOLoginError`.
+    """
+    return token_manager(profile_name, sso_session, session=session, options=options,
+                         allow_login=allow_login, lock_timeout=lock_timeout).get()
+
+
+def login(
+    profile_name: str | None = None,
+    sso_session: str | None = None,
+    *,
+    session: Any = None,
+    open_browser: bool | None = None,
+    options: Options | None = None,
+) -> SSOToken:
+    """Log in and cache the token (always prompts, whatever is cached)."""
+    return token_manager(profile_name, sso_session, session=session, options=options,
+                         open_browser=open_browser).login()
+
+
+def forget_role_credentials(sso: SSOSessionConfig, config: AWSConfig,
+                            pairs: Iterable[tuple[str, str]] = ()) -> int:
+    """Delete the cached role credentials of every profile of ``config`` that uses ``sso``,
+    and of the extra ``(account_id, role_name)`` pairs given. Returns how many files were removed."""
+    return delete_role_credentials(sso, [*config.role_profiles_of(sso), *pairs])
+
+
+def end_session(sso: SSOSessionConfig, config: AWSConfig, *, options: Options | None = None) -> bool:
+    """Sign out of ``sso`` and delete its cached token and the role credentials of its profiles.
+
+    Returns True if a token was cached.
+    """
+    removed = TokenManager(sso, options=options).logout()
+    forget_role_credentials(sso, config)
+    return removed
+
+
+def logout(
+    profile_name: str | None = None,
+    sso_session: str | None = None,
+    *,
+    session: Any = None,
+    options: Options | None = None,
+) -> bool:
+    """Sign out of the SSO session and delete its cached token and role credentials.
+
+    Returns True if a token was cached.
+    """
+    config = _config(session, profile_name)
+    sso = config.resolve(profile_name, sso_session)
+    return end_session(sso, config, options=options_for(options, session=session))
