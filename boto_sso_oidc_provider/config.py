@@ -249,6 +249,8 @@ class AWSConfig:
         self._sessions: Mapping[str, Mapping[str, Any]] = full_config.get("sso_sessions", {}) or {}
         self._default_profile = default_profile
         self._environ = os.environ if environ is None else environ
+        self.botocore_session: botocore.session.Session | None = None
+        """The session :meth:`load` read the config through: clients made on it read no file again."""
 
     @classmethod
     def load(cls, botocore_session: botocore.session.Session | None = None, *,
@@ -267,8 +269,10 @@ class AWSConfig:
             raise _config_error(
                 f"The AWS config file cannot be parsed: {error}. Fix its syntax.",
             ) from None
-        return cls(full_config, default_profile=default_profile_name(botocore_session),
-                   environ=environ)
+        config = cls(full_config, default_profile=default_profile_name(botocore_session),
+                     environ=environ)
+        config.botocore_session = session
+        return config
 
     def __repr__(self) -> str:
         return f"AWSConfig(profiles={len(self._profiles)}, sso_sessions={len(self._sessions)})"

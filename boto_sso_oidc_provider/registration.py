@@ -1,12 +1,9 @@
 """Step 2 of the flow: an OIDC client registration (SSO OIDC RegisterClient).
 
 A registration (client id and secret) lasts about 90 days. It is cached in
-``~/.aws/sso/cache`` under exactly the key and format the AWS CLI v2 uses for
+``~/.aws/sso/cache`` under exactly the key
+(:func:`~._layout.registration_cache_key`) and format the AWS CLI v2 uses for
 its device-code registrations, so the two reuse each other's registration::
-
-    sha1(json.dumps({"tool": "botocore", "startUrl": ..., "region": ...,
-                     "scopes": <list or null>, "session_name": <name or null>},
-                    sort_keys=True))
 
     {"clientId": ..., "clientSecret": ..., "expiresAt": "2027-02-19T07:18:03Z",
      "scopes": [...]}            # scopes only when configured

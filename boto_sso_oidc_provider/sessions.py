@@ -30,25 +30,29 @@ def options_for(options: Options | None = None, *, session: Any = None,
                 lock_timeout: float | None = None) -> Options:
     """``options`` (default: all defaults) with the given values set.
 
-    ``session`` (a boto3 or botocore session) makes the clients follow its
-    endpoint settings; None leaves ``options.client_factory`` as it is.
+    Without a ``client_factory`` in ``options``, clients are made on ``session``
+    (a boto3 or botocore session), following its endpoint settings.
     """
     from ._clients import SessionClients
 
+    options = options or Options()
     changes: dict[str, Any] = {}
-    if session is not None:
+    if session is not None and options.client_factory is None:
         changes["client_factory"] = SessionClients(session)
     for name, value in (("allow_login", allow_login), ("open_browser", open_browser),
                         ("lock_timeout", lock_timeout)):
         if value is not None:
             changes[name] = value
-    return dataclasses.replace(options or Options(), **changes)
+    return dataclasses.replace(options, **changes)
 
 
-def _config(session: Any, profile_name: str | None) -> AWSConfig:
+def _config(session: Any, profile_name: str | None) -> tuple[AWSConfig, Any]:
+    """The config, and the session to make clients on: the caller's, else the one the config
+    was read through (so that making a client does not read the config file again)."""
     from ._clients import botocore_session
 
-    return AWSConfig.load(botocore_session(session, profile_name) if session is not None else None)
+    config = AWSConfig.load(botocore_session(session, profile_name) if session is not None else None)
+    return config, session if session is not None else config.botocore_session
 
 
 def token_manager(
@@ -65,7 +69,7 @@ def token_manager(
 
     Raises :class:`SSOConfigError` naming the profile or sso-session and the key to fix.
     """
-    config = _config(session, profile_name)
+    config, session = _config(session, profile_name)
     profile = profile_name if profile_name is not None or sso_session is not None \
         else config.default_profile()
     sso = config.resolve(profile, sso_session)
@@ -88,7 +92,7 @@ def role_credentials_manager(
     Raises :class:`SSOConfigError` naming the profile and key when the profile
     is not a complete SSO profile.
     """
-    config = _config(session, profile_name)
+    config, session = _config(session, profile_name)
     profile = config.role_profile(profile_name or config.default_profile())
     return RoleCredentialsManager(profile, options=options_for(
         options, session=session, allow_login=allow_login, open_browser=open_browser,
@@ -155,6 +159,6 @@ def logout(
 
     Returns True if a token was cached.
     """
-    config = _config(session, profile_name)
+    config, session = _config(session, profile_name)
     sso = config.resolve(profile_name, sso_session)
     return end_session(sso, config, options=options_for(options, session=session))

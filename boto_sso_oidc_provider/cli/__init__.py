@@ -20,6 +20,8 @@ from __future__ import annotations
 import importlib
 import sys
 
+from ._common import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:  # pragma: no cover
     import argparse
@@ -38,10 +40,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "emulator": ("_emulator", "run the local IAM Identity Center emulator"),
 }
 
-EXIT_OK = 0
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
+__all__ = ["main", "build_parser", "EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "EXIT_INTERRUPTED"]
 
 
 def _load(name: str) -> ModuleType:

@@ -19,7 +19,10 @@ from __future__ import annotations
 import os
 import sys
 
-from . import EXIT_FAILURE, EXIT_OK
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:  # pragma: no cover
@@ -28,7 +31,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Container, Sequence
     from typing import IO, Any
 
-__all__ = ["EXIT_OK", "EXIT_FAILURE", "GLOBAL_FLAGS", "GLOBAL_VALUE_OPTIONS", "global_options",
+__all__ = ["EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "EXIT_INTERRUPTED",
+           "GLOBAL_FLAGS", "GLOBAL_VALUE_OPTIONS", "global_options",
            "hoist_command", "add_profile", "add_profile_or_session", "add_json",
            "add_debug", "setup_logging", "fail", "error_line", "report", "print_json", "quiet_stdout",
            "duration", "moment"]

@@ -14,7 +14,7 @@ import sys
 import threading
 from typing import Any
 
-from . import EXIT_FAILURE, EXIT_OK
+from ._common import EXIT_FAILURE, EXIT_OK
 
 
 def _seconds(text: str) -> float:

@@ -49,9 +49,9 @@ def run(args: argparse.Namespace) -> int:
         try:
             if isinstance(sso, Exception):
                 raise sso
-            from ..sessions import end_session
+            from ..sessions import end_session, options_for
 
-            was_logged_in = end_session(sso, config)
+            was_logged_in = end_session(sso, config, options=options_for(session=config.botocore_session))
         except Exception as error:  # go on with the other sessions
             status = report("logout", error, debug=args.debug)
             continue
