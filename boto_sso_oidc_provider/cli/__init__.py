@@ -37,6 +37,8 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "list": ("_list", "list the accounts and roles available to an SSO session"),
     "export": ("_export", "print role credentials for other programs"),
     "credential-process": ("_credential_process", "credential_process helper for AWS CLI and SDKs"),
+    "exec": ("_exec", "run a command with a profile's credentials, refreshed for as long as it runs"),
+    "serve": ("_serve", "serve a profile's credentials to SDKs as a container-credentials endpoint"),
     "emulator": ("_emulator", "run the local IAM Identity Center emulator"),
 }
 
