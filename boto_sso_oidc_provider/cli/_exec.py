@@ -85,7 +85,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "AWS_SESSION_TOKEN instead of a refreshing endpoint")
     add_endpoint_options(parser)
     add_debug(parser)
-    parser.add_argument("command", nargs=argparse.REMAINDER, metavar="COMMAND [ARGS ...]",
+    parser.add_argument("argv", nargs=argparse.REMAINDER, metavar="COMMAND [ARGS ...]",
                         help="the program to run and its arguments (after --)")
 
 
@@ -109,7 +109,7 @@ def default_profile_conflict(full_config: Mapping[str, Any], profile: str) -> st
 def run(args: argparse.Namespace) -> int:
     from .._warm import default_profile
 
-    command = list(args.command)
+    command = list(args.argv)
     if command[:1] == ["--"]:
         command = command[1:]
     if not command:
