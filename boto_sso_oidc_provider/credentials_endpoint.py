@@ -39,8 +39,8 @@ seconds left (default 15 minutes, botocore's advisory refresh window and
 more than the JS SDK's 5): older ones are renewed through the
 ``get_credentials`` callable first (for the CLI, the locked, shared
 role-credential cache of :class:`~boto_sso_oidc_provider.role_credentials.RoleCredentialsManager`).
-If renewing returns nothing newer (the portal is unreachable and the old
-credentials are all there is), the answer is 503, not credentials about to
+If renewing returns the same credentials again (the portal is unreachable
+and the old ones are all there is), the answer is 503, not credentials about to
 expire. One renewal serves every request waiting for it (single-flight), its
 failure too. When role credentials live shorter than the margin (only the
 emulator issues such), each renewal's fresh credentials are served.
@@ -153,7 +153,7 @@ class _SingleFlight:
             except Exception as error:  # every failure becomes an answer for the client
                 raise _refusal(error) from None
             if not self._fresh(renewed) and previous is not None \
-                    and renewed.expiration <= previous.expiration:
+                    and renewed.access_key_id == previous.access_key_id:
                 raise _Refused(503, "ServiceUnavailable",
                                "Could not renew the role credentials (the SSO portal cannot be reached) "
                                "and the current ones expire within the SDKs' refresh margin. Try again "

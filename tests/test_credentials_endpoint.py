@@ -1,0 +1,147 @@
+"""The container-credentials endpoint under load and at its edges, in this process, over real HTTP.
+
+The endpoint renews through a real :class:`RoleCredentialsManager` against the
+emulator (or, for the freshness rules, a source whose answers the test
+chooses while a movable clock stands in for time passing).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+import threading
+import time
+
+import pytest
+
+from boto_sso_oidc_provider.credentials_endpoint import CredentialsEndpoint
+from boto_sso_oidc_provider.role_credentials import RoleCredentials, role_credentials_manager
+
+from .cli_helpers import login
+from .credentials_helpers import MovableClock, in_threads
+from .endpoint_helpers import get, raw, status_of
+
+
+def _role_credentials_calls(emulator) -> int:
+    return int(emulator.calls()["operations"].get("GetRoleCredentials", 0))
+
+
+def test_200_concurrent_requests_from_50_clients_make_one_get_role_credentials(sso_emulator):
+    login()
+    sso_emulator.fault("GetRoleCredentials", delay=1.0)  # every request arrives while it is renewing
+    manager = role_credentials_manager("dev", allow_login=False)
+    with CredentialsEndpoint(manager.get) as endpoint:
+        def client() -> list[tuple[int, str]]:  # one client: 4 requests, each on a new connection
+            return [(status, body.get("AccessKeyId", "")) for status, body in
+                    (get(endpoint.url, endpoint.token) for _ in range(4))]
+
+        results, errors = in_threads(50, client)
+    assert errors == []
+    answers = [answer for result in results for answer in result]
+    assert len(answers) == 200 and {status for status, _ in answers} == {200}
+    assert len({key for _, key in answers}) == 1
+    assert _role_credentials_calls(sso_emulator) == 1 and endpoint.renewals == 1
+    assert endpoint.counts() == {200: 200}
+
+
+def test_concurrent_requests_share_one_failed_renewal(sso_emulator):
+    login()
+    sso_emulator.fault("GetRoleCredentials", error="ResourceNotFoundException", delay=1.0)
+    manager = role_credentials_manager("dev", allow_login=False)
+    with CredentialsEndpoint(manager.get) as endpoint:
+        results, errors = in_threads(50, lambda: get(endpoint.url, endpoint.token))
+        after = get(endpoint.url, endpoint.token)  # the fault is used up: served again
+    assert errors == [] and len(results) == 50
+    assert {status for status, _ in results} == {424}
+    assert {body["Code"] for _, body in results} == {"RoleCredentialsError"}
+    assert after[0] == 200
+    assert _role_credentials_calls(sso_emulator) == 2 and endpoint.renewals == 2
+
+
+def _credentials(key: str, expiration: dt.datetime) -> RoleCredentials:
+    return RoleCredentials(key, "secret-" + key, "token-" + key, expiration.replace(microsecond=0),
+                           "111111111111")
+
+
+def test_never_serves_credentials_within_the_refresh_margin():
+    clock = MovableClock()
+    start = clock()
+    answers = [_credentials("AKIAFIRST", start + dt.timedelta(hours=1))]
+
+    def source() -> RoleCredentials:
+        return answers[-1]
+
+    with CredentialsEndpoint(source, clock=clock) as endpoint:
+        assert get(endpoint.url, endpoint.token)[1]["AccessKeyId"] == "AKIAFIRST"
+        clock.advance(40 * 60)  # 20 minutes left: still outside the 15-minute margin, no renewal
+        assert get(endpoint.url, endpoint.token)[1]["AccessKeyId"] == "AKIAFIRST"
+        assert endpoint.renewals == 1
+        clock.advance(10 * 60)  # 10 minutes left, and the source has nothing newer (portal down)
+        status, body = get(endpoint.url, endpoint.token)
+        assert (status, body["Code"]) == (503, "ServiceUnavailable")
+        answers.append(_credentials("AKIASECOND", clock() + dt.timedelta(hours=1)))
+        assert get(endpoint.url, endpoint.token)[1]["AccessKeyId"] == "AKIASECOND"
+
+
+def test_credentials_shorter_lived_than_the_margin_are_renewed_for_every_request():
+    clock = MovableClock()
+    issued = iter(range(1000))
+
+    def source() -> RoleCredentials:
+        return _credentials(f"AKIA{next(issued)}", clock() + dt.timedelta(seconds=60))
+
+    with CredentialsEndpoint(source, clock=clock) as endpoint:
+        keys = [get(endpoint.url, endpoint.token)[1]["AccessKeyId"] for _ in range(3)]
+    assert keys == ["AKIA0", "AKIA1", "AKIA2"] and endpoint.renewals == 3
+
+
+def test_connections_beyond_the_limit_get_503_and_service_resumes():
+    source = lambda: _credentials("AKIA", dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1))  # noqa: E731
+    with CredentialsEndpoint(source, max_connections=2, request_timeout=1) as endpoint:
+        idle = [socket.create_connection(("127.0.0.1", endpoint.port)) for _ in range(2)]
+        try:
+            busy = status_of(raw("127.0.0.1", endpoint.port, b"GET / HTTP/1.1\r\n\r\n"))
+        finally:
+            for sock in idle:
+                sock.close()
+        deadline = time.monotonic() + 10  # the slots free up as their handlers see the close
+        while (resumed := get(endpoint.url, endpoint.token)[0]) != 200 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert busy == 503 and resumed == 200
+
+
+def test_the_token_stays_out_of_repr_and_the_url_is_loopback():
+    endpoint = CredentialsEndpoint(lambda: _credentials("AKIA", dt.datetime.now(dt.timezone.utc)))
+    try:
+        assert endpoint.token not in repr(endpoint)
+        assert endpoint.url.startswith("http://127.0.0.1:")
+        assert set(endpoint.environment()) == {"AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                                               "AWS_CONTAINER_AUTHORIZATION_TOKEN"}
+        assert len(endpoint.token) >= 40 and endpoint.token != CredentialsEndpoint(
+            lambda: _credentials("x", dt.datetime.now(dt.timezone.utc))).token
+    finally:
+        endpoint.shutdown()
+    with pytest.raises(ValueError):
+        CredentialsEndpoint(lambda: _credentials("x", dt.datetime.now(dt.timezone.utc)), token="a\nb")
+
+
+def test_shutdown_waits_for_a_request_in_progress():
+    release = threading.Event()
+
+    def slow_source() -> RoleCredentials:
+        release.wait(10)
+        return _credentials("AKIASLOW", dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1))
+
+    endpoint = CredentialsEndpoint(slow_source).start()
+    answers: list[tuple[int, dict]] = []
+    client = threading.Thread(target=lambda: answers.append(get(endpoint.url, endpoint.token)))
+    client.start()
+    while endpoint.renewals == 0:
+        threading.Event().wait(0.01)
+    stopper = threading.Thread(target=endpoint.shutdown)
+    stopper.start()
+    threading.Event().wait(0.3)
+    release.set()
+    stopper.join(10)
+    client.join(10)
+    assert answers and answers[0][0] == 200
