@@ -205,7 +205,7 @@ def test_nested_exec_into_the_same_profile_is_refused(logged_in):
 
 def test_nested_exec_into_another_profile_is_allowed(logged_in):
     logged_in.write_config(SECOND_SESSION, append=True)
-    from boto_sso_oidc_provider.token import login as token_login
+    from boto_sso_oidc_provider.sessions import login as token_login
 
     token_login("ops")
     code = "import boto3; print(boto3.client('sts').get_caller_identity()['Account'])"
@@ -236,13 +236,17 @@ def test_no_credentials_is_one_line_and_the_command_does_not_run(logged_in, tmp_
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_the_profile_region_is_given_to_the_command(logged_in):
-    env = subprocess_env(logged_in)
-    env.pop("AWS_DEFAULT_REGION", None)
+@pytest.mark.parametrize("region_args, expected",
+                         [((), "us-east-1"), (("--region", "eu-west-2"), "eu-west-2")])
+def test_the_profile_region_or_the_global_region_option_is_given_to_the_command(logged_in, region_args,
+                                                                                 expected):
+    env = subprocess_env(logged_in, AWS_DEFAULT_REGION="ap-south-1")  # set, so only --region overrides it
+    if not region_args:
+        env.pop("AWS_DEFAULT_REGION")
     code = "import os; print(os.environ.get('AWS_REGION'), os.environ.get('AWS_DEFAULT_REGION'))"
-    result = subprocess.run([*CLI, "exec", "--profile", "dev", "--", PY, "-c", code], env=env,
+    result = subprocess.run([*CLI, *region_args, "exec", "--profile", "dev", "--", PY, "-c", code], env=env,
                             capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, cwd=REPO)
-    assert result.stdout.split() == [logged_in.region, logged_in.region]
+    assert result.stdout.split() == [expected, expected], result.stderr
 
 
 def test_served_credentials_outlast_the_sdks_refresh_margin(logged_in):

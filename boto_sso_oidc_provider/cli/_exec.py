@@ -45,7 +45,10 @@ import signal
 import subprocess
 import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..config import AWSConfig
 
 from . import EXIT_USAGE
 from ._common import add_debug, add_profile, fail, report, setup_logging
@@ -89,21 +92,25 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="the program to run and its arguments (after --)")
 
 
-def child_environment(environ: Mapping[str, str], profile: str, region: str | None) -> dict[str, str]:
-    """``environ`` without :data:`REMOVED_VARIABLES`, with the exec marker and the profile's region."""
+def child_environment(environ: Mapping[str, str], profile: str, region: str | None, *,
+                      region_given: bool = False) -> dict[str, str]:
+    """``environ`` without :data:`REMOVED_VARIABLES`, with the exec marker and the region.
+
+    ``region`` becomes ``AWS_REGION`` and ``AWS_DEFAULT_REGION`` when neither
+    is set, or always when ``region_given`` (``--region``).
+    """
     env = {name: value for name, value in environ.items() if name not in REMOVED_VARIABLES}
     env[EXEC_VARIABLE] = profile
-    if region and not (env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")):
+    if region and (region_given or not (env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"))):
         env["AWS_REGION"] = env["AWS_DEFAULT_REGION"] = region
     return env
 
 
-def default_profile_conflict(full_config: Mapping[str, Any], profile: str) -> str | None:
+def default_profile_conflict(config: AWSConfig, profile: str) -> str | None:
     """The key by which profile ``default`` gives credentials of its own, unless it is ``profile``."""
     if profile == "default":
         return None
-    values = full_config.get("profiles", {}).get("default") or {}
-    return next((key for key in _CREDENTIAL_KEYS if values.get(key)), None)
+    return next((key for key in _CREDENTIAL_KEYS if config.profile_value("default", key)), None)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -124,26 +131,26 @@ def run(args: argparse.Namespace) -> int:
     setup_logging(args.debug)
     endpoint = None
     try:
-        from ..config import load_full_config
+        from ..config import AWSConfig
+        from ._serve import credentials_source, start_endpoint
 
-        full_config = load_full_config()
-        region = (full_config.get("profiles", {}).get(profile) or {}).get("region")
-        env = child_environment(os.environ, profile, region)
+        config = AWSConfig.load()
+        given_region = getattr(args, "region", None)  # the global --region
+        env = child_environment(os.environ, profile, given_region or config.profile_value(profile, "region"),
+                                region_given=bool(given_region))
         if args.env:
             from ._export import environment
-            from ._serve import credentials_source
 
-            env.update(environment(credentials_source(profile, allow_login=None)().to_process_output()))
+            credentials = credentials_source(config, profile, allow_login=None)()
+            env.update(environment(credentials.to_process_output()))
         else:
-            conflict = default_profile_conflict(full_config, profile)
+            conflict = default_profile_conflict(config, profile)
             if conflict is not None:
                 return fail("exec", f'profile "default" has credentials of its own ({conflict}), which the '
                                     "SDKs in the command would use before the credentials endpoint, so "
                                     f'it would not run as profile "{profile}". Use --env, or remove '
                                     f'{conflict} from profile "default".')
-            from ._serve import start_endpoint
-
-            endpoint = start_endpoint(profile, request_timeout=args.request_timeout)
+            endpoint = start_endpoint(config, profile, request_timeout=args.request_timeout)
             env.update(endpoint.environment())
     except Exception as error:  # one line for a person, never a traceback
         return report("exec", error, debug=args.debug, profile=profile)

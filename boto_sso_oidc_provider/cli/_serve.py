@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 from ._common import EXIT_OK, add_debug, add_profile, report, setup_logging
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..config import AWSConfig
     from ..credentials_endpoint import CredentialsEndpoint
     from ..role_credentials import RoleCredentials
 
@@ -61,19 +62,21 @@ def add_endpoint_options(parser: argparse.ArgumentParser) -> None:
                         help="a request must be complete within this many seconds (default 5)")
 
 
-def credentials_source(profile: str, *, allow_login: bool | None) -> Callable[[], RoleCredentials]:
+def credentials_source(config: AWSConfig, profile: str, *,
+                       allow_login: bool | None) -> Callable[[], RoleCredentials]:
     """The profile's role credentials, renewed through the locked shared cache when needed.
 
     ``allow_login`` False: never prompt (a server's requests, a command's
     terminal); None: as the profile's settings and the terminal decide.
     Raises :class:`SSOConfigError` for a profile that is not a complete SSO profile.
     """
-    from ..role_credentials import role_credentials_manager
+    from ..options import Options
+    from ..role_credentials import RoleCredentialsManager
 
-    return role_credentials_manager(profile, allow_login=allow_login).get
+    return RoleCredentialsManager(config.role_profile(profile), options=Options(allow_login=allow_login)).get
 
 
-def start_endpoint(profile: str, *, host: str = "127.0.0.1", port: int = 0,
+def start_endpoint(config: AWSConfig, profile: str, *, host: str = "127.0.0.1", port: int = 0,
                    request_timeout: float = 5.0) -> CredentialsEndpoint:
     """Check ``profile``'s credentials once (logging in if a person can answer), then serve them.
 
@@ -83,9 +86,9 @@ def start_endpoint(profile: str, *, host: str = "127.0.0.1", port: int = 0,
     """
     from ..credentials_endpoint import CredentialsEndpoint
 
-    credentials_source(profile, allow_login=None)()
-    endpoint = CredentialsEndpoint(credentials_source(profile, allow_login=False), host=host, port=port,
-                                   request_timeout=request_timeout)
+    credentials_source(config, profile, allow_login=None)()
+    endpoint = CredentialsEndpoint(credentials_source(config, profile, allow_login=False), host=host,
+                                   port=port, request_timeout=request_timeout)
     return endpoint.start()
 
 
@@ -119,7 +122,9 @@ def run(args: argparse.Namespace) -> int:
         stop.set()
 
     try:  # Ctrl-C during a login at start is KeyboardInterrupt: exit code 130
-        endpoint = start_endpoint(profile, host=args.host, port=args.port,
+        from ..config import AWSConfig
+
+        endpoint = start_endpoint(AWSConfig.load(), profile, host=args.host, port=args.port,
                                   request_timeout=args.request_timeout)
     except Exception as error:  # one line for a person, never a traceback
         return report("serve", error, debug=args.debug, profile=profile)
