@@ -146,3 +146,23 @@ def test_shutdown_waits_for_a_request_in_progress():
     stopper.join(10)
     client.join(10)
     assert answers and answers[0][0] == 200
+
+
+@pytest.mark.slow
+def test_the_benchmark_script_runs():
+    """bench/ prints its figures (the numbers are the benchmark's business, not a test's)."""
+    import os
+    import subprocess
+    import sys
+
+    from .conftest import REPO
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["PYTHONPATH"] = str(REPO)
+    result = subprocess.run([sys.executable, str(REPO / "bench" / "credentials_endpoint.py"),
+                             "--requests", "20", "--seconds", "1", "--clients", "2", "--connections", "4"],
+                            env=env, capture_output=True, text=True, timeout=300,
+                            stdin=subprocess.DEVNULL, start_new_session=True, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Machine: ")
+    assert "0 other)" in result.stdout and "GetRoleCredentials calls during the whole run: 1" in result.stdout
