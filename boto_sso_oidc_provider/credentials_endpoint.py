@@ -68,6 +68,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._clock import Clock, format_timestamp, utc_now
+from ._layout import EXPIRY_WINDOW
 
 if TYPE_CHECKING:  # pragma: no cover
     from .role_credentials import RoleCredentials
@@ -80,9 +81,10 @@ logger = logging.getLogger(__name__)
 FULL_URI_VARIABLE = "AWS_CONTAINER_CREDENTIALS_FULL_URI"
 TOKEN_VARIABLE = "AWS_CONTAINER_AUTHORIZATION_TOKEN"
 DEFAULT_PATH = "/role-credentials"
-DEFAULT_REFRESH_MARGIN = 15 * 60.0
+DEFAULT_REFRESH_MARGIN = float(EXPIRY_WINDOW)
 """botocore refreshes credentials 15 minutes before they expire (advisory; 10 mandatory), the
-JavaScript SDK 5 minutes before: credentials served with more left are never refreshed at once."""
+JavaScript SDK 5 minutes before: credentials served with more left are not fetched again at once.
+The same window as the role-credential cache's, so a renewal never just re-reads the old entry."""
 
 _STATUS_TEXT = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
                 404: "Not Found", 405: "Method Not Allowed", 408: "Request Timeout",

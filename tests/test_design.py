@@ -24,6 +24,7 @@ LAYERS: list[set[str]] = [
     {"device_authorization"},
     {"token"},
     {"role_credentials"},
+    {"credentials_endpoint"},
     {"sessions"},
     {"provider"},
     {"installation"},
