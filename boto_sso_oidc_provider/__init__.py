@@ -8,7 +8,8 @@ Data flows through the modules in this order::
 
     config               the AWS shared config: profiles and sso-sessions
     registration         SSO OIDC RegisterClient, cached like the AWS CLI v2
-    device_authorization the RFC 8628 device authorization grant
+    device_authorization the RFC 8628 device authorization grant (headless logins)
+    authorization_code   the RFC 7636 authorization code grant with PKCE (browser logins)
     token                the locked token cache: load, refresh, log in, sign out
     role_credentials     SSO GetRoleCredentials with a locked, CLI-shared cache
     sessions             the public operations above both: login, load_token, logout
@@ -45,6 +46,10 @@ _EXPORTS: dict[str, str] = {
     "DeviceAuthorizationDeniedError": "exceptions",
     "DeviceAuthorizationExpiredError": "exceptions",
     "LoginCancelledError": "exceptions",
+    "AuthorizationDeniedError": "exceptions",
+    "AuthorizationTimeoutError": "exceptions",
+    "AuthorizationCodeError": "exceptions",
+    "CallbackPortError": "exceptions",
     "CacheLockTimeoutError": "exceptions",
     "RoleCredentialsError": "exceptions",
 }
@@ -55,7 +60,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from typing import Any
 
     from .exceptions import (
+        AuthorizationCodeError,
+        AuthorizationDeniedError,
+        AuthorizationTimeoutError,
         CacheLockTimeoutError,
+        CallbackPortError,
         DeviceAuthorizationDeniedError,
         DeviceAuthorizationExpiredError,
         LoginCancelledError,

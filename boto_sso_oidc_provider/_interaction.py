@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import os
 import sys
-import webbrowser
 from collections.abc import Mapping
 from typing import IO
 from urllib.parse import urlparse
 
 from .config import AutoLogin
 
-__all__ = ["person_can_answer", "login_allowed", "LoginPrompt", "open_browser"]
+__all__ = ["person_can_answer", "login_allowed", "LoginPrompt", "open_browser", "browser_available"]
 
 
 def _terminal_reachable() -> bool:
@@ -52,17 +51,102 @@ def login_allowed(auto_login: AutoLogin, environ: Mapping[str, str] | None = Non
     return person_can_answer(environ)
 
 
+def _is_wsl(environ: Mapping[str, str]) -> bool:
+    if environ.get("WSL_DISTRO_NAME") or environ.get("WSL_INTEROP"):
+        return True
+    try:
+        with open("/proc/sys/kernel/osrelease", encoding="ascii", errors="replace") as file:
+            return "microsoft" in file.read().lower()
+    except OSError:
+        return False
+
+
 def _has_display(environ: Mapping[str, str]) -> bool:
     if sys.platform in ("darwin", "win32"):
         return True
     return bool(environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"))
 
 
-def open_browser(url: str, environ: Mapping[str, str] | None = None) -> bool:
-    """Open ``url`` in a browser if it is http(s) and there is a display; True if one opened."""
+def browser_available(environ: Mapping[str, str] | None = None) -> bool:
+    """Could a browser be opened on this machine? ``BROWSER`` set, a display (macOS and
+    Windows always have one), or WSL (the Windows browser). Not in a bare SSH session."""
     environ = os.environ if environ is None else environ
-    if urlparse(url).scheme not in ("http", "https") or not _has_display(environ):
+    return bool(environ.get("BROWSER", "").strip()) or _has_display(environ) or _is_wsl(environ)
+
+
+def _run_browser_command(argv: list[str], environ: Mapping[str, str]) -> bool:
+    """Start one browser command; True unless it cannot start or fails at once.
+
+    Its output goes to stderr, never stdout (which may carry credential-process
+    JSON). It is not waited for beyond a moment: a text browser may run until
+    the person quits it, while the login goes on.
+    """
+    import subprocess
+
+    try:
+        process = subprocess.Popen(argv, stdout=sys.stderr.fileno() if _has_fileno(sys.stderr)
+                                   else subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, env=dict(environ), close_fds=True)
+    except (OSError, ValueError):
         return False
+    try:
+        return process.wait(timeout=1.0) == 0
+    except subprocess.TimeoutExpired:
+        import threading
+
+        threading.Thread(target=process.wait, daemon=True).start()  # reap it when it ends
+        return True
+
+
+def _has_fileno(stream: object) -> bool:
+    try:
+        stream.fileno()  # type: ignore[attr-defined]
+    except (AttributeError, ValueError, OSError):
+        return False
+    return True
+
+
+def _browser_commands(url: str, environ: Mapping[str, str]) -> list[list[str]]:
+    """``BROWSER`` entries (``os.pathsep``-separated; ``%s`` is the URL, else it is appended)."""
+    import shlex
+
+    commands = []
+    for entry in environ.get("BROWSER", "").split(os.pathsep):
+        try:
+            argv = shlex.split(entry)
+        except ValueError:
+            continue
+        if argv:
+            commands.append([arg.replace("%s", url) for arg in argv] if "%s" in entry
+                            else [*argv, url])
+    return commands
+
+
+def open_browser(url: str, environ: Mapping[str, str] | None = None) -> bool:
+    """Open ``url`` (http or https only) in a browser; True if one was started.
+
+    ``BROWSER`` comes first and is honoured without a display (the usual WSL and
+    remote set-ups); then WSL's ``wslview`` or Windows' URL handler; then a
+    display's default browser (:mod:`webbrowser`; macOS ``open``).
+    """
+    environ = os.environ if environ is None else environ
+    if urlparse(url).scheme not in ("http", "https"):
+        return False
+    for argv in _browser_commands(url, environ):
+        if _run_browser_command(argv, environ):
+            return True
+    if environ.get("BROWSER", "").strip():
+        return False  # the person chose their browser; do not open another
+    if _is_wsl(environ):
+        import shutil
+
+        for argv in (["wslview", url], ["rundll32.exe", "url.dll,FileProtocolHandler", url]):
+            if shutil.which(argv[0], path=environ.get("PATH")) and _run_browser_command(argv, environ):
+                return True
+    if not _has_display(environ):
+        return False
+    import webbrowser
+
     try:
         return bool(webbrowser.open(url, new=2))
     except webbrowser.Error:
@@ -97,6 +181,19 @@ class LoginPrompt:
         self.stream.write(
             f"\nLogging in to {what}.\n{first}:\n\n    {verification_uri_complete}\n\n"
             f"and check that it shows the code: {user_code}\n\n"
+        )
+        self.stream.flush()
+
+    def show_authorization(self, what: str, authorize_url: str) -> None:
+        """The browser login: open the authorize URL if allowed, and always print it."""
+        opened = self._browser and open_browser(authorize_url)
+        first = (
+            "A browser window should open. If it does not, open this URL"
+            if opened else "To sign in, open this URL in a browser on this machine"
+        )
+        self.stream.write(
+            f"\nLogging in to {what}.\n{first}:\n\n    {authorize_url}\n\n"
+            "and allow access. Waiting for the browser...\n"
         )
         self.stream.flush()
 

@@ -21,10 +21,13 @@ they may sit on the profile or its sso-session but must not disagree:
     page in a browser during login.
 ``sso_lock_timeout``  seconds to wait for another process holding the cache
     lock (default 600, enough for that process's login to finish).
+``boto_sso_oidc_use_device_code``  ``false`` (default) or ``true``: log in with
+    the device flow even where a browser could be opened (the browser flow,
+    authorization code with PKCE, is the default there, as in the AWS CLI v2).
 
 The environment variables ``BOTO_SSO_OIDC_AUTO_LOGIN``,
-``BOTO_SSO_OIDC_OPEN_BROWSER`` and ``BOTO_SSO_OIDC_LOCK_TIMEOUT`` override
-them.
+``BOTO_SSO_OIDC_OPEN_BROWSER``, ``BOTO_SSO_OIDC_LOCK_TIMEOUT`` and
+``BOTO_SSO_OIDC_USE_DEVICE_CODE`` override them.
 
 This module is the only reader of the parsed config: :class:`AWSConfig`
 answers typed questions (which profile is the default, what kind a profile
@@ -69,6 +72,7 @@ and list); ``other`` is any other profile; ``undefined`` is not in the config.""
 _ENV_AUTO_LOGIN = "BOTO_SSO_OIDC_AUTO_LOGIN"
 _ENV_OPEN_BROWSER = "BOTO_SSO_OIDC_OPEN_BROWSER"
 _ENV_LOCK_TIMEOUT = "BOTO_SSO_OIDC_LOCK_TIMEOUT"
+_ENV_USE_DEVICE_CODE = "BOTO_SSO_OIDC_USE_DEVICE_CODE"
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
@@ -81,6 +85,7 @@ class PluginSettings:
     auto_login: AutoLogin = "auto"
     open_browser: bool = True
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+    use_device_code: bool = False
 
 
 @dataclass(frozen=True)
@@ -205,7 +210,14 @@ def _settings(
             raise _config_error(
                 f"{where}: {key} must be a number of seconds, not {timeout_raw!r}.", key=key, **ctx
             )
-    return PluginSettings(auto_login=auto_login, open_browser=open_browser, lock_timeout=lock_timeout)
+    device_raw = environ.get(_ENV_USE_DEVICE_CODE) or values.get("boto_sso_oidc_use_device_code")
+    use_device_code = False
+    if device_raw is not None:
+        key = (_ENV_USE_DEVICE_CODE if environ.get(_ENV_USE_DEVICE_CODE)
+               else "boto_sso_oidc_use_device_code")
+        use_device_code = _parse_bool(str(device_raw), where=where, key=key, **ctx)
+    return PluginSettings(auto_login=auto_login, open_browser=open_browser, lock_timeout=lock_timeout,
+                          use_device_code=use_device_code)
 
 
 def _require_location(values: Mapping[str, Any], where: str, section: str, **ctx: Any) -> None:
@@ -230,7 +242,8 @@ def _check_start_url(url: str, *, where: str, **ctx: Any) -> None:
 
 
 _SESSION_KEYS = ("sso_start_url", "sso_region", "sso_registration_scopes",
-                 "sso_auto_login", "sso_open_browser", "sso_lock_timeout")
+                 "sso_auto_login", "sso_open_browser", "sso_lock_timeout",
+                 "boto_sso_oidc_use_device_code")
 
 
 class AWSConfig:

@@ -25,6 +25,10 @@ __all__ = [
     "DeviceAuthorizationDeniedError",
     "DeviceAuthorizationExpiredError",
     "LoginCancelledError",
+    "AuthorizationDeniedError",
+    "AuthorizationTimeoutError",
+    "AuthorizationCodeError",
+    "CallbackPortError",
     "CacheLockTimeoutError",
     "RoleCredentialsError",
 ]
@@ -70,7 +74,7 @@ class SSOLoginRequiredError(SSOProviderError):
 
 
 class SSOLoginError(SSOProviderError):
-    """The device authorization flow did not end with a token."""
+    """A login (device or browser flow) did not end with a token."""
 
 
 class DeviceAuthorizationDeniedError(SSOLoginError):
@@ -83,6 +87,27 @@ class DeviceAuthorizationExpiredError(SSOLoginError):
 
 class LoginCancelledError(SSOLoginError):
     """The person cancelled the login (Ctrl-C); the cache was left as it was."""
+
+
+class AuthorizationDeniedError(SSOLoginError):
+    """The person denied the browser login on the consent page (``error=access_denied``)."""
+
+
+class AuthorizationTimeoutError(SSOLoginError):
+    """The browser did not come back to the loopback listener in time."""
+
+
+class AuthorizationCodeError(SSOLoginError):
+    """The browser login came back wrong: a state that does not match, an error from
+    ``/authorize``, or an authorization code CreateToken refused (expired or replayed)."""
+
+
+class CallbackPortError(SSOLoginError):
+    """The loopback listener of the browser login could not bind its port (``port``; 0: any)."""
+
+    def __init__(self, message: str, *, port: int) -> None:
+        super().__init__(message)
+        self.port = port
 
 
 class CacheLockTimeoutError(SSOProviderError):

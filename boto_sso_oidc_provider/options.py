@@ -34,6 +34,9 @@ class Options:
     ``client_factory`` makes the ``sso-oidc`` and ``sso`` clients (``(service,
     region) -> client``); None: :class:`~._clients.SessionClients` on the
     session the manager serves (a new botocore session when there is none).
+    ``use_device_code``: None means the config's ``boto_sso_oidc_use_device_code``;
+    ``redirect_port`` fixes the browser login's loopback port (and chooses that
+    flow); ``login_timeout``: seconds the browser login waits (default 600).
     """
 
     allow_login: bool | None = None
@@ -44,10 +47,13 @@ class Options:
     sleep: Callable[[float], None] = time.sleep
     environ: Mapping[str, str] | None = None
     client_factory: ClientFactory | None = None
+    use_device_code: bool | None = None
+    redirect_port: int | None = None
+    login_timeout: float | None = None
 
     def __repr__(self) -> str:
         return (f"Options(allow_login={self.allow_login!r}, open_browser={self.open_browser!r}, "
-                f"lock_timeout={self.lock_timeout!r})")
+                f"lock_timeout={self.lock_timeout!r}, use_device_code={self.use_device_code!r})")
 
     def clients(self) -> ClientFactory:
         """``client_factory``, or the default one."""

@@ -2,14 +2,22 @@
 
 A registration (client id and secret) lasts about 90 days. It is cached in
 ``~/.aws/sso/cache`` under exactly the key
-(:func:`~._layout.registration_cache_key`) and format the AWS CLI v2 uses for
-its device-code registrations, so the two reuse each other's registration::
+(:func:`~._layout.registration_cache_key`) and format the AWS CLI v2 (2.36)
+uses, one entry for both login flows, so the two tools share it in any order::
 
     {"clientId": ..., "clientSecret": ..., "expiresAt": "2027-02-19T07:18:03Z",
-     "scopes": [...]}            # scopes only when configured
+     "scopes": [...],            # only when configured
+     "grantTypes": ["authorization_code", "refresh_token"]}   # browser flow only
 
-It is reused until :data:`~._layout.EXPIRY_WINDOW` before ``expiresAt``. Callers hold the
-sso-session's token lock while registering, so concurrent logins register once.
+An entry is reused until :data:`~._layout.EXPIRY_WINDOW` before ``expiresAt``
+**and** only by the flow it fits, exactly as the CLI decides: the browser flow
+reuses only entries whose ``grantTypes`` contain ``authorization_code``, the
+device flow only entries whose ``grantTypes`` do not (no ``grantTypes``: a
+device entry). Otherwise a new client is registered and the entry
+overwritten. So alternating flows re-register each time; the token cache
+keeps the client that issued its refresh token, which is what a refresh
+needs. Callers hold the sso-session's token lock while registering, so
+concurrent logins of this package register once.
 """
 
 from __future__ import annotations
@@ -32,6 +40,13 @@ logger = logging.getLogger(__name__)
 
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 REFRESH_TOKEN_GRANT = "refresh_token"
+AUTHORIZATION_CODE_GRANT = "authorization_code"
+BROWSER_GRANT_TYPES = (AUTHORIZATION_CODE_GRANT, REFRESH_TOKEN_GRANT)
+"""What the browser flow registers (and caches as ``grantTypes``), as the AWS CLI v2 does."""
+REDIRECT_URI = "http://127.0.0.1/oauth/callback"
+"""The redirect URI the browser flow registers; any port is allowed at /authorize (RFC 8252)."""
+DEFAULT_BROWSER_SCOPES = ("sso:account:access",)
+"""The scopes the browser flow registers when ``sso_registration_scopes`` is not set."""
 
 
 @dataclass(frozen=True, repr=False)
@@ -42,6 +57,7 @@ class Registration:
     client_secret: str
     expires_at: _dt.datetime
     scopes: tuple[str, ...] | None = None
+    grant_types: tuple[str, ...] | None = None
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     def __repr__(self) -> str:
@@ -50,6 +66,12 @@ class Registration:
     def usable(self, clock: Clock = utc_now) -> bool:
         """True while outside the expiry window."""
         return (self.expires_at - clock()).total_seconds() > EXPIRY_WINDOW
+
+    @property
+    def for_browser(self) -> bool:
+        """Registered for the browser flow (the AWS CLI v2's test: ``grantTypes`` has
+        ``authorization_code``); otherwise a device-flow registration."""
+        return AUTHORIZATION_CODE_GRANT in (self.grant_types or ())
 
     def to_cache(self) -> dict[str, Any]:
         data: dict[str, Any] = dict(self.extra)
@@ -60,6 +82,10 @@ class Registration:
         )
         if self.scopes is not None:
             data["scopes"] = list(self.scopes)
+        if self.grant_types is not None:
+            data["grantTypes"] = list(self.grant_types)
+        else:
+            data.pop("grantTypes", None)
         return data
 
     @classmethod
@@ -72,13 +98,15 @@ class Registration:
             expires_at = parse_timestamp(data["expiresAt"])
             scopes = data.get("scopes")
             scopes_tuple = tuple(str(s) for s in scopes) if isinstance(scopes, list) else None
+            grants = data.get("grantTypes")
+            grants_tuple = tuple(str(g) for g in grants) if isinstance(grants, list) else None
         except (KeyError, TypeError, ValueError):
             return None
         extra = {k: v for k, v in data.items() if k not in _KNOWN_KEYS}
-        return cls(client_id, secret, expires_at, scopes_tuple, extra)
+        return cls(client_id, secret, expires_at, scopes_tuple, grants_tuple, extra)
 
 
-_KNOWN_KEYS = frozenset({"clientId", "clientSecret", "expiresAt", "scopes"})
+_KNOWN_KEYS = frozenset({"clientId", "clientSecret", "expiresAt", "scopes", "grantTypes"})
 
 
 def _entry(sso: SSOSessionConfig) -> CacheEntry:
@@ -88,28 +116,42 @@ def _entry(sso: SSOSessionConfig) -> CacheEntry:
     )
 
 
-def register_client(oidc_client: Any, sso: SSOSessionConfig) -> Registration:
-    """Call RegisterClient: a public client; for an sso-session also the device-code and
-    refresh-token grants and the configured scopes (legacy profiles get neither, as in the CLI)."""
+def register_client(oidc_client: Any, sso: SSOSessionConfig, *,
+                    browser: bool = False, issuer_url: str | None = None) -> Registration:
+    """Call RegisterClient: a public client.
+
+    Device flow: for an sso-session also the device-code and refresh-token
+    grants and the configured scopes (legacy profiles get neither, as in the
+    CLI). Browser flow (``browser``): the ``authorization_code`` and
+    ``refresh_token`` grants, the loopback redirect URI, ``issuer_url`` (the
+    resolved start URL) and the configured scopes or ``sso:account:access``.
+    """
     kwargs: dict[str, Any] = {
         "clientName": f"boto-sso-oidc-{sso.name or 'legacy'}",
         "clientType": "public",
     }
-    if sso.registration_scopes:
-        kwargs["scopes"] = list(sso.registration_scopes)
-    if not sso.is_legacy:
-        kwargs["grantTypes"] = [DEVICE_CODE_GRANT, REFRESH_TOKEN_GRANT]
+    if browser:
+        kwargs.update(grantTypes=list(BROWSER_GRANT_TYPES), redirectUris=[REDIRECT_URI],
+                      issuerUrl=issuer_url or sso.start_url,
+                      scopes=list(sso.registration_scopes or DEFAULT_BROWSER_SCOPES))
+    else:
+        if sso.registration_scopes:
+            kwargs["scopes"] = list(sso.registration_scopes)
+        if not sso.is_legacy:
+            kwargs["grantTypes"] = [DEVICE_CODE_GRANT, REFRESH_TOKEN_GRANT]
     response = oidc_client.register_client(**kwargs)
     from . import _redaction
 
     _redaction.remember(response["clientSecret"])
     expires_at = _dt.datetime.fromtimestamp(response["clientSecretExpiresAt"], _dt.timezone.utc)
-    logger.info("Registered OIDC client for %s, valid until %s", sso.display_name, expires_at)
+    logger.info("Registered OIDC client for %s (%s flow), valid until %s", sso.display_name,
+                "browser" if browser else "device", expires_at)
     return Registration(
         client_id=response["clientId"],
         client_secret=response["clientSecret"],
         expires_at=expires_at,
         scopes=sso.registration_scopes,
+        grant_types=BROWSER_GRANT_TYPES if browser else None,
     )
 
 
@@ -119,21 +161,25 @@ def get_registration(
     *,
     clock: Clock = utc_now,
     force_new: bool = False,
+    browser: bool = False,
+    issuer_url: str | None = None,
 ) -> Registration:
-    """The cached registration while usable, else a new one (cached before it is returned).
+    """The cached registration while usable and fit for the flow, else a new one (cached
+    before it is returned). See the module docstring for which entry fits which flow.
 
     Call with the session's token lock held. ``force_new`` skips the cache (the
-    service rejected the cached client).
+    service rejected the cached client). ``browser`` asks for a browser-flow
+    client, registered with ``issuer_url``.
     """
     entry = _entry(sso)
     if not force_new:
         data = entry.read()
         cached = Registration.from_cache(data) if data is not None else None
-        if cached is not None and cached.usable(clock):
+        if cached is not None and cached.usable(clock) and cached.for_browser == browser:
             from . import _redaction
 
             _redaction.remember(cached.client_secret)
             return cached
-    registration = register_client(oidc_client, sso)
+    registration = register_client(oidc_client, sso, browser=browser, issuer_url=issuer_url)
     entry.write(registration.to_cache())
     return registration

@@ -34,14 +34,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._clients import ServiceRefused, TransientServiceError, call, error_code
+from ._clients import ServiceRefused, TransientServiceError, call
 from ._clock import Clock, format_timestamp, parse_timestamp, utc_now
 from ._interaction import LoginPrompt, login_allowed
 from ._layout import EXPIRY_WINDOW, sso_cache_dir
 from .cache import CacheEntry
 from .config import SSOSessionConfig, login_command
 from .options import Options
-from .registration import REFRESH_TOKEN_GRANT, Registration, get_registration
+from .registration import REFRESH_TOKEN_GRANT, Registration
 
 if TYPE_CHECKING:  # pragma: no cover
     from .device_authorization import TokenResponse
@@ -214,7 +214,7 @@ class TokenManager:
             raise self._login_required(token, rejected)
 
     def login(self) -> SSOToken:
-        """Always run the device flow (an explicit login) and cache the new token."""
+        """Always run a login (an explicit one) and cache the new token."""
         with self.entry.locked():
             return self._login_locked(previous=self.cached())
 
@@ -317,25 +317,26 @@ class TokenManager:
             command=self.login_command,
         )
 
+    def uses_browser_flow(self) -> bool:
+        """The one place the login flow is chosen, as the AWS CLI v2 chooses it, plus: the
+        device flow where no browser can be opened here (unless a redirect port is fixed:
+        the person forwards it to a browser elsewhere)."""
+        from ._interaction import browser_available
+
+        use_device_code = (self.sso.settings.use_device_code if self.options.use_device_code is None
+                           else self.options.use_device_code)
+        if self.sso.is_legacy or use_device_code:
+            return False
+        return self.options.redirect_port is not None or browser_available(self._environ)
+
     def _login_locked(self, previous: SSOToken | None) -> SSOToken:
-        import botocore.exceptions
+        from ._login_flows import log_in
 
-        from .device_authorization import run_device_flow
-
-        client = self._oidc()
-        prompt = self.options.prompt or LoginPrompt(browser=self._open_browser)
-        sleep = self.options.sleep
-        registration = get_registration(client, self.sso, clock=self._clock)
-        try:
-            result = run_device_flow(client, registration, self.sso.start_url,
-                                     what=self.sso.display_name, prompt=prompt, sleep=sleep)
-        except botocore.exceptions.ClientError as error:
-            if error_code(error)[0] != "InvalidClientException":
-                raise
-            # The service no longer knows the cached client: register anew, once.
-            registration = get_registration(client, self.sso, clock=self._clock, force_new=True)
-            result = run_device_flow(client, registration, self.sso.start_url,
-                                     what=self.sso.display_name, prompt=prompt, sleep=sleep)
+        result, registration = log_in(
+            self.sso, self._clients, browser=self.uses_browser_flow(),
+            prompt=self.options.prompt or LoginPrompt(browser=self._open_browser),
+            clock=self._clock, sleep=self.options.sleep, redirect_port=self.options.redirect_port,
+            timeout=self.options.login_timeout)
         return self._store_login(result, registration, previous)
 
     def _store_login(self, result: TokenResponse, registration: Registration,

@@ -18,8 +18,14 @@ REPO = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(autouse=True)
 def _no_browser_and_no_ci(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests never open a browser; CI is decided per test, not by the machine running them."""
+    """Tests never open a browser; CI is decided per test, not by the machine running them.
+
+    No display and no ``BROWSER`` either, so a login takes the device flow unless a
+    test asks for the browser flow (through ``BROWSER``)."""
     monkeypatch.setenv("BOTO_SSO_OIDC_OPEN_BROWSER", "false")
+    for name in ("BROWSER", "DISPLAY", "WAYLAND_DISPLAY", "WSL_DISTRO_NAME", "WSL_INTEROP",
+                 "BOTO_SSO_OIDC_USE_DEVICE_CODE"):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("CI", raising=False)
     monkeypatch.delenv("BOTO_SSO_OIDC_AUTO_LOGIN", raising=False)
     monkeypatch.delenv("BOTO_SSO_OIDC_LOCK_TIMEOUT", raising=False)

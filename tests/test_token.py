@@ -466,7 +466,9 @@ def test_no_terminal_never_hangs(sso_emulator):
 
 def test_open_browser_only_for_http_urls_with_a_display(monkeypatch):
     opened: list[str] = []
-    monkeypatch.setattr(_interaction.webbrowser, "open", lambda url, new=0: opened.append(url) or True)
+    import webbrowser
+
+    monkeypatch.setattr(webbrowser, "open", lambda url, new=0: opened.append(url) or True)
     monkeypatch.setattr(_interaction.sys, "platform", "linux")
     display = {"DISPLAY": ":0"}
     assert _interaction.open_browser("javascript:alert(1)", display) is False

@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
 # name -> (module, one-line help). Order is the order --help lists them.
 _COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("_demo", "run the whole flow end to end on the embedded emulator"),
-    "login": ("_login", "log in to an sso-session with the device authorization flow"),
+    "login": ("_login", "log in to an sso-session (browser flow, or --use-device-code)"),
     "logout": ("_logout", "end an SSO session and remove its cached tokens and credentials"),
     "status": ("_status", "show who is logged in and when sessions and credentials expire"),
     "list": ("_list", "list the accounts and roles available to an SSO session"),

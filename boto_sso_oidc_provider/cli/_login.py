@@ -1,9 +1,15 @@
-"""``boto-sso-oidc login``: log in to an sso-session with the device authorization flow.
+"""``boto-sso-oidc login``: log in to an sso-session, in the browser or with a device code.
 
-An explicit login always runs the flow, whatever ``sso_auto_login`` says: the
-URL and code go to stderr, a browser opens unless ``--no-browser`` (or
-``sso_open_browser = false``), and the token is cached where the AWS CLI v2
-keeps it. On success one line on stderr says which session and until when.
+As ``aws sso login`` (AWS CLI v2): the browser flow (authorization code with
+PKCE) where a browser can be opened on this machine (a display, ``BROWSER``,
+macOS, WSL) or ``--redirect-port`` is given; the device flow (a URL and a
+code to confirm) with ``--use-device-code``, ``boto_sso_oidc_use_device_code``
+or ``BOTO_SSO_OIDC_USE_DEVICE_CODE``, for legacy profiles, and where no
+browser can be opened (an SSH session). An explicit login always runs,
+whatever ``sso_auto_login`` says: the URL goes to stderr, a browser opens
+unless ``--no-browser`` (or ``sso_open_browser = false``), and the token is
+cached where the AWS CLI v2 keeps it. On success one line on stderr says
+which session and until when.
 
 Exit codes: 0 logged in; 1 failure (denied, expired, config; one line on
 stderr); 2 usage; 130 cancelled with Ctrl-C.
@@ -14,6 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from . import EXIT_INTERRUPTED
 from ._common import EXIT_OK, add_debug, add_profile_or_session, moment, report, setup_logging
 
 
@@ -22,21 +29,41 @@ def configure(parser: argparse.ArgumentParser) -> None:
                      "130 cancelled.")
     add_profile_or_session(parser)
     parser.add_argument("--no-browser", action="store_true",
-                        help="do not open a browser: print the URL and code only")
+                        help="do not open a browser: print the URL (and code) only")
+    parser.add_argument("--use-device-code", action="store_true",
+                        help="log in with the device flow (a URL and a code) even where a "
+                             "browser could be opened")
+    parser.add_argument("--redirect-port", type=_port, metavar="PORT",
+                        help="browser flow: listen for the browser on this 127.0.0.1 port "
+                             "instead of a random one (for a browser elsewhere, with the port "
+                             "forwarded); implies the browser flow")
     add_debug(parser)
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError("must be a port number from 1 to 65535")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
     setup_logging(args.debug)
     try:
         from .._clock import utc_now
+        from ..options import Options
         from ..sessions import token_manager
 
         manager = token_manager(args.profile, args.sso_session,
-                                open_browser=False if args.no_browser else None)
+                                open_browser=False if args.no_browser else None,
+                                options=Options(use_device_code=True if args.use_device_code else None,
+                                                redirect_port=args.redirect_port))
         token = manager.login()
     except Exception as error:  # one line for a person, never a traceback
-        return report("login", error, debug=args.debug)
+        from ..exceptions import LoginCancelledError
+
+        code = report("login", error, debug=args.debug)
+        return EXIT_INTERRUPTED if isinstance(error, LoginCancelledError) else code
     now = utc_now()
     until = ("then it is refreshed automatically while the SSO session lasts; the client "
              f"registration expires {moment(token.registration_expires_at, now)}"

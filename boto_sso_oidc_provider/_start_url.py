@@ -1,0 +1,132 @@
+"""Where a start URL really lives: vanity domains resolved as the AWS CLI v2 (2.3x) resolves them.
+
+A start URL on an AWS-owned host (``*.awsapps.com``, ``*.app.aws``,
+``*.portal.amazonaws.com`` and their China and EU counterparts, the
+``identitycenter.amazonaws.*`` hosts) is used as it is, with the configured
+``sso_region``. Any other host is a custom (vanity) domain: one HEAD request,
+redirects **not** followed (GET when HEAD answers 405 or 501; 10 s timeout),
+and the ``Location`` of a 301/302/303/307/308 joined to the URL must be an
+https URL on an AWS-owned host. The region comes from that host where its
+pattern carries one (``<id>.portal.<region>.app.aws``,
+``<id>.<region>.portal.amazonaws.com``), else from the configuration.
+
+Plain http is accepted only on a loopback host (a local emulator serves its
+vanity redirect there). The token and registration cache keys keep the
+configured URL, as the CLI's do. Errors are :class:`SSOConfigError` naming
+the URL and what to fix.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+__all__ = ["ResolvedStartUrl", "resolve_start_url", "is_aws_owned", "region_of"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = 10.0
+
+_AWS_SUFFIXES = (
+    ".awsapps.com", ".app.aws", ".portal.amazonaws.com", ".awsapps.cn",
+    ".portal.amazonaws.com.cn", ".app.amazonwebservices.com.cn", ".portal.amazonaws.eu",
+    ".api.amazonwebservices.eu",
+)
+_IDENTITY_CENTER_HOST = re.compile(r"(?:^|\.)identitycenter\.amazonaws\.(?:com|com\.cn|eu)$")
+_REGION = r"([a-z]{2}(?:-[a-z]+)+-\d+)"
+_REGION_PATTERNS = (
+    re.compile(rf"\.portal\.{_REGION}\.app\.aws$"),
+    re.compile(rf"^[^.]+\.{_REGION}\.portal\.amazonaws\.com(?:\.cn)?$"),
+    re.compile(rf"\.portal\.{_REGION}\.app\.amazonwebservices\.com\.cn$"),
+)
+_REDIRECTS = (301, 302, 303, 307, 308)
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@dataclass(frozen=True)
+class ResolvedStartUrl:
+    """The AWS-owned start URL to log in with and the region it lives in."""
+
+    url: str
+    region: str
+    vanity: bool = False
+    """True when ``url`` came from a custom domain's redirect."""
+
+
+def is_aws_owned(host: str) -> bool:
+    host = host.lower().rstrip(".")
+    return host.endswith(_AWS_SUFFIXES) or bool(_IDENTITY_CENTER_HOST.search(host))
+
+
+def region_of(host: str) -> str | None:
+    """The region an AWS-owned start URL host names, if its pattern carries one."""
+    host = host.lower().rstrip(".")
+    for pattern in _REGION_PATTERNS:
+        match = pattern.search(host)
+        if match:
+            return match.group(1)
+    return None
+
+
+def _config_error(message: str, what: str):  # type: ignore[no-untyped-def]
+    from .exceptions import SSOConfigError
+
+    return SSOConfigError(f"{what}: {message}", key="sso_start_url")
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None  # the redirect is read, never followed
+
+
+def _locate(url: str, timeout: float, what: str) -> str:
+    """The ``Location`` a vanity URL redirects to (or the URL itself when it does not)."""
+    opener = urllib.request.build_opener(_NoRedirects)
+    for method in ("HEAD", "GET"):
+        request = urllib.request.Request(url, method=method,
+                                         headers={"User-Agent": "boto-sso-oidc-provider"})
+        try:
+            with opener.open(request, timeout=timeout):
+                return url
+        except urllib.error.HTTPError as error:
+            with error:
+                if error.code in _REDIRECTS and error.headers.get("Location"):
+                    return urljoin(url, str(error.headers["Location"]))
+                if method == "HEAD" and error.code in (405, 501):
+                    continue
+                raise _config_error(
+                    f"the start URL {url} answered HTTP {error.code} instead of redirecting to "
+                    "IAM Identity Center. Check sso_start_url.", what) from None
+        except (urllib.error.URLError, OSError) as error:
+            reason = getattr(error, "reason", error)
+            raise _config_error(f"cannot reach the start URL {url} ({reason}). Check "
+                                "sso_start_url and the network.", what) from None
+    return url  # pragma: no cover - the loop always returns or raises
+
+
+def resolve_start_url(start_url: str, region: str, *, what: str,
+                      timeout: float = DEFAULT_TIMEOUT) -> ResolvedStartUrl:
+    """Resolve ``start_url`` (configured with ``region``) as described in the module docstring.
+
+    ``what`` names the session in errors. Raises :class:`SSOConfigError`.
+    """
+    parts = urlsplit(start_url)
+    host = parts.hostname or ""
+    if parts.scheme != "https" and not (parts.scheme == "http" and host in _LOOPBACK):
+        raise _config_error(f"sso_start_url must be an https URL, not {start_url}.", what)
+    if is_aws_owned(host):
+        return ResolvedStartUrl(start_url, region)
+    final = _locate(start_url, timeout, what)
+    final_parts = urlsplit(final)
+    if final_parts.scheme != "https" or not is_aws_owned(final_parts.hostname or ""):
+        raise _config_error(
+            f"the start URL {start_url} leads to {final}, which is not an IAM Identity Center "
+            "start URL (https on an AWS-owned domain such as *.awsapps.com). Set sso_start_url "
+            "to your AWS access portal URL.", what)
+    derived = region_of(final_parts.hostname or "") or region
+    logger.debug("Start URL %s resolves to %s (region %s)", start_url, final, derived)
+    return ResolvedStartUrl(final, derived, vanity=True)
