@@ -5,7 +5,8 @@ and stores the result; this module runs it: resolve the start URL
 (:mod:`._start_url`, vanity domains included), pick the registration that
 fits the flow (:mod:`.registration`, shared with the AWS CLI v2), run
 :mod:`.authorization_code` or :mod:`.device_authorization`, and register
-anew once if the service no longer knows the cached client.
+anew once if the service no longer knows the cached client. A new
+registration is cached only once the login worked.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from ._clock import Clock, utc_now
 from ._interaction import LoginPrompt
 from .config import SSOSessionConfig
 from .device_authorization import TokenResponse
-from .registration import DEFAULT_BROWSER_SCOPES, Registration, get_registration
+from .registration import DEFAULT_BROWSER_SCOPES, Registration, get_registration, store_registration
 
 __all__ = ["log_in"]
 
@@ -60,7 +61,7 @@ def log_in(
 
     def attempt(force_new: bool) -> tuple[TokenResponse, Registration]:
         registration = get_registration(client, sso, clock=clock, force_new=force_new,
-                                        browser=browser, issuer_url=location.url)
+                                        browser=browser, issuer_url=location.url, store=False)
         if browser:
             from .authorization_code import DEFAULT_TIMEOUT, run_authorization_code_flow
 
@@ -75,9 +76,12 @@ def log_in(
                                prompt=prompt, sleep=sleep), registration
 
     try:
-        return attempt(force_new=False)
+        result = attempt(force_new=False)
     except botocore.exceptions.ClientError as error:
         if error_code(error)[0] != "InvalidClientException":
             raise
         # The service no longer knows the cached client: register anew, once.
-        return attempt(force_new=True)
+        result = attempt(force_new=True)
+    # Only now: a login that failed leaves both caches byte for byte as they were.
+    store_registration(sso, result[1])
+    return result

@@ -34,7 +34,7 @@ from ._layout import EXPIRY_WINDOW, sso_cache_dir
 from .cache import CacheEntry
 from .config import SSOSessionConfig
 
-__all__ = ["Registration", "get_registration"]
+__all__ = ["Registration", "get_registration", "store_registration"]
 
 logger = logging.getLogger(__name__)
 
@@ -163,9 +163,12 @@ def get_registration(
     force_new: bool = False,
     browser: bool = False,
     issuer_url: str | None = None,
+    store: bool = True,
 ) -> Registration:
     """The cached registration while usable and fit for the flow, else a new one (cached
-    before it is returned). See the module docstring for which entry fits which flow.
+    before it is returned, unless not ``store``: then :func:`store_registration` caches it
+    once the login worked, so a failed login leaves the cache as it was). See the module
+    docstring for which entry fits which flow.
 
     Call with the session's token lock held. ``force_new`` skips the cache (the
     service rejected the cached client). ``browser`` asks for a browser-flow
@@ -181,5 +184,15 @@ def get_registration(
             _redaction.remember(cached.client_secret)
             return cached
     registration = register_client(oidc_client, sso, browser=browser, issuer_url=issuer_url)
-    entry.write(registration.to_cache())
+    if store:
+        entry.write(registration.to_cache())
     return registration
+
+
+def store_registration(sso: SSOSessionConfig, registration: Registration) -> None:
+    """Cache ``registration`` unless that entry already holds it (no needless rewrite)."""
+    entry = _entry(sso)
+    data = entry.read()
+    cached = Registration.from_cache(data) if data is not None else None
+    if cached is None or cached.client_id != registration.client_id:
+        entry.write(registration.to_cache())
