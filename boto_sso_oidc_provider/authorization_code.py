@@ -45,7 +45,7 @@ __all__ = ["new_code_verifier", "code_challenge", "authorize_url", "run_authoriz
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_TIMEOUT = 600.0
+DEFAULT_TIMEOUT = 10 * 60.0
 """Seconds to wait for the browser to come back (the AWS CLI v2 waits 10 minutes)."""
 
 _VERIFIER_ALPHABET = string.ascii_letters + string.digits + "-._~"

@@ -17,11 +17,11 @@ PACKAGE = Path(sso.__file__).resolve().parent
 # The flow, bottom to top: a module may import only modules of its own layer or below.
 LAYERS: list[set[str]] = [
     {"_layout", "_clock", "exceptions", "_redaction"},
-    {"_warm", "_clients"},
+    {"_warm", "_clients", "_start_url"},
     {"config"},
-    {"options", "_interaction", "cache"},
+    {"options", "_interaction", "cache", "_loopback_callback"},
     {"registration"},
-    {"device_authorization"},
+    {"device_authorization", "authorization_code", "_login_flows"},
     {"token"},
     {"role_credentials"},
     {"credentials_endpoint"},
