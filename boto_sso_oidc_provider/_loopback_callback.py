@@ -55,8 +55,8 @@ def callback_page(ok: bool, message: str) -> bytes:
     """This package's own landing page: did the login work, and the tab may be closed."""
     title = "You are logged in" if ok else "Login failed"
     mark = "ok" if ok else "failed"
-    hint = ("You can close this tab and return to the terminal." if ok else
-            "You can close this tab. Run the login again in the terminal.")
+    # A failure's message already says what to do next.
+    hint = "You can close this tab and return to the terminal." if ok else "You can close this tab."
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<title>{escape(title)} - boto-sso-oidc</title><style>{_STYLE}</style></head><body>\n"
