@@ -6,9 +6,11 @@ AWS config (an sso-session and a profile), points ``AWS_ENDPOINT_URL`` at the
 emulator, and restores the environment and removes the directory at the end.
 Then, narrated with timings:
 
-1. a real device authorization login (URL and code shown; the emulator
-   approves after the first poll, or the person does in a browser with
-   ``interactive``);
+1. a real login: with ``interactive`` and a browser on this machine, the
+   browser flow (authorization code + PKCE; the person clicks Allow on the
+   emulator's consent page); otherwise the device flow (URL and code shown;
+   the emulator approves after the first poll, or with ``interactive`` the
+   person does in a browser);
 2. boto3 with the plugin installed resolves role credentials and calls STS
    GetCallerIdentity, whose SigV4 signature the emulator verifies;
 3. the warm path: a ``credential-process`` subprocess answers from the cache
@@ -128,7 +130,7 @@ def _age_caches(home: Path, profile: str) -> None:
 
 def run_demo(*, interactive: bool = False, out: IO[str] | None = None) -> int:
     """Run the demo, narrating on ``out`` (stdout by default). Returns 0, or raises :class:`DemoError`."""
-    from ._interaction import LoginPrompt
+    from ._interaction import LoginPrompt, browser_available
     from .emulator import run_emulator, sso_config
 
     narrator = _Narrator(out if out is not None else sys.stdout)
@@ -151,15 +153,25 @@ def run_demo(*, interactive: bool = False, out: IO[str] | None = None) -> int:
                 say(f"    {aws / 'config'} (HOME={home}):")
                 say("\n".join(f"      {line}" if line else "" for line in config.splitlines()))
 
-            title = ("Logging in: approve the request in your browser" if interactive
-                     else "Logging in with the device authorization flow (the emulator approves "
-                          "after the first poll)")
+            # The browser flow when a person is there with a browser; otherwise the device
+            # flow, which the emulator approves by itself (or the person, on another machine).
+            browser = interactive and browser_available()
+            if browser:
+                title = ("Logging in with the browser flow (authorization code + PKCE): click "
+                         "Allow in your browser")
+            elif interactive:
+                title = ("Logging in with the device authorization flow (no browser here): open "
+                         "the URL in a browser and approve the code")
+            else:
+                title = ("Logging in with the device authorization flow (the emulator approves "
+                         "after the first poll)")
             with narrator.section(title):
                 from .options import Options
                 from .sessions import token_manager
 
                 manager = token_manager(PROFILE, options=Options(
-                    prompt=LoginPrompt(narrator.out, browser=interactive)))
+                    prompt=LoginPrompt(narrator.out, browser=interactive),
+                    use_device_code=not browser))
                 token = manager.login()
                 say(f"    token cached in {manager.entry.path}; refreshable: {token.can_refresh()}")
 

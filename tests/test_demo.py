@@ -42,3 +42,25 @@ def test_demo_restores_the_environment(monkeypatch):
     assert run_demo(out=out) == 0
     assert dict(os.environ) == before
     assert "Done in" in out.getvalue()
+
+
+def test_interactive_demo_with_a_browser_shows_the_browser_flow(monkeypatch):
+    """--interactive where a browser can be opened: the browser flow; the person (here a
+    stand-in browser, through BROWSER) clicks Allow on the emulator's consent page."""
+    from .browser_helpers import FAKE_BROWSER
+
+    monkeypatch.setenv("BROWSER", f"{sys.executable} {FAKE_BROWSER}")
+    monkeypatch.setenv("FAKE_BROWSER", "allow")
+    out = io.StringIO()
+    assert run_demo(interactive=True, out=out) == 0
+    text = out.getvalue()
+    assert "Logging in with the browser flow (authorization code + PKCE)" in text
+    assert "/authorize?" in text and "/device?user_code=" not in text
+    assert "refresh_token grants 0 -> 1" in text
+
+
+def test_demo_uses_the_device_flow_even_where_a_browser_could_open(monkeypatch):
+    monkeypatch.setenv("BROWSER", "/bin/false")
+    out = io.StringIO()
+    assert run_demo(out=out) == 0
+    assert "/device?user_code=" in out.getvalue() and "/authorize?" not in out.getvalue()

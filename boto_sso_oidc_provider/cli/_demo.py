@@ -15,8 +15,9 @@ from ._common import add_debug, report, setup_logging
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.epilog = "Exit codes: 0 demo completed, 1 a step failed (reason on stderr), 2 bad usage."
     parser.add_argument("--interactive", action="store_true",
-                        help="approve the login yourself in a browser instead of letting the "
-                             "emulator approve it")
+                        help="approve the login yourself instead of letting the emulator "
+                             "approve it: in the browser flow where a browser can be opened here, "
+                             "else with the device flow's URL and code")
     add_debug(parser)
 
 
