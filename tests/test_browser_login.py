@@ -201,6 +201,18 @@ def test_pkce_failures(logged_in, mode, words):
         assert secret not in result.stderr
 
 
+def test_a_failed_browser_login_leaves_the_device_registration_in_place(sso_emulator):
+    """The browser flow registers a new client (the cached one is for the device flow), but
+    a failed login caches neither it nor a token: both files stay as they were."""
+    assert run_cli(sso_emulator, "login", "--profile", "dev").returncode == 0  # device flow
+    before = cache_snapshot(sso_emulator.home)
+    registrations = sso_emulator.calls()["operations"]["RegisterClient"]
+    result = _browser_login(sso_emulator, mode="wrong-state")
+    assert result.returncode == 1 and "state that does not match" in _last_line(result.stderr)
+    assert sso_emulator.calls()["operations"]["RegisterClient"] == registrations + 1
+    assert cache_snapshot(sso_emulator.home) == before
+
+
 @pytest.mark.sso_emulator(auto_approve=False)
 def test_ctrl_c_ends_the_browser_login_at_once(logged_in):
     before = cache_snapshot(logged_in.home)
