@@ -126,7 +126,7 @@ class _SingleFlight:
         self._error: _Refused | None = None
         self._generation = 0
         self.renewals = 0
-        self._failing = False
+        self._logged: str | None = None  # the failure last logged; None while renewals succeed
 
     def _fresh(self, credentials: RoleCredentials | None) -> bool:
         return credentials is not None and credentials.seconds_left(self._clock) > self._margin
@@ -163,15 +163,15 @@ class _SingleFlight:
         except _Refused as refusal:
             self._error = refusal
             self._generation += 1
-            if not self._failing:  # once per outage, not once per request
-                self._failing = True
+            if refusal.message != self._logged:  # once per outage (and reason), not once per request
+                self._logged = refusal.message
                 logger.warning("%s", refusal.message)
             raise
         self._error = None
         self._current = renewed
         self._generation += 1
-        if self._failing:
-            self._failing = False
+        if self._logged is not None:
+            self._logged = None
             logger.warning("Serving role credentials again.")
         logger.info("Serving role credentials %s, valid until %s", renewed.access_key_id,
                     format_timestamp(renewed.expiration))
