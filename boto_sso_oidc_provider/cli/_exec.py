@@ -78,7 +78,8 @@ _FROM_TERMINAL = (signal.SIGINT, signal.SIGQUIT)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.usage = "boto-sso-oidc exec [--profile PROFILE] [--env] [--debug] -- COMMAND [ARGS ...]"
+    parser.usage = ("boto-sso-oidc exec [--profile PROFILE] [--env] [--region REGION] "
+                    "[--request-timeout SECONDS] [--debug] -- COMMAND [ARGS ...]")
     parser.epilog = ("Example: boto-sso-oidc exec --profile dev -- terraform apply. Exit codes: the "
                      "command's; 128+N if signal N killed it; 127 not found; 126 not executable; "
                      "1 no credentials (reason on stderr); 2 bad usage.")
