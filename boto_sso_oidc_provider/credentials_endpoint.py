@@ -42,8 +42,11 @@ role-credential cache of :class:`~boto_sso_oidc_provider.role_credentials.RoleCr
 If renewing returns the same credentials again (the portal is unreachable
 and the old ones are all there is), the answer is 503, not credentials about to
 expire. One renewal serves every request waiting for it (single-flight), its
-failure too. When role credentials live shorter than the margin (only the
-emulator issues such), each renewal's fresh credentials are served.
+failure too; a request that would wait past its ``request_timeout`` gets 503
+``RenewalInProgress`` (the renewal goes on and serves the retry; the SDKs
+retry, botocore after its own 2-second timeout, the JS SDK after 1). When
+role credentials live shorter than the margin (only the emulator issues
+such), each renewal's fresh credentials are served.
 
 Hardening: one request per connection (``Connection: close``), a head of at
 most ``max_request_bytes``, the whole request within ``request_timeout``
@@ -131,13 +134,19 @@ class _SingleFlight:
     def _fresh(self, credentials: RoleCredentials | None) -> bool:
         return credentials is not None and credentials.seconds_left(self._clock) > self._margin
 
-    def get(self) -> RoleCredentials:
+    def get(self, deadline: float) -> RoleCredentials:
+        """Fresh credentials, renewing them if needed; waits for another renewal until ``deadline``
+        (``time.monotonic()``), then refuses with 503 (the renewal goes on for the next request)."""
         generation = self._generation
         current = self._current
         if self._fresh(current):
             assert current is not None
             return current
-        with self._lock:
+        if not self._lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            raise _Refused(503, "RenewalInProgress",
+                           "The role credentials are being renewed; try again in a moment.",
+                           {"Retry-After": "1"})
+        try:
             if self._generation != generation:  # a renewal finished while we waited: share it
                 if self._error is not None:
                     raise self._error
@@ -145,6 +154,8 @@ class _SingleFlight:
                 if current is not None and current.seconds_left(self._clock) > 0:
                     return current
             return self._renew()
+        finally:
+            self._lock.release()
 
     def _renew(self) -> RoleCredentials:
         previous = self._current
@@ -180,20 +191,20 @@ class _SingleFlight:
 
 def _refusal(error: Exception) -> _Refused:
     """The answer for an exception raised while getting credentials."""
+    from . import exceptions
     from ._redaction import redact
 
     message = " ".join(redact(str(getattr(error, "message", None) or error)).split())
-    name = type(error).__name__
-    if hasattr(error, "command") and name == "SSOLoginRequiredError":
+    if isinstance(error, exceptions.SSOLoginRequiredError):
         return _Refused(424, "SSOLoginRequired", message)
-    if name in ("RoleCredentialsError", "SSOConfigError", "CredentialCycleError", "SSOLoginError") \
-            or name.startswith("DeviceAuthorization"):
-        return _Refused(424, name, message)
-    if type(error).__module__.startswith("boto_sso_oidc_provider"):  # transient: portal, lock
+    if isinstance(error, (exceptions.RoleCredentialsError, exceptions.SSOConfigError,
+                          exceptions.SSOLoginError)):
+        return _Refused(424, type(error).__name__, message)
+    if isinstance(error, exceptions.SSOProviderError):  # the portal unreachable, a lock held too long
         return _Refused(503, "ServiceUnavailable", message, {"Retry-After": "5"})
-    logger.error("Unexpected %s while getting role credentials: %s", name, message)
+    logger.error("Unexpected %s while getting role credentials: %s", type(error).__name__, message)
     return _Refused(500, "InternalError",
-                    f"The credentials endpoint failed ({name}); see its log.")
+                    f"The credentials endpoint failed ({type(error).__name__}); see its log.")
 
 
 class _Server(socketserver.ThreadingTCPServer):
@@ -341,7 +352,7 @@ class CredentialsEndpoint:
             if head is None:  # the client connected and left without a request
                 return
             method, path, headers = self._parse(head)
-            status, body, extra = self._answer(method, path, headers)
+            status, body, extra = self._answer(method, path, headers, deadline)
         except _Refused as refusal:
             status, body, extra = refusal.status, _error_body(refusal), refusal.headers
         except Exception:  # the last line of defence: never a traceback to the client
@@ -399,8 +410,8 @@ class CredentialsEndpoint:
             raise _Refused(400, "MalformedRequest", "The request headers are malformed.")
         return method, target.partition("?")[0], headers
 
-    def _answer(self, method: str, path: str,
-                headers: http.client.HTTPMessage) -> tuple[int, bytes, Mapping[str, str]]:
+    def _answer(self, method: str, path: str, headers: http.client.HTTPMessage,
+                deadline: float) -> tuple[int, bytes, Mapping[str, str]]:
         self._authorize(headers)
         if path != self.path:
             raise _Refused(404, "NotFound", f"There is nothing at {path[:100]}.")
@@ -409,7 +420,7 @@ class CredentialsEndpoint:
         length = headers.get("Content-Length", "0").strip()
         if headers.get("Transfer-Encoding") is not None or length not in ("", "0"):
             raise _Refused(413, "RequestTooLarge", "Requests to this endpoint have no body.")
-        credentials = self._source.get()
+        credentials = self._source.get(deadline)
         body: dict[str, Any] = {
             "AccessKeyId": credentials.access_key_id,
             "SecretAccessKey": credentials.secret_access_key,

@@ -166,3 +166,24 @@ def test_the_benchmark_script_runs():
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("Machine: ")
     assert "0 other)" in result.stdout and "GetRoleCredentials calls during the whole run: 1" in result.stdout
+
+
+def test_a_request_waits_for_a_slow_renewal_only_until_its_deadline():
+    release = threading.Event()
+
+    def slow_source() -> RoleCredentials:
+        release.wait(30)
+        return _credentials("AKIASLOW", dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1))
+
+    with CredentialsEndpoint(slow_source, request_timeout=0.5) as endpoint:
+        first: list[tuple[int, dict]] = []
+        renewing = threading.Thread(target=lambda: first.append(get(endpoint.url, endpoint.token)))
+        renewing.start()
+        while endpoint.renewals == 0:
+            time.sleep(0.01)
+        waited = get(endpoint.url, endpoint.token)  # gives up after 0.5 s: the renewal is still going
+        release.set()
+        renewing.join(30)
+        after = get(endpoint.url, endpoint.token)
+    assert (waited[0], waited[1]["Code"]) == (503, "RenewalInProgress")
+    assert first[0][0] == after[0] == 200 and endpoint.renewals == 1
