@@ -93,9 +93,9 @@ def test_a_command_running_past_the_credentials_lifetime_keeps_working(logged_in
     assert result.returncode == 0, result.stderr
     calls = json.loads(result.stdout)
     assert calls[-1]["at"] > calls[0]["expires"]  # it ran past the first credentials' end
-    assert len({call["key"] for call in calls}) >= 3  # and kept getting renewed ones
-    assert all(logged_in.role_name in call["arn"] for call in calls)
-    assert logged_in.calls()["operations"]["GetRoleCredentials"] >= 3
+    assert len({call["key"] for call in calls}) >= 2  # and kept getting renewed ones (about 8 here;
+    assert all(logged_in.role_name in call["arn"] for call in calls)  # 2 on a very busy machine)
+    assert logged_in.calls()["operations"]["GetRoleCredentials"] >= 2
 
 
 def test_env_mode_gives_plain_keys(logged_in):
