@@ -1,0 +1,303 @@
+"""The config writer: every write keeps botocore's reading of everything it was not asked to change."""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import botocore.configloader
+import botocore.exceptions
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from boto_sso_oidc_provider.config_writer import (
+    ConfigConflictError,
+    ConfigEdit,
+    ConfigWriteError,
+    SectionSpec,
+    edit_config,
+)
+
+from .credentials_helpers import race
+
+
+def raw(path: Path) -> dict[str, Any]:
+    """botocore's own parse, section header -> values."""
+    parsed: dict[str, Any] = botocore.configloader.raw_config_parse(str(path))
+    return parsed
+
+
+def logical(header: str) -> tuple[str, str] | None:
+    """What botocore's build_profile_map makes of a header: (kind, name)."""
+    profile_map = botocore.configloader.build_profile_map({header: {}})
+    for kind, key in (("profile", "profiles"), ("sso-session", "sso_sessions")):
+        if profile_map[key]:
+            return (kind, next(iter(profile_map[key])))
+    return None
+
+
+# -- generated config files --------------------------------------------------------------------
+
+NAMES = ["dev", "prod", "default", "my team", "ops"]
+KEYS = ["region", "output", "sso_session", "x_unknown_key", "credential_process", "cli_pager"]
+VALUES = st.text(alphabet="abcdefxyz0123-_:/.= #", min_size=1, max_size=12).map(str.strip).filter(bool)
+
+comment = st.sampled_from(["# a comment", "; another", "   # indented comment", "#", "",
+                           "   ", "# [profile dev] in a comment", "\t; tab comment"])
+
+
+@st.composite
+def option_lines(draw: st.DrawFn, key: str) -> list[str]:
+    value = draw(VALUES)
+    form = draw(st.sampled_from(["{k} = {v}", "{k}={v}", "{k}\t=  {v}  ", "{k}: {v}", "  {k} = {v}",
+                                 "{k} =\n    addressing_style = {v}\n    signature_version = s3v4"]))
+    lines = form.format(k=key, v=value).split("\n")
+    if draw(st.booleans()):
+        lines.append(draw(comment))
+    return lines
+
+
+@st.composite
+def section_text(draw: st.DrawFn, header: str) -> list[str]:
+    lines = [draw(st.sampled_from(["[{h}]", "[{h}]   ", "  [{h}]"])).format(h=header)]
+    for key in draw(st.lists(st.sampled_from(KEYS), unique=True, max_size=4)):
+        lines.extend(draw(option_lines(key)))
+    lines.extend(draw(st.lists(comment, max_size=2)))
+    return lines
+
+
+def header_for(kind: str, name: str, quoted: bool) -> str:
+    if kind == "profile" and name == "default" and not quoted:
+        return "default"
+    if " " in name or quoted:
+        return f'{kind} "{name}"'
+    return f"{kind} {name}"
+
+
+headers = st.lists(
+    st.builds(header_for, st.sampled_from(["profile", "sso-session"]), st.sampled_from(NAMES), st.booleans())
+    | st.sampled_from(["services my-services", "preview", "plugins"]),
+    unique_by=lambda header: logical(header) or header, max_size=6,
+)
+
+
+@st.composite
+def config_files(draw: st.DrawFn) -> str:
+    lines = draw(st.lists(comment, max_size=3))
+    for header in draw(headers):
+        lines.extend(draw(section_text(header)))
+    newline = draw(st.sampled_from(["\n", "\r\n"]))
+    text = newline.join(lines)
+    return text + newline if draw(st.booleans()) or not text else text
+
+
+writable_values = st.dictionaries(st.sampled_from(KEYS), st.sampled_from(["us-east-1", "json", "x"]),
+                                  min_size=1, max_size=3)
+
+
+def _write(directory: str, text: str) -> Path:
+    path = Path(directory) / "config"
+    path.write_text(text, encoding="utf-8", newline="")
+    return path
+
+
+def parses(path: Path, edit: Any) -> bool:
+    """Whether botocore parses ``path``; if not, ``edit`` must be refused with the file unchanged."""
+    try:
+        raw(path)
+    except botocore.exceptions.ConfigParseError:
+        text = path.read_bytes()
+        with pytest.raises(ConfigWriteError, match="cannot be parsed"):
+            edit_config(edit, path=path)
+        assert path.read_bytes() == text
+        return False
+    return True
+
+
+# -- the property ------------------------------------------------------------------------------
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=config_files(), kind=st.sampled_from(["profile", "sso-session"]),
+       name=st.sampled_from(["dev", "prod", "default", "ops", "new-one"]), values=writable_values)
+def test_set_section_changes_only_that_section(text, kind, name, values):
+    with tempfile.TemporaryDirectory() as directory:
+        path = _write(directory, text)
+
+        def change_it(edit: ConfigEdit) -> None:
+            edit.set_section(kind, name, values, overwrite=True)
+
+        if not parses(path, change_it):
+            return
+        before = raw(path)
+        change = edit_config(change_it, path=path)
+        after = raw(path)
+        target = [header for header in after if logical(header) == (kind, name)]
+        assert len(target) == 1
+        outside_before = {h: v for h, v in before.items() if logical(h) != (kind, name)}
+        outside_after = {h: v for h, v in after.items() if logical(h) != (kind, name)}
+        assert outside_after == outside_before
+        assert after[target[0]] == {**before.get(target[0], {}), **values}
+        # Byte for byte: the old text is still there, around the section.
+        assert change.after.startswith(text[:text.find(f"[{target[0]}]")] if target[0] in before else text)
+        # Again: nothing to do, nothing written.
+        mtime = path.stat().st_mtime_ns
+        again = edit_config(lambda edit: edit.set_section(kind, name, values), path=path)
+        assert not again.changed and not again.written
+        assert path.stat().st_mtime_ns == mtime
+
+
+block_profiles = st.lists(
+    st.builds(lambda name, region: SectionSpec("profile", name, (("sso_session", "corp"), ("region", region)))
+              , st.sampled_from(["gen-a", "gen-b", "gen-c", "gen-d"]), st.sampled_from(["us-east-1", "x"])),
+    unique_by=lambda spec: spec.name, max_size=3)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=config_files(), first=block_profiles, second=block_profiles)
+def test_managed_block_changes_only_its_sections(text, first, second):
+    with tempfile.TemporaryDirectory() as directory:
+        path = _write(directory, text)
+        if not parses(path, lambda edit: edit.replace_block("corp", first)):
+            return
+        before = raw(path)
+        generated = {spec.header for spec in first + second}
+        edit_config(lambda edit: edit.replace_block("corp", first, preamble="Managed."), path=path)
+        middle = raw(path)
+        assert {h: v for h, v in middle.items() if h not in generated} == before
+        assert {spec.header: dict(spec.values) for spec in first} == \
+            {h: v for h, v in middle.items() if h in generated}
+        edit_config(lambda edit: edit.replace_block("corp", second), path=path)
+        after = raw(path)
+        assert {h: v for h, v in after.items() if h not in generated} == before
+        assert {spec.header: dict(spec.values) for spec in second} == \
+            {h: v for h, v in after.items() if h in generated}
+        text_after = path.read_bytes().decode() if path.exists() else ""
+        if first or second:  # the old text, then the block
+            assert text_after.startswith(text.rstrip("\r\n"))
+            assert text_after.rstrip().endswith("# END boto-sso-oidc generate --sso-session corp")
+        else:
+            assert text_after == text
+        # Once more with the same sections: byte for byte the same, nothing written.
+        again = edit_config(lambda edit: edit.replace_block("corp", second), path=path)
+        assert not again.written and again.after == text_after
+
+
+# -- safety -------------------------------------------------------------------------------------
+
+
+SAMPLE = ("# mine\n[profile dev]\nregion = eu-west-1 # not a comment to botocore\n\n"
+          "[profile prod]\nregion = x\n")
+
+
+def test_a_config_botocore_cannot_parse_is_never_written_over(tmp_path):
+    path = tmp_path / "config"
+    broken = "region = eu-west-1\n[profile dev]\n"  # a key before any section
+    path.write_text(broken)
+    with pytest.raises(ConfigWriteError) as caught:
+        edit_config(lambda edit: edit.set_section("profile", "new", {"region": "x"}), path=path)
+    assert str(path) in str(caught.value) and "fix its syntax" in str(caught.value)
+    assert path.read_text() == broken
+    assert [p.name for p in tmp_path.iterdir() if p.name != "config.lock"] == ["config"]
+
+
+def test_duplicate_sections_are_refused_naming_the_lines(tmp_path):
+    path = tmp_path / "config"
+    text = '[profile dev]\nregion = a\n[profile "dev"]\noutput = json\n'
+    path.write_text(text)
+    with pytest.raises(ConfigWriteError, match=r"lines 1 and 3"):
+        edit_config(lambda edit: edit.set_section("profile", "dev", {"region": "x"}), path=path)
+    assert path.read_text() == text
+
+
+def test_an_existing_section_is_not_clobbered_without_asking(tmp_path):
+    path = tmp_path / "config"
+    path.write_text(SAMPLE)
+    with pytest.raises(ConfigConflictError) as caught:
+        edit_config(lambda edit: edit.set_section("profile", "prod", {"region": "y"}), path=path)
+    assert caught.value.differences == {"region": ("x", "y")}
+    assert str(path) in str(caught.value) and "[profile prod]" in str(caught.value)
+    assert path.read_text() == SAMPLE
+
+
+def test_permissions_are_kept_and_a_new_file_is_private(tmp_path):
+    path = tmp_path / "config"
+    path.write_text(SAMPLE)
+    path.chmod(0o640)
+    edit_config(lambda edit: edit.set_section("profile", "new", {"region": "x"}), path=path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    fresh = tmp_path / "home" / ".aws" / "config"
+    edit_config(lambda edit: edit.set_section("profile", "new", {"region": "x"}), path=fresh)
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o600
+    assert stat.S_IMODE(fresh.parent.stat().st_mode) == 0o700
+    assert fresh.read_text() == "[profile new]\nregion = x\n"
+
+
+def test_never_writes_through_a_symlink(tmp_path):
+    target = tmp_path / "dotfiles-config"
+    target.write_text(SAMPLE)
+    link = tmp_path / "config"
+    link.symlink_to(target)
+    with pytest.raises(ConfigWriteError) as caught:
+        edit_config(lambda edit: edit.set_section("profile", "new", {"region": "x"}), path=link)
+    assert f"AWS_CONFIG_FILE={target}" in str(caught.value)
+    assert link.is_symlink() and target.read_text() == SAMPLE
+
+
+def test_dry_run_writes_nothing_and_shows_the_diff(tmp_path):
+    path = tmp_path / "config"
+    path.write_text(SAMPLE)
+    change = edit_config(lambda edit: edit.set_section("profile", "dev", {"output": "json"}),
+                         path=path, dry_run=True)
+    assert change.changed and not change.written
+    assert "+output = json" in change.diff()
+    assert path.read_text() == SAMPLE
+
+
+def test_a_key_after_the_managed_block_outside_any_section_is_refused(tmp_path):
+    path = tmp_path / "config"
+    edit_config(lambda edit: edit.replace_block("corp", [SectionSpec("profile", "a", (("region", "x"),))]),
+                path=path)
+    with path.open("a") as handle:
+        handle.write("output = json\n")  # botocore reads it as part of [profile a]
+    text = path.read_text()
+    with pytest.raises(ConfigWriteError, match=r"line \d+ is outside every section"):
+        edit_config(lambda edit: edit.replace_block("corp", []), path=path)
+    assert path.read_text() == text
+
+
+def test_a_section_inside_a_managed_block_is_not_set_by_hand(tmp_path):
+    path = tmp_path / "config"
+    edit_config(lambda edit: edit.replace_block("corp", [SectionSpec("profile", "a", (("region", "x"),))]),
+                path=path)
+    with pytest.raises(ConfigWriteError, match="generate --sso-session corp"):
+        edit_config(lambda edit: edit.set_section("profile", "a", {"region": "y"}, overwrite=True), path=path)
+
+
+def test_values_that_cannot_be_written_are_refused(tmp_path):
+    edit = ConfigEdit("", tmp_path / "config")
+    for name, values in (("ok", {"region": "a\nb"}), ("ok", {"Bad Key": "x"}), ('a"b', {"region": "x"})):
+        with pytest.raises(ConfigWriteError, match=str(tmp_path)):
+            edit.set_section("profile", name, values)
+
+
+def test_concurrent_writers_lose_nothing(tmp_path):
+    """Eight processes each add their own profile at the same moment: all eight are there."""
+    path = tmp_path / "config"
+    path.write_text(SAMPLE)
+    code = (
+        "from pathlib import Path\n"
+        "from boto_sso_oidc_provider.config_writer import edit_config\n"
+        "wait_for_go()\n"
+        f"edit_config(lambda e: e.set_section('profile', 'p%d' % os.getpid(), {{'region': 'x'}}), "
+        f"path=Path({str(path)!r}))\n"
+    )
+    results = race(code, 8, dict(os.environ), tmp_path)
+    assert all(result.returncode == 0 for result in results), [r.stderr for r in results]
+    profiles = botocore.configloader.load_config(str(path))["profiles"]
+    assert len([name for name in profiles if name.startswith("p")]) == 9  # eight and prod
+    assert path.read_text().startswith(SAMPLE)
