@@ -205,7 +205,7 @@ class ConfigEdit:
 
     def __init__(self, text: str, path: Path) -> None:
         self.path = path
-        self._lines = _LINE.findall(text)
+        self._lines: list[str] = _LINE.findall(text)
         self.newline = "\r\n" if self._lines and self._lines[0].endswith("\r\n") else "\n"
         self.touched: set[str] = set()
         """Raw headers of sections this edit created, changed or removed."""
@@ -343,7 +343,7 @@ class ConfigEdit:
             self._lines[-1] += self.newline
         if self._lines and self._lines[-1].strip():
             self._lines.append(self.newline)
-        self._lines.extend(_LINE.findall(text))
+        self._lines.extend(str(line) for line in _LINE.findall(text))
 
     # -- managed blocks ------------------------------------------------------------------
 

@@ -6,16 +6,18 @@ and ``AWS_ENDPOINT_URL_STS``) at its URL. It implements RegisterClient,
 StartDeviceAuthorization and CreateToken (device code, refresh token with
 rotation, authorization code with PKCE); GetRoleCredentials, ListAccounts,
 ListAccountRoles and Logout; STS GetCallerIdentity and AssumeRole with real
-SigV4 verification. People approve logins on its ``/device`` and
-``/authorize`` pages; ``/start`` answers as a vanity start URL does (a 302 to
-the AWS-owned ``portal_url``); programs use the ``/_emulator/`` control plane
+SigV4 verification; the console sign-in federation endpoint (``/federation``:
+getSigninToken and login, for the credentials it issued). People approve
+logins on its ``/device`` and ``/authorize`` pages; ``/start`` answers as a
+vanity start URL does (a 302 to the AWS-owned ``portal_url``); programs use
+the ``/_emulator/`` control plane
 (:class:`EmulatorControl`) to approve, inject faults, expire tokens and count
 calls.
 
 Modules: ``_config`` (settings), ``_directory`` (user, accounts, roles; the
 ``--state`` file schema), ``_state`` (records, lifetimes, the lock and the
 clock), ``_oidc``, ``_portal``, ``_sts`` with ``_sigv4`` and ``_identity``,
-``_pages`` (HTML), ``_control`` (control plane) and ``_client`` (its
+``_federation`` (console sign-in), ``_pages`` (HTML), ``_control`` (control plane) and ``_client`` (its
 client), ``_http`` (request/response records), ``_server`` (HTTP),
 ``_runner`` (:func:`run_emulator`), ``_fixture`` and ``pytest_plugin`` (the
 ``sso_emulator`` fixture).

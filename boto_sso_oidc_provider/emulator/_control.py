@@ -21,7 +21,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from . import _oidc, _portal, _sts
+from . import _federation, _oidc, _portal, _sts
 from ._http import (
     ErrorShape,
     Request,
@@ -41,6 +41,7 @@ _SHAPES: dict[str, ErrorShape] = {
     **{route.operation: route.shape for route in (*_oidc.ROUTES.values(), *_portal.ROUTES.values())
        if isinstance(route.operation, str)},
     **{operation: _sts.ERRORS for operation in _sts.OPERATIONS},
+    **{operation: _federation.ERRORS for operation in _federation.OPERATIONS},
 }
 assert set(_SHAPES) == set(OPERATIONS)
 

@@ -46,8 +46,9 @@ def emulator_environment(home: str | os.PathLike[str], url: str) -> dict[str, st
     """The variables that point boto3, botocore and the AWS CLI at ``home`` and the emulator at ``url``.
 
     ``HOME`` (so every cache follows it), the AWS config and credentials files
-    under ``home/.aws``, ``AWS_ENDPOINT_URL`` for all three services, and no
-    instance-metadata look-ups. Callers remove other ``AWS_*`` variables.
+    under ``home/.aws``, ``AWS_ENDPOINT_URL`` for all three services, the
+    console sign-in federation endpoint (``BOTO_SSO_OIDC_FEDERATION_ENDPOINT``),
+    and no instance-metadata look-ups. Callers remove other ``AWS_*`` variables.
     """
     aws_dir = Path(home) / ".aws"
     return {
@@ -56,6 +57,7 @@ def emulator_environment(home: str | os.PathLike[str], url: str) -> dict[str, st
         "AWS_SHARED_CREDENTIALS_FILE": str(aws_dir / "credentials"),
         "AWS_ENDPOINT_URL": url,
         "AWS_EC2_METADATA_DISABLED": "true",
+        "BOTO_SSO_OIDC_FEDERATION_ENDPOINT": f"{url}/federation",
     }
 
 

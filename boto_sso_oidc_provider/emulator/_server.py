@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
-from . import _control, _oidc, _pages, _portal, _sts
+from . import _control, _federation, _oidc, _pages, _portal, _sts
 from ._config import EmulatorConfig
 from ._http import Request, Response, Route, ServiceError, rest_json_error
 from ._state import EmulatorState
@@ -32,6 +32,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     **_portal.ROUTES,
     **_pages.ROUTES,
     **_control.ROUTES,
+    **_federation.ROUTES,
     ("POST", "/"): _sts.ROUTE,
 }
 

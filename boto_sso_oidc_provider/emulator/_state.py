@@ -22,7 +22,7 @@ import string
 import threading
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from ._config import EmulatorConfig
 
@@ -36,6 +36,8 @@ OPERATIONS: tuple[str, ...] = (
     "Logout",
     "GetCallerIdentity",
     "AssumeRole",
+    "GetSigninToken",
+    "ConsoleLogin",
 )
 
 GRANT_DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"
@@ -208,6 +210,7 @@ class EmulatorState:
         self.access_tokens: dict[str, AccessToken] = {}
         self.refresh_tokens: dict[str, RefreshToken] = {}
         self.credentials: dict[str, IssuedCredentials] = {}
+        self.signin_tokens: dict[str, Any] = {}  # token -> _federation.SigninToken
         self.faults: list[Fault] = []
         self._operations: Counter[str] = Counter()
         self._grants: Counter[str] = Counter()

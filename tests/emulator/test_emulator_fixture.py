@@ -52,9 +52,10 @@ def test_fixture_gives_a_private_home_and_config(leaky_environment: None,
         "AWS_EC2_METADATA_DISABLED": "true",
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_PROFILE": "dev",
+        "BOTO_SSO_OIDC_FEDERATION_ENDPOINT": f"{emulator.url}/federation",
     }
     assert emulator.env == expected_env
-    aws_env = {k: v for k, v in os.environ.items() if k.startswith("AWS_")}
+    aws_env = {k: v for k, v in os.environ.items() if k.startswith(("AWS_", "BOTO_SSO_OIDC_FED"))}
     assert aws_env == {k: v for k, v in expected_env.items() if k != "HOME"}
 
 

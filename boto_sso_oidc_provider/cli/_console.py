@@ -1,0 +1,83 @@
+"""``boto-sso-oidc console``: sign in to the AWS console with a profile's role credentials.
+
+Gets the profile's role credentials (from the cache, refreshing or logging in
+as ``export`` does), exchanges them at the federation endpoint for a sign-in
+token (see :mod:`boto_sso_oidc_provider.console`) and opens the console in a
+browser, or with ``--url`` prints the sign-in URL on stdout (it signs anyone
+in for 15 minutes: treat it as a secret).
+
+Exit codes: 0 opened (or printed); 1 failure (one line on stderr); 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ._common import EXIT_OK, add_profile, fail, report, setup_logging
+
+
+def _duration(text: str) -> int:
+    from ..console import MAX_SESSION_DURATION, MIN_SESSION_DURATION
+
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not MIN_SESSION_DURATION <= value <= MAX_SESSION_DURATION:
+        raise argparse.ArgumentTypeError(
+            f"must be a number of seconds from {MIN_SESSION_DURATION} to {MAX_SESSION_DURATION}")
+    return value
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = ("Example: boto-sso-oidc console --profile dev --destination s3. "
+                     "Exit codes: 0 opened or printed, 1 failure (reason on stderr), 2 bad usage.")
+    add_profile(parser, what="the SSO profile whose role to sign in as")
+    parser.add_argument("--destination", metavar="URL|SERVICE",
+                        help="the console page to open: a full https:// URL, or a service name such as "
+                             "s3 or ec2 (default: the console home of the profile's region)")
+    parser.add_argument("--session-duration", type=_duration, metavar="SECONDS", dest="session_duration",
+                        help="how long the console session lasts, 900 to 43200 seconds "
+                             "(default: the federation endpoint's, 12 hours)")
+    parser.add_argument("--url", action="store_true",
+                        help="print the sign-in URL on stdout instead of opening a browser "
+                             "(anyone holding it can sign in for 15 minutes)")
+
+
+def _region(profile: str, region: str | None) -> str | None:
+    if region:
+        return region
+    import botocore.session
+
+    value = botocore.session.Session(profile=profile).get_config_variable("region")
+    return str(value) if value else None
+
+
+def run(args: argparse.Namespace) -> int:
+    from .._warm import default_profile
+    from ._credentials import process_output
+
+    setup_logging(args.debug)
+    profile = args.profile or default_profile()
+    try:
+        from ..console import console_destination, federation_endpoint, signin_url
+
+        credentials = process_output(profile, debug=args.debug)
+        region = _region(profile, args.region)
+        url = signin_url(credentials, destination=console_destination(args.destination, region),
+                         session_duration=args.session_duration, endpoint=federation_endpoint(region))
+    except Exception as error:  # one line for a person, never a traceback
+        return report("console", error, debug=args.debug, profile=profile)
+    if args.url:
+        sys.stdout.write(url + "\n")
+        sys.stdout.flush()
+        return EXIT_OK
+    from .._interaction import open_browser
+
+    if not open_browser(url):
+        return fail("console", f'profile "{profile}": no browser could be opened here: run '
+                               f"boto-sso-oidc console --profile {profile} --url and open the URL it "
+                               "prints (within 15 minutes).")
+    print(f'Opened the AWS console in a browser as profile "{profile}".', file=sys.stderr)
+    return EXIT_OK

@@ -1,0 +1,116 @@
+"""A console sign-in URL for role credentials, through the AWS federation endpoint.
+
+The IAM User Guide's "custom identity broker" flow: the credentials go to the
+federation endpoint's ``getSigninToken`` (one HTTPS GET, hand-written: the
+endpoint is not an AWS service API botocore has a model for), which answers a
+sign-in token; the URL is the endpoint's ``login`` action with that token and
+the console page to land on. Whoever holds the URL can sign in for 15
+minutes: it is printed only when asked for (``--url``), never logged.
+
+The endpoint is ``https://signin.aws.amazon.com/federation`` (the GovCloud
+and China partitions have their own); ``BOTO_SSO_OIDC_FEDERATION_ENDPOINT``
+overrides it (the emulator serves one at ``<url>/federation``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from .exceptions import SSOProviderError
+
+__all__ = ["ConsoleSigninError", "ENDPOINT_VARIABLE", "federation_endpoint", "console_destination",
+           "signin_url", "MIN_SESSION_DURATION", "MAX_SESSION_DURATION"]
+
+ENDPOINT_VARIABLE = "BOTO_SSO_OIDC_FEDERATION_ENDPOINT"
+MIN_SESSION_DURATION = 900
+MAX_SESSION_DURATION = 43200
+_ISSUER = "boto-sso-oidc"
+_TIMEOUT = 30.0
+
+
+class ConsoleSigninError(SSOProviderError):
+    """The federation endpoint refused the credentials or could not be reached."""
+
+
+def _partition_domains(region: str | None) -> tuple[str, str]:
+    """(sign-in domain, console domain) of the region's partition."""
+    if region and region.startswith("us-gov-"):
+        return "signin.amazonaws-us-gov.com", "console.amazonaws-us-gov.com"
+    if region and region.startswith("cn-"):
+        return "signin.amazonaws.cn", "console.amazonaws.cn"
+    return "signin.aws.amazon.com", "console.aws.amazon.com"
+
+
+def federation_endpoint(region: str | None = None, environ: Mapping[str, str] | None = None) -> str:
+    """The federation endpoint URL: ``BOTO_SSO_OIDC_FEDERATION_ENDPOINT``, else the partition's."""
+    environ = os.environ if environ is None else environ
+    override = environ.get(ENDPOINT_VARIABLE, "").strip()
+    if override:
+        return override
+    return f"https://{_partition_domains(region)[0]}/federation"
+
+
+def console_destination(destination: str | None, region: str | None) -> str:
+    """The console URL to land on.
+
+    A full ``https://`` URL is used as it is; a service name (``s3``,
+    ``ec2``) becomes that service's console home; nothing is the console home.
+    The region, when known, is selected.
+    """
+    if destination and destination.startswith(("https://", "http://")):
+        return destination
+    domain = _partition_domains(region)[1]
+    query = f"?region={quote(region)}" if region else ""
+    if destination:
+        return f"https://{domain}/{quote(destination.strip('/'))}/home{query}"
+    return f"https://{domain}/console/home{query}"
+
+
+def signin_url(credentials: Mapping[str, Any], *, destination: str, session_duration: int | None = None,
+               endpoint: str) -> str:
+    """Exchange role ``credentials`` (``AccessKeyId``, ``SecretAccessKey``, ``SessionToken``)
+    for a sign-in token and return the console login URL.
+
+    Raises :class:`ConsoleSigninError` (naming the endpoint and what to do)
+    when the endpoint refuses or cannot be reached; its text never holds a
+    secret.
+    """
+    import urllib.error
+    import urllib.request
+
+    if session_duration is not None and not MIN_SESSION_DURATION <= session_duration <= MAX_SESSION_DURATION:
+        raise ConsoleSigninError(f"The console session duration must be {MIN_SESSION_DURATION} to "
+                                 f"{MAX_SESSION_DURATION} seconds, not {session_duration}.")
+    session = json.dumps({"sessionId": credentials["AccessKeyId"],
+                          "sessionKey": credentials["SecretAccessKey"],
+                          "sessionToken": credentials["SessionToken"]})
+    params = {"Action": "getSigninToken", "Session": session}
+    if session_duration is not None:
+        params["SessionDuration"] = str(session_duration)
+    request = urllib.request.Request(f"{endpoint}?{urlencode(params)}",
+                                     headers={"Accept": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=_TIMEOUT) as response:  # noqa: S310 - https/loopback
+            payload = json.loads(response.read().decode("utf-8"))
+    except urllib.error.HTTPError as error:
+        reason = error.read(300).decode("utf-8", "replace").strip() or error.reason
+        raise ConsoleSigninError(
+            f"The federation endpoint {endpoint} refused the credentials (HTTP {error.code}: "
+            f"{' '.join(str(reason).split())}). Run again to use fresh credentials; if it persists, "
+            "check that the role may sign in to the console.") from None
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        cause: object = getattr(error, "reason", None) or error
+        raise ConsoleSigninError(
+            f"Cannot get a sign-in token from the federation endpoint {endpoint} ({cause}). Check the "
+            f"network, or {ENDPOINT_VARIABLE} if you set it.") from None
+    token = payload.get("SigninToken") if isinstance(payload, dict) else None
+    if not isinstance(token, str) or not token:
+        raise ConsoleSigninError(f"The federation endpoint {endpoint} answered without a SigninToken. "
+                                 f"Check {ENDPOINT_VARIABLE} if you set it.")
+    query = urlencode({"Action": "login", "Issuer": _ISSUER, "Destination": destination,
+                       "SigninToken": token})
+    return f"{endpoint}?{query}"
