@@ -36,6 +36,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("_status", "show who is logged in and when sessions and credentials expire"),
     "list": ("_list", "list the accounts and roles available to an SSO session"),
     "export": ("_export", "print role credentials for other programs"),
+    "generate": ("_generate", "write a profile for every account and role of an sso-session"),
     "console": ("_console", "sign in to the AWS console with a profile's role credentials"),
     "credential-process": ("_credential_process", "credential_process helper for AWS CLI and SDKs"),
     "exec": ("_exec", "run a command with a profile's credentials, refreshed for as long as it runs"),

@@ -1,0 +1,109 @@
+"""``boto-sso-oidc generate``: a profile for every account and role of an sso-session.
+
+Lists the accounts and roles (as ``list`` does, logging in if needed and
+allowed) and writes one ``[profile NAME]`` per role into a managed block of
+the AWS config, marked by ``# BEGIN boto-sso-oidc generate --sso-session S``
+and ``# END ...`` comment lines. Re-running rewrites only that block: profiles
+of roles that are gone are removed, nothing outside the block changes (not a
+byte), and when nothing changed the file is not even written. Names follow
+``--template`` (see :mod:`boto_sso_oidc_provider.generate`).
+
+stdout: with ``--dry-run`` the diff that would be applied; otherwise nothing.
+A summary goes to stderr.
+
+Exit codes: 0 written (or nothing to do); 1 failure (one line on stderr); 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from ._common import EXIT_OK, add_profile_or_session, fail, report, setup_logging
+
+_RESERVED = ("sso_session", "sso_account_id", "sso_role_name")
+
+
+def _key_value(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    key, value = key.strip(), value.strip()
+    if not sep or not key or not value:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, such as output=json, not {text!r}")
+    if key in _RESERVED:
+        raise argparse.ArgumentTypeError(f"{key} is set by generate itself")
+    return key, value
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    from ..generate import DEFAULT_TEMPLATE
+
+    parser.epilog = ("Example: boto-sso-oidc generate --sso-session corp --region eu-west-1 "
+                     "--set output=json. Exit codes: 0 written or nothing to do, 1 failure "
+                     "(reason on stderr), 2 bad usage.")
+    add_profile_or_session(parser)
+    parser.add_argument("--template", default=DEFAULT_TEMPLATE, metavar="TEMPLATE",
+                        help="profile names, from {account_name}, {account_id}, {role_name} and "
+                             f"{{sso_session}} (default: {DEFAULT_TEMPLATE}); normalised to letters, "
+                             "digits and _.@+-")
+    parser.add_argument("--set", type=_key_value, action="append", default=[], metavar="KEY=VALUE",
+                        dest="extra",
+                        help="a key for every generated profile, such as output=json or "
+                             "sso_auto_login=false (repeatable); --region R sets region = R")
+    parser.add_argument("--dry-run", action="store_true", dest="dry_run",
+                        help="print the change as a diff on stdout and write nothing")
+
+
+def run(args: argparse.Namespace) -> int:
+    setup_logging(args.debug)
+    try:
+        return _generate(args)
+    except Exception as error:  # one line for a person, never a traceback
+        return report("generate", error, debug=args.debug, profile=args.profile)
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from ..config_writer import ConfigEdit, block_markers, edit_config
+    from ..generate import assignments, check_template, generated_sections
+    from ._list import _fetch
+
+    check_template(args.template)
+    extra = dict(args.extra)
+    if args.region and "region" not in extra:
+        extra = {"region": args.region, **extra}
+    sso, accounts = _fetch(args.profile, args.sso_session)
+    if sso.name is None:
+        return fail("generate", f'profile "{args.profile}" keeps sso_start_url in the profile itself '
+                                "(the legacy form), so there is no sso-session to generate for: run "
+                                "boto-sso-oidc configure to create an [sso-session], then generate "
+                                "--sso-session NAME.")
+    items = assignments(accounts)
+    report_: dict[str, Any] = {}
+
+    def change(edit: ConfigEdit) -> None:
+        before = {name for kind, name in edit.block_sections(sso.name) if kind == "profile"}
+        taken = edit.names("profile", outside_block=sso.name)
+        sections = generated_sections(items, sso_session=sso.name, template=args.template,
+                                      taken=taken, extra=extra)
+        preamble = (f"Managed by `boto-sso-oidc generate --sso-session {sso.name}`: running it again "
+                    "rewrites everything up to the END line\n(profiles of roles that are gone are "
+                    "removed). Edit outside this block; your edits inside it would be lost.")
+        edit.replace_block(sso.name, sections, preamble=preamble)
+        after = {spec.name for spec in sections}
+        report_.update(added=sorted(after - before), removed=sorted(before - after), total=len(after))
+
+    result = edit_config(change, dry_run=args.dry_run)
+    if args.dry_run:
+        sys.stdout.write(result.diff())
+        sys.stdout.flush()
+    what = (f"{report_['total']} profiles for {sso.display_name} in {result.path} "
+            f"(between the '{block_markers(sso.name)[0]}' and END lines)")
+    if not result.changed:
+        print(f"Nothing to change: {what} are up to date.", file=sys.stderr)
+    else:
+        verb = "Would write" if args.dry_run else "Wrote"
+        details = "; ".join(part for part in (
+            f"added {', '.join(report_['added'])}" if report_["added"] else "",
+            f"removed {', '.join(report_['removed'])}" if report_["removed"] else "") if part)
+        print(f"{verb} {what}" + (f": {details}." if details else "."), file=sys.stderr)
+    return EXIT_OK
