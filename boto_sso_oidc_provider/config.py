@@ -347,7 +347,8 @@ class AWSConfig:
             missing = "sso_role_name" if has_account else "sso_account_id"
             raise _config_error(
                 f'Profile "{profile}" is missing {missing}: add {missing} = ... to [profile {profile}] '
-                f"(boto-sso-oidc list --profile {profile} shows the accounts and roles you can use).",
+                f"(boto-sso-oidc list --profile {profile} shows the accounts and roles you can use; "
+                f"boto-sso-oidc generate --profile {profile} writes a profile for each).",
                 profile=profile,
                 key=missing,
             )

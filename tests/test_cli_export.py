@@ -24,9 +24,13 @@ def _process(emulator) -> dict:
     return json.loads(result.stdout)
 
 
-def _expected(process: dict) -> dict:
-    return dict(zip(VARIABLES, (process["AccessKeyId"], process["SecretAccessKey"],
-                                process["SessionToken"], process["Expiration"]), strict=True))
+def _expected(process: dict, region: str | None = "us-east-1") -> dict:
+    """The exported variables; the fixture's profile has ``region = us-east-1``."""
+    variables = dict(zip(VARIABLES, (process["AccessKeyId"], process["SecretAccessKey"],
+                                     process["SessionToken"], process["Expiration"]), strict=True))
+    if region:
+        variables.update(AWS_REGION=region, AWS_DEFAULT_REGION=region)
+    return variables
 
 
 @pytest.fixture
@@ -41,7 +45,8 @@ def test_env_format_evaluates_in_a_shell(logged_in):
     result = subprocess.run(["sh", "-c", script], env=subprocess_env(logged_in), capture_output=True,
                             text=True, timeout=60, stdin=subprocess.DEVNULL, cwd=REPO)
     assert result.returncode == 0, result.stderr
-    assert dict(zip(VARIABLES, result.stdout.splitlines(), strict=True)) == _expected(_process(logged_in))
+    assert dict(zip(VARIABLES, result.stdout.splitlines(), strict=True)) == \
+        _expected(_process(logged_in), region=None)
 
 
 def test_dotenv_and_json_and_process(logged_in):
@@ -50,6 +55,11 @@ def test_dotenv_and_json_and_process(logged_in):
     assert all(result.returncode == 0 and result.stderr == "" for result in outputs.values())
     dotenv = dict(line.split("=", 1) for line in outputs["dotenv"].stdout.splitlines())
     assert dotenv == _expected(expected_process)
+    assert outputs["env-no-export"].stdout == outputs["dotenv"].stdout
+    expected = _expected(expected_process)
+    assert outputs["powershell"].stdout.splitlines() == [f'$Env:{k}="{v}"' for k, v in expected.items()]
+    assert outputs["windows-cmd"].stdout.splitlines() == [f"set {k}={v}" for k, v in expected.items()]
+    assert outputs["fish"].stdout.splitlines() == [f"set -gx {k} '{v}'" for k, v in expected.items()]
     assert json.loads(outputs["json"].stdout) == _expected(expected_process)
     assert json.loads(outputs["process"].stdout) == expected_process
     assert logged_in.calls()["operations"]["GetRoleCredentials"] == 1  # all from one cache entry
@@ -85,3 +95,14 @@ def test_warm_export_never_imports_botocore(logged_in):
     assert result.returncode == 0, result.stderr
     assert "AWS_SESSION_TOKEN=" in result.stdout
     assert result.stderr.strip() == "LOADED []"
+
+
+def test_region_from_the_command_line_and_none_without_one(logged_in):
+    logged_in.write_config("\n[profile noregion]\nsso_session = emulator\nsso_account_id = 111111111111\n"
+                           "sso_role_name = AdministratorAccess\n", append=True)
+    result = run_cli(logged_in, "export", "--profile", "noregion", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert "AWS_REGION" not in json.loads(result.stdout)
+    result = run_cli(logged_in, "--region", "eu-west-3", "export", "--profile", "noregion",
+                     "--format", "json")
+    assert json.loads(result.stdout)["AWS_REGION"] == "eu-west-3"

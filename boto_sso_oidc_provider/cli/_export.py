@@ -1,18 +1,24 @@
 """``boto-sso-oidc export``: a profile's role credentials for programs that take keys.
 
-Formats:
+Formats, named as ``aws configure export-credentials`` names them:
 
 ``env`` (default)  ``export AWS_ACCESS_KEY_ID=...`` lines for a POSIX shell:
                    ``eval "$(boto-sso-oidc export --profile dev)"``
-``dotenv``         ``AWS_ACCESS_KEY_ID=...`` lines, for ``docker run --env-file``
-                   and ``.env`` loaders
+``env-no-export``  ``AWS_ACCESS_KEY_ID=...`` lines (``dotenv`` is the same), for
+                   ``docker run --env-file`` and ``.env`` loaders
+``powershell``     ``$Env:AWS_ACCESS_KEY_ID="..."`` lines:
+                   ``boto-sso-oidc export --format powershell | Invoke-Expression``
+``windows-cmd``    ``set AWS_ACCESS_KEY_ID=...`` lines
+``fish``           ``set -gx AWS_ACCESS_KEY_ID '...'`` lines:
+                   ``boto-sso-oidc export --format fish | source``
 ``json``           one object of the same environment variables
 ``process``        the ``credential_process`` Version 1 JSON
 
 Every format carries ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``,
 ``AWS_SESSION_TOKEN`` and ``AWS_CREDENTIAL_EXPIRATION`` (or their
-``credential_process`` names). Like ``credential-process``, a warm cache
-answers without botocore.
+``credential_process`` names); all but ``process`` add ``AWS_REGION`` and
+``AWS_DEFAULT_REGION`` when the profile has a region (or ``--region`` is
+given). Like ``credential-process``, a warm cache answers without botocore.
 
 Exit codes: 0 printed; 1 failure (one line on stderr); 2 usage.
 """
@@ -27,7 +33,7 @@ from typing import Any
 
 from ._common import EXIT_OK, add_debug, add_profile, report
 
-FORMATS = ("env", "dotenv", "json", "process")
+FORMATS = ("env", "env-no-export", "powershell", "windows-cmd", "fish", "process", "json", "dotenv")
 
 # environment variable -> credential_process key
 _VARIABLES = (
@@ -43,28 +49,53 @@ def configure(parser: argparse.ArgumentParser) -> None:
                      "Exit codes: 0 printed, 1 failure (reason on stderr), 2 bad usage.")
     add_profile(parser, what="the SSO profile whose role credentials to print")
     parser.add_argument("--format", choices=FORMATS, default="env",
-                        help="env: shell export lines (default); dotenv: KEY=value lines; "
-                             "json: an object of those variables; process: credential_process JSON")
+                        help="env: POSIX shell export lines (default); env-no-export (or dotenv): "
+                             "KEY=value lines; powershell: $Env: lines; windows-cmd: set lines; fish: "
+                             "set -gx lines; process: credential_process JSON; json: an object of the "
+                             "variables")
     add_debug(parser)
 
 
-def environment(output: Mapping[str, Any]) -> dict[str, str]:
-    """The environment variables for ``credential_process`` JSON ``output``."""
-    return {name: str(output[key]) for name, key in _VARIABLES}
+def environment(output: Mapping[str, Any], region: str | None = None) -> dict[str, str]:
+    """The environment variables for ``credential_process`` JSON ``output`` (and ``region``)."""
+    variables = {name: str(output[key]) for name, key in _VARIABLES}
+    if region:
+        variables.update(AWS_REGION=region, AWS_DEFAULT_REGION=region)
+    return variables
 
 
-def render(output: Mapping[str, Any], fmt: str) -> str:
+def _fish_quote(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def render(output: Mapping[str, Any], fmt: str, region: str | None = None) -> str:
     """``credential_process`` JSON ``output`` in one of :data:`FORMATS`."""
     if fmt == "process":
         return json.dumps(dict(output))
-    variables = environment(output)
+    variables = environment(output, region)
     if fmt == "json":
         return json.dumps(variables, indent=2)
-    if fmt == "dotenv":
+    if fmt in ("env-no-export", "dotenv"):
         return "\n".join(f"{name}={value}" for name, value in variables.items())
+    if fmt == "powershell":
+        # Keys, tokens and timestamps hold no " ` or $, which PowerShell would expand.
+        return "\n".join(f'$Env:{name}="{value}"' for name, value in variables.items())
+    if fmt == "windows-cmd":
+        return "\n".join(f"set {name}={value}" for name, value in variables.items())
+    if fmt == "fish":
+        return "\n".join(f"set -gx {name} {_fish_quote(value)}" for name, value in variables.items())
     import shlex
 
     return "\n".join(f"export {name}={shlex.quote(value)}" for name, value in variables.items())
+
+
+def profile_region(profile: str) -> str | None:
+    """The profile's ``region`` from the config file (stdlib only: the warm path stays fast)."""
+    from .._warm import _load_sections, config_file
+
+    loaded = _load_sections(config_file())
+    region = loaded[0].get(profile, {}).get("region") if loaded else None
+    return region or None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -76,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
         output = process_output(profile, debug=args.debug)
     except Exception as error:  # one line for a person, never a traceback
         return report("export", error, debug=args.debug, profile=profile)
-    sys.stdout.write(render(output, args.format) + "\n")
+    region = args.region or (profile_region(profile) if args.format != "process" else None)
+    sys.stdout.write(render(output, args.format, region) + "\n")
     sys.stdout.flush()
     return EXIT_OK
