@@ -121,7 +121,7 @@ def parses(path: Path, edit: Any) -> bool:
 # -- the property ------------------------------------------------------------------------------
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=config_files(), kind=st.sampled_from(["profile", "sso-session"]),
        name=st.sampled_from(["dev", "prod", "default", "ops", "new-one"]), values=writable_values)
 def test_set_section_changes_only_that_section(text, kind, name, values):
@@ -157,7 +157,7 @@ block_profiles = st.lists(
     unique_by=lambda spec: spec.name, max_size=3)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=config_files(), first=block_profiles, second=block_profiles)
 def test_managed_block_changes_only_its_sections(text, first, second):
     with tempfile.TemporaryDirectory() as directory:

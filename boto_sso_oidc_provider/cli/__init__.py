@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
 # name -> (module, one-line help). Order is the order --help lists them.
 _COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("_demo", "run the whole flow end to end on the embedded emulator"),
+    "configure": ("_configure", "set up an sso-session and a profile: prompts, or flags for scripts"),
     "login": ("_login", "log in to an sso-session (browser flow, or --use-device-code)"),
     "logout": ("_logout", "end an SSO session and remove its cached tokens and credentials"),
     "status": ("_status", "show who is logged in and when sessions and credentials expire"),

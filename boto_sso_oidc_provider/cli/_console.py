@@ -48,10 +48,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def _region(profile: str, region: str | None) -> str | None:
     if region:
         return region
-    import botocore.session
+    from ..config import AWSConfig
 
-    value = botocore.session.Session(profile=profile).get_config_variable("region")
-    return str(value) if value else None
+    return AWSConfig.load().profile_value(profile, "region")
 
 
 def run(args: argparse.Namespace) -> int:

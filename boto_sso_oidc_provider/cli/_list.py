@@ -12,9 +12,12 @@ stderr); 2 usage.
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._common import EXIT_OK, add_debug, add_json, add_profile_or_session, print_json, report, setup_logging
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..token import TokenManager
 
 _PARALLEL = 8
 """ListAccountRoles calls in flight at once (one per account)."""
@@ -56,11 +59,18 @@ def list_accounts(client: Any, access_token: str) -> list[dict[str, Any]]:
 
 
 def _fetch(profile: str | None, sso_session: str | None) -> tuple[Any, list[dict[str, Any]]]:
-    from .._clients import UNAUTHORIZED, TransientServiceError, call, renew_once
-    from ..exceptions import SSOProviderError
     from ..sessions import token_manager
 
     manager = token_manager(profile, sso_session)
+    return manager.sso, accounts_of(manager)
+
+
+def accounts_of(manager: TokenManager) -> list[dict[str, Any]]:
+    """Every account and its roles for a :class:`~boto_sso_oidc_provider.token.TokenManager`'s
+    session, renewing (or logging in, as the manager allows) once if the token is refused."""
+    from .._clients import UNAUTHORIZED, TransientServiceError, call, renew_once
+    from ..exceptions import SSOProviderError
+
     client = manager.options.clients()("sso", manager.sso.region)
 
     def token(rejected: str | None) -> str:
@@ -77,7 +87,7 @@ def _fetch(profile: str | None, sso_session: str | None) -> tuple[Any, list[dict
     except TransientServiceError as error:
         raise SSOProviderError(f"Could not list the accounts of {manager.sso.display_name}: "
                                f"{error.reason}. Try again later.") from None
-    return manager.sso, accounts
+    return accounts
 
 
 def _text(accounts: list[dict[str, Any]]) -> str:

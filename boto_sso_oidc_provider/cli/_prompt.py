@@ -1,0 +1,148 @@
+"""Questions for a person at a terminal: prompts with defaults and numbered pickers.
+
+No TUI library: plain lines, so it works in any terminal, over ssh, in tmux,
+and in a pty test. A picker lists numbered choices; typing a number picks
+one, typing text narrows the list to the choices containing it (a single
+match is picked at once), an empty line shows the whole list again.
+
+Questions go to the terminal (stdin/stderr when stdin is one, else
+``/dev/tty``), never to stdout. :func:`open_terminal` returns None when
+there is no terminal, and the caller fails at once with the flags to give
+instead: nothing here ever waits for a person who is not there. End of input
+(Ctrl-D) raises :class:`PromptCancelled`; Ctrl-C is KeyboardInterrupt (exit 130).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import IO, Generic, TypeVar
+
+T = TypeVar("T")
+
+__all__ = ["PromptCancelled", "Terminal", "open_terminal"]
+
+
+class PromptCancelled(Exception):
+    """The person ended the input (Ctrl-D) instead of answering."""
+
+
+class Terminal:
+    """Where questions are asked and answers read."""
+
+    def __init__(self, reader: IO[str], writer: IO[str], *, owned: bool = False) -> None:
+        self._reader = reader
+        self._writer = writer
+        self._owned = owned
+
+    def close(self) -> None:
+        if self._owned:
+            self._reader.close()
+            self._writer.close()
+
+    def say(self, text: str = "") -> None:
+        self._writer.write(text + "\n")
+        self._writer.flush()
+
+    def _line(self, prompt: str) -> str:
+        self._writer.write(prompt)
+        self._writer.flush()
+        line = self._reader.readline()
+        if not line:
+            self._writer.write("\n")
+            raise PromptCancelled("no answer (end of input)")
+        return line.strip()
+
+    def ask(self, question: str, *, default: str | None = None,
+            check: Callable[[str], str | None] | None = None) -> str:
+        """Ask until the answer is non-empty (or the default) and ``check`` returns no complaint."""
+        suffix = f" [{default}]" if default else ""
+        while True:
+            answer = self._line(f"{question}{suffix}: ") or (default or "")
+            if not answer:
+                self.say("  An answer is needed.")
+                continue
+            complaint = check(answer) if check else None
+            if complaint:
+                self.say(f"  {complaint}")
+                continue
+            return answer
+
+    def ask_optional(self, question: str, *, default: str | None = None) -> str | None:
+        """Ask; an empty answer is ``default`` (None: no value)."""
+        suffix = f" [{default or 'none'}]"
+        return self._line(f"{question}{suffix}: ") or default
+
+    def confirm(self, question: str, *, default: bool = False) -> bool:
+        hint = "Y/n" if default else "y/N"
+        while True:
+            answer = self._line(f"{question} [{hint}]: ").lower()
+            if not answer:
+                return default
+            if answer in ("y", "yes"):
+                return True
+            if answer in ("n", "no"):
+                return False
+
+    def pick(self, title: str, choices: Sequence[tuple[str, T]]) -> T:
+        """One of ``choices`` (label, value) from a numbered list; typing text filters it."""
+        return _Picker(self, title, choices).run()
+
+
+class _Picker(Generic[T]):
+    def __init__(self, terminal: Terminal, title: str, choices: Sequence[tuple[str, T]]) -> None:
+        self.terminal = terminal
+        self.title = title
+        self.choices = list(choices)
+
+    def _show(self, shown: Sequence[tuple[str, T]], query: str) -> None:
+        heading = f"{self.title} (matching {query!r})" if query else self.title
+        self.terminal.say(heading + ":")
+        width = len(str(len(shown)))
+        for number, (label, _) in enumerate(shown, 1):
+            self.terminal.say(f"  {number:>{width}}) {label}")
+
+    def run(self) -> T:
+        shown, query = self.choices, ""
+        self._show(shown, query)
+        while True:
+            answer = self.terminal._line(f"Number, or text to filter (1-{len(shown)}): ")
+            if answer.isdigit():
+                number = int(answer)
+                if 1 <= number <= len(shown):
+                    label, value = shown[number - 1]
+                    self.terminal.say(f"  -> {label}")
+                    return value
+                self.terminal.say(f"  {answer} is not in the list: type 1 to {len(shown)}.")
+                continue
+            if not answer:
+                shown, query = self.choices, ""
+                self._show(shown, query)
+                continue
+            matches = [choice for choice in self.choices if answer.lower() in choice[0].lower()]
+            if len(matches) == 1:
+                self.terminal.say(f"  -> {matches[0][0]}")
+                return matches[0][1]
+            if not matches:
+                self.terminal.say(f"  Nothing matches {answer!r}; an empty line shows the whole list.")
+                continue
+            shown, query = matches, answer
+            self._show(shown, query)
+
+
+def open_terminal() -> Terminal | None:
+    """The person's terminal: stdin and stderr when stdin is one, else ``/dev/tty``; None if neither."""
+    try:
+        if sys.stdin is not None and sys.stdin.isatty():
+            return Terminal(sys.stdin, sys.stderr)
+    except (ValueError, OSError):
+        pass
+    try:
+        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        return None
+    # A terminal is not seekable: one stream to read and one (a duplicate fd) to write.
+    reader = os.fdopen(fd, "r", encoding="utf-8")
+    writer = os.fdopen(os.dup(fd), "w", encoding="utf-8")
+    return Terminal(reader, writer, owned=True)

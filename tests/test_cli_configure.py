@@ -1,0 +1,149 @@
+"""``boto-sso-oidc configure``: from an empty HOME to a working profile, at a terminal and by flags."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import stat
+import time
+
+import botocore.configloader
+import pytest
+
+import boto_sso_oidc_provider as sso
+
+from .cli_helpers import CLI, one_line, run_aws, run_cli
+from .conftest import REPO, subprocess_env
+from .pty_helpers import Pty
+
+START_URL = "https://emulator.awsapps.com/start"
+
+
+@pytest.fixture
+def empty_home(sso_emulator):
+    """The fixture's emulator, with no ~/.aws at all."""
+    shutil.rmtree(sso_emulator.home / ".aws")
+    return sso_emulator
+
+
+def works(emulator, profile: str, account: str) -> None:
+    """``aws sts get-caller-identity`` through the AWS CLI v1 (natively, and with credential_process
+    through PROFILE-cli) and through boto3 with the plugin, all as ``account``."""
+    for name in (profile, f"{profile}-cli"):
+        result = run_aws(emulator, "sts", "get-caller-identity", "--profile", name, "--output", "json")
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["Account"] == account
+    session = sso.session(profile_name=profile)
+    assert session.client("sts").get_caller_identity()["Account"] == account
+
+
+def test_configure_at_a_terminal(empty_home):
+    """Prompts, a login, a numbered account picker filtered by typing, a role by number."""
+    term = Pty([*CLI, "configure"], subprocess_env(empty_home), cwd=REPO)
+    try:
+        term.expect(r"SSO start URL .*: ")
+        term.send("not a url")
+        term.expect(r"must be an https:// URL")
+        term.send(START_URL)
+        term.expect(r"SSO region \[us-east-1\]: ")
+        term.send("")
+        term.expect(r"SSO session name \[emulator\]: ")
+        term.send("corp")
+        term.expect(r"/device\?user_code=")  # the login
+        term.expect(r"Accounts:\n\s+1\) 111111111111  Development.*\n\s+2\) 222222222222  Production")
+        term.expect(r"Number, or text to filter \(1-2\): ")
+        term.send("prod")  # typing filters: one match is taken at once
+        term.expect(r"-> 222222222222  Production")
+        term.expect(r"Roles in 222222222222 \(Production\):\n\s+1\) AdministratorAccess\n"
+                    r"\s+2\) ReadOnlyAccess")
+        term.expect(r"\(1-2\): ")
+        term.send("7")
+        term.expect(r"7 is not in the list")
+        term.send("2")
+        term.expect(r"Profile name \[ReadOnlyAccess-222222222222\]: ")
+        term.send("work")
+        term.expect(r"Default region for the profile \[us-east-1\]: ")
+        term.send("eu-west-1")
+        term.expect(r"Default output format .*: ")
+        term.send("json")
+        term.expect(r"Also write \[profile work-cli\] .*\[y/N\]: ")
+        term.send("y")
+        term.expect(r"Wrote \[sso-session corp\], \[profile work\] and \[profile work-cli\]")
+        assert term.wait() == 0, term.output
+    finally:
+        term.close()
+    config = empty_home.home / ".aws" / "config"
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600
+    assert stat.S_IMODE(config.parent.stat().st_mode) == 0o700
+    parsed = botocore.configloader.load_config(str(config))
+    assert parsed["sso_sessions"]["corp"] == {"sso_start_url": START_URL, "sso_region": "us-east-1",
+                                              "sso_registration_scopes": "sso:account:access"}
+    assert parsed["profiles"]["work"] == {"sso_session": "corp", "sso_account_id": "222222222222",
+                                          "sso_role_name": "ReadOnlyAccess", "region": "eu-west-1",
+                                          "output": "json"}
+    works(empty_home, "work", "222222222222")
+
+
+FLAGS = ["configure", "--sso-session", "corp", "--sso-start-url", START_URL, "--sso-region", "us-east-1",
+         "--account-id", "111111111111", "--role-name", "AdministratorAccess", "--profile", "dev2",
+         "--region", "eu-west-1", "--credential-process"]
+
+
+def test_configure_with_flags_only_and_no_terminal(empty_home):
+    result = run_cli(empty_home, *FLAGS)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    works(empty_home, "dev2", "111111111111")
+    # Once more: nothing to change, the same bytes.
+    config = empty_home.home / ".aws" / "config"
+    before = config.read_bytes()
+    again = run_cli(empty_home, *FLAGS)
+    assert again.returncode == 0, again.stderr
+    assert "Already there" in again.stderr and config.read_bytes() == before
+
+
+def test_without_a_terminal_a_missing_answer_fails_at_once_naming_the_flags(empty_home):
+    began = time.monotonic()
+    result = run_cli(empty_home, "configure", "--sso-start-url", START_URL)
+    assert time.monotonic() - began < 30
+    assert result.returncode == 1
+    line = one_line(result.stderr)
+    assert "no terminal to ask for the SSO region (--sso-region)" in line
+    assert "boto-sso-oidc configure --sso-session NAME --sso-start-url URL" in line
+    assert not (empty_home.home / ".aws" / "config").exists()
+    assert empty_home.calls()["operations"]["StartDeviceAuthorization"] == 0
+
+
+def test_never_clobbers_without_asking(sso_emulator):
+    """The fixture's config has [profile dev] on account 111111111111: pointing dev elsewhere
+    needs --overwrite, and is refused before any login."""
+    before = sso_emulator.config_file.read_bytes()
+    args = ["configure", "--sso-session", "emulator", "--sso-start-url", START_URL,
+            "--sso-region", "us-east-1", "--account-id", "222222222222", "--role-name", "ReadOnlyAccess",
+            "--profile", "dev"]
+    result = run_cli(sso_emulator, *args)
+    assert result.returncode == 1
+    line = one_line(result.stderr)
+    assert "[profile dev]" in line and str(sso_emulator.config_file) in line and "--overwrite" in line
+    assert sso_emulator.config_file.read_bytes() == before
+    assert sso_emulator.calls()["operations"]["StartDeviceAuthorization"] == 0
+    dry = run_cli(sso_emulator, *args, "--overwrite", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "+sso_account_id = 222222222222" in dry.stdout
+    assert sso_emulator.config_file.read_bytes() == before
+    result = run_cli(sso_emulator, *args, "--overwrite")
+    assert result.returncode == 0, result.stderr
+    profile = botocore.configloader.load_config(str(sso_emulator.config_file))["profiles"]["dev"]
+    assert profile["sso_account_id"] == "222222222222" and profile["region"] == "us-east-1"  # kept
+
+
+def test_an_unknown_account_names_the_accounts(empty_home):
+    flags = [*FLAGS]
+    flags[flags.index("111111111111")] = "999999999999"
+    result = run_cli(empty_home, *flags)
+    assert result.returncode == 1
+    line = result.stderr.strip().splitlines()[-1]  # after the login's own lines
+    assert "--account-id 999999999999" in line and "111111111111, 222222222222" in line
+    assert not (empty_home.home / ".aws" / "config").exists()
+
+
