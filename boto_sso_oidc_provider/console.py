@@ -26,8 +26,10 @@ __all__ = ["ConsoleSigninError", "ENDPOINT_VARIABLE", "federation_endpoint", "co
            "signin_url", "MIN_SESSION_DURATION", "MAX_SESSION_DURATION"]
 
 ENDPOINT_VARIABLE = "BOTO_SSO_OIDC_FEDERATION_ENDPOINT"
-MIN_SESSION_DURATION = 900
-MAX_SESSION_DURATION = 43200
+# The console session's bounds (the federation endpoint's SessionDuration), in seconds; not to be
+# confused with the credential caches' refresh window, which happens to be as long.
+MIN_SESSION_DURATION = 60 * 15
+MAX_SESSION_DURATION = 60 * 60 * 12
 _ISSUER = "boto-sso-oidc"
 _TIMEOUT = 30.0
 

@@ -19,7 +19,7 @@ LAYERS: list[set[str]] = [
     {"_layout", "_clock", "exceptions", "_redaction"},
     {"_warm", "_clients", "_start_url"},
     {"config"},
-    {"options", "_interaction", "cache", "_loopback_callback"},
+    {"options", "_interaction", "cache", "_loopback_callback", "config_writer", "generate", "console"},
     {"registration"},
     {"device_authorization", "authorization_code", "_login_flows"},
     {"token"},

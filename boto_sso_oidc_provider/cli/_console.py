@@ -31,6 +31,8 @@ def _duration(text: str) -> int:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    from ..console import MAX_SESSION_DURATION, MIN_SESSION_DURATION
+
     parser.epilog = ("Example: boto-sso-oidc console --profile dev --destination s3. "
                      "Exit codes: 0 opened or printed, 1 failure (reason on stderr), 2 bad usage.")
     add_profile(parser, what="the SSO profile whose role to sign in as")
@@ -38,7 +40,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="the console page to open: a full https:// URL, or a service name such as "
                              "s3 or ec2 (default: the console home of the profile's region)")
     parser.add_argument("--session-duration", type=_duration, metavar="SECONDS", dest="session_duration",
-                        help="how long the console session lasts, 900 to 43200 seconds "
+                        help=f"how long the console session lasts, {MIN_SESSION_DURATION} to "
+                             f"{MAX_SESSION_DURATION} seconds "
                              "(default: the federation endpoint's, 12 hours)")
     parser.add_argument("--url", action="store_true",
                         help="print the sign-in URL on stdout instead of opening a browser "
