@@ -24,6 +24,7 @@ COVERED = {
     "role_chaining.ini": "test_run_examples",
     "credential_process.ini": "test_credential_process_config_with_the_aws_cli",
     "test_my_code_with_the_fixture.py": "test_the_fixture_example_passes",
+    "onboarding.sh": "test_the_onboarding_script_from_an_empty_home",
 }
 
 
@@ -82,3 +83,31 @@ def test_the_fixture_example_passes():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "3 passed" in result.stdout
+
+
+@pytest.mark.slow
+def test_the_onboarding_script_from_an_empty_home(sso_emulator):
+    """examples/onboarding.sh as written: configure and generate by flags, then the AWS CLI v1 and
+    the console with the profiles they wrote, with no ~/.aws to start from."""
+    import shutil
+
+    from .cli_helpers import console_script
+    from .conftest import subprocess_env
+
+    script = console_script()
+    if script is None:
+        pytest.skip("the boto-sso-oidc console script is not installed (pip install -e .)")
+    shutil.rmtree(sso_emulator.home / ".aws")
+    env = subprocess_env(sso_emulator)
+    env.pop("AWS_PROFILE")
+    env["PATH"] = f"{script.parent}{os.pathsep}{env.get('PATH', '')}"
+    result = subprocess.run(["sh", str(EXAMPLES / "onboarding.sh")], env=env, capture_output=True,
+                            text=True, stdin=subprocess.DEVNULL, start_new_session=True, cwd=REPO,
+                            timeout=180)
+    assert result.returncode == 0, result.stderr
+    dev_arn, prod_arn, url = result.stdout.splitlines()
+    assert dev_arn.startswith(ARN.format(account="111111111111", role="AdministratorAccess"))
+    assert prod_arn.startswith(ARN.format(account="222222222222", role="ReadOnlyAccess"))
+    assert url.startswith(f"{sso_emulator.url}/federation?Action=login")
+    assert "Wrote 4 profiles" in result.stderr
+    assert sso_emulator.calls()["operations"]["StartDeviceAuthorization"] == 1

@@ -43,6 +43,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "exec": ("_exec", "run a command with a profile's credentials, refreshed for as long as it runs"),
     "serve": ("_serve", "serve a profile's credentials to SDKs as a container-credentials endpoint"),
     "emulator": ("_emulator", "run the local IAM Identity Center emulator"),
+    "completion": ("_completion", "print a completion script for bash, zsh or fish"),
 }
 
 __all__ = ["main", "build_parser", "EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "EXIT_INTERRUPTED"]
