@@ -107,7 +107,7 @@ def _bash() -> str:
               '        "") COMPREPLY=($(compgen -W "$commands --debug --profile --region --version --help" '
               '-- "$cur"));;']
     for name, found in options.items():
-        words = " ".join([*found, "--help"])
+        words = " ".join(dict.fromkeys([*found, "--help"]))
         lines.append(f'        {name}) COMPREPLY=($(compgen -W "{words}" -- "$cur"));;')
     lines += ["    esac", "}", f"complete -o default -F {_FUNCTION} {_PROG}", ""]
     return "\n".join(lines)
