@@ -147,3 +147,18 @@ def test_an_unknown_account_names_the_accounts(empty_home):
     assert not (empty_home.home / ".aws" / "config").exists()
 
 
+
+
+def test_a_vanity_start_url_is_resolved_as_login_resolves_it(empty_home):
+    """The emulator's /start answers as a custom domain does (a redirect to the AWS-owned portal
+    URL); configure logs in through it and writes the URL as given, as the AWS CLI does."""
+    vanity = f"{empty_home.url}/start"
+    flags = [*FLAGS]
+    flags[flags.index(START_URL)] = vanity
+    result = run_cli(empty_home, *flags)
+    assert result.returncode == 0, result.stderr
+    parsed = botocore.configloader.load_config(str(empty_home.home / ".aws" / "config"))
+    assert parsed["sso_sessions"]["corp"]["sso_start_url"] == vanity
+    with empty_home.state.lock:  # the login itself went to the AWS-owned portal URL
+        started = [record.start_url for record in empty_home.state.device_authorizations.values()]
+    assert started == [empty_home.config.portal_url]

@@ -60,7 +60,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true", dest="dry_run",
                         help="print the change as a diff on stdout and write nothing")
     parser.add_argument("--no-browser", action="store_true", dest="no_browser",
-                        help="do not open a browser for the login: print the URL and code only")
+                        help="do not open a browser for the login: print the URL (and code) only")
+    parser.add_argument("--use-device-code", action="store_true", dest="use_device_code",
+                        help="log in with the device flow (a URL and a code) even where a browser "
+                             "could be opened, as login --use-device-code")
 
 
 class _NoTerminal(Exception):
@@ -247,13 +250,15 @@ def _settle(asker: _Asker, args: argparse.Namespace, path: Any, change: Any, *,
 
 
 def _accounts(sso: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
-    """Log in (reusing a valid cached token of the session) and list the accounts and roles."""
+    """Log in (reusing a valid cached token of the session; the browser or the device flow,
+    chosen as ``login`` chooses, vanity start URLs resolved as there) and list the accounts and roles."""
     from ..options import Options
     from ..token import TokenManager
     from ._list import accounts_of
 
-    manager = TokenManager(sso, options=Options(allow_login=True,
-                                                open_browser=False if args.no_browser else None))
+    manager = TokenManager(sso, options=Options(
+        allow_login=True, open_browser=False if args.no_browser else None,
+        use_device_code=True if args.use_device_code else None))
     return accounts_of(manager)
 
 
