@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import stat
 import time
@@ -162,3 +163,35 @@ def test_a_vanity_start_url_is_resolved_as_login_resolves_it(empty_home):
     with empty_home.state.lock:  # the login itself went to the AWS-owned portal URL
         started = [record.start_url for record in empty_home.state.device_authorizations.values()]
     assert started == [empty_home.config.portal_url]
+
+
+def test_at_a_terminal_an_existing_section_is_changed_only_when_confirmed(sso_emulator):
+    """The question comes before any login; 'n' leaves the file as it was."""
+    before = sso_emulator.config_file.read_bytes()
+    term = Pty([*CLI, "configure", "--sso-session", "emulator", "--sso-start-url",
+                "https://other.example/start", "--sso-region", "us-east-1"],
+               subprocess_env(sso_emulator), cwd=REPO)
+    try:
+        term.expect(r"\[sso-session emulator\] already exists in .*config:\n\s+sso_start_url = "
+                    r"https://emulator.awsapps.com/start  ->  https://other.example/start")
+        term.expect(r"Overwrite these keys\? \[y/N\]: ")
+        term.send("n")
+        term.expect(r"was left as it is: nothing was written")
+        assert term.wait() == 1
+    finally:
+        term.close()
+    assert sso_emulator.config_file.read_bytes() == before
+    assert sso_emulator.calls()["operations"]["StartDeviceAuthorization"] == 0
+
+
+def test_ctrl_c_at_a_picker_exits_130_and_writes_nothing(empty_home):
+    term = Pty([*CLI, "configure", "--sso-session", "corp", "--sso-start-url", START_URL,
+                "--sso-region", "us-east-1"], subprocess_env(empty_home), cwd=REPO)
+    try:
+        term.expect(r"Number, or text to filter \(1-2\): ")
+        os.write(term.master, b"\x03")
+        assert term.wait() == 130
+    finally:
+        term.close()
+    assert "interrupted" in term.output
+    assert not (empty_home.home / ".aws" / "config").exists()
