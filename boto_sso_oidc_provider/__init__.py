@@ -14,9 +14,15 @@ Data flows through the modules in this order::
     role_credentials     SSO GetRoleCredentials with a locked, CLI-shared cache
     sessions             the public operations above both: login, load_token, logout
     provider             botocore credential and token providers
+    aio                  the same for aiobotocore sessions, off the event loop
     installation         putting the providers into boto3/botocore sessions
     cli                  the ``boto-sso-oidc`` command line
     emulator             a local IAM Identity Center for demos and tests
+
+The startup hook (``_startup``) imports this module in every interpreter of the
+environment, before pytest starts; PYTEST_DONT_REWRITE tells pytest (which
+rewrites the asserts of plugin packages such as ours) that it need not warn
+about this module being imported already: it has no assert to rewrite.
 """
 
 from __future__ import annotations
@@ -39,6 +45,8 @@ _EXPORTS: dict[str, str] = {
     "session": "installation",
     "SSOOIDCCredentialProvider": "provider",
     "SSOOIDCTokenProvider": "provider",
+    "AioSSOOIDCCredentialProvider": "aio",
+    "AioSSOOIDCTokenProvider": "aio",
     "SSOProviderError": "exceptions",
     "SSOConfigError": "exceptions",
     "SSOLoginRequiredError": "exceptions",
@@ -59,6 +67,7 @@ __all__ = ["__version__", *_EXPORTS]
 if TYPE_CHECKING:  # pragma: no cover
     from typing import Any
 
+    from .aio import AioSSOOIDCCredentialProvider, AioSSOOIDCTokenProvider
     from .exceptions import (
         AuthorizationCodeError,
         AuthorizationDeniedError,

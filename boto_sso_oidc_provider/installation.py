@@ -1,23 +1,36 @@
-"""Step 7 of the flow: putting the providers into boto3 and botocore sessions.
+"""Step 7 of the flow: putting the providers into boto3, botocore and aiobotocore sessions.
 
-Three ways, all ending in :func:`_install_into`:
+Four ways, all ending in :func:`_install_into`:
 
-* ``install(session)``: one boto3 or botocore session.
+* the AWS config: ``boto_sso_oidc_enabled = true`` on a profile or its
+  sso-session (or ``BOTO_SSO_OIDC_ENABLED=true`` for the whole process), with
+  no code at all: the startup hook (:mod:`._startup`) calls
+  :func:`install_from_config` for every new botocore session, and only the
+  profiles that ask for it get the providers; ``BOTO_SSO_OIDC_ENABLED=false``
+  switches this way off;
+* ``install(session)``: one boto3, botocore, aioboto3 or aiobotocore session;
 * ``install()``: every botocore session created afterwards (boto3's default
   session included), through botocore's public ``register_initializer`` hook;
   ``uninstall()`` undoes it. If boto3's default session already exists, it
-  gets the providers too.
+  gets the providers too;
 * ``session(profile_name=..., region_name=...)``: a new ``boto3.Session`` with
   them installed.
 
-What changes in a session: its ``credential_provider`` component (botocore's
-default chain, built by botocore itself) gets :class:`SSOOIDCCredentialProvider`
-in the exact place of botocore's ``sso`` provider, so precedence is unchanged:
-explicit keys, environment variables, assume-role and web identity still come
-first. The assume-role provider's source-profile chain gets the same swap, so
-``role_arn`` + ``source_profile = <an SSO profile>`` logs in and shares the
-caches too. Its ``token_provider`` component gets :class:`SSOOIDCTokenProvider`
-in place of botocore's ``sso`` token provider.
+What changes in a session: its ``credential_provider`` component (the chain
+built by the session's own factory, botocore's or aiobotocore's) gets
+:class:`SSOOIDCCredentialProvider` in the exact place of botocore's ``sso``
+provider, so precedence is unchanged: explicit keys, environment variables,
+assume-role and web identity still come first. The assume-role provider's
+source-profile chain gets the same swap, so ``role_arn`` + ``source_profile =
+<an SSO profile>`` logs in and shares the caches too. Its ``token_provider``
+component gets :class:`SSOOIDCTokenProvider` in place of botocore's ``sso``
+token provider. An aiobotocore session (aioboto3's, s3fs's) gets the async
+providers of :mod:`.aio` instead, which never block its event loop. A session
+of any other type (a botocore ``Session`` subclass that loads credentials its
+own way) is left exactly as botocore made it, with a debug log line.
+
+Activated by the config only, a session whose profile does not ask for the
+plugin keeps the chain its own factory builds, untouched.
 
 Limits: both components are replaced lazily, so install before the session
 creates its first client; a session that has already loaded credentials keeps
@@ -27,43 +40,64 @@ them. ``uninstall()`` only stops sessions created later from being changed.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 import weakref
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:  # pragma: no cover
     import boto3
     import botocore.session
 
-__all__ = ["install", "uninstall", "session"]
+__all__ = ["install", "uninstall", "session", "install_from_config"]
 
 logger = logging.getLogger(__name__)
 
+_Kind = Literal["sync", "aio"]
+_Mode = Literal["config", "always"]
+
 _lock = threading.Lock()
-_installed: weakref.WeakSet[botocore.session.Session] = weakref.WeakSet()
+# How each session got the providers: "always" (install) wins over "config" (the startup hook).
+_modes: weakref.WeakKeyDictionary[botocore.session.Session, _Mode] = weakref.WeakKeyDictionary()
 _globally = False
+
+_ENABLED_KEY = "boto_sso_oidc_enabled"
+_ENV_ENABLED = "BOTO_SSO_OIDC_ENABLED"
 
 
 def install(session: Any = None) -> None:
-    """Use this package's providers in ``session`` (a boto3 or botocore session), or everywhere.
+    """Use this package's providers in ``session`` (a boto3, botocore, aioboto3 or aiobotocore
+    session), or everywhere.
 
     With a session: that session only. Without: every session created from
     now on, until :func:`uninstall`. Idempotent. Raises :class:`TypeError`
-    for something that is not a boto3 or botocore session.
+    for something that is not a session of the botocore family.
     """
     if session is None:
         _install_globally()
         return
     from ._clients import botocore_session
 
-    _install_into(botocore_session(session))
+    _install_into(botocore_session(session), always=True)
+
+
+def install_from_config(session: Any) -> None:
+    """Give ``session`` the providers for the profiles whose config asks for them
+    (``boto_sso_oidc_enabled = true``, or ``BOTO_SSO_OIDC_ENABLED=true``).
+
+    The startup hook calls this for every new botocore session. Cheap: nothing
+    is read until the session builds its credential or token chain.
+    """
+    _install_into(session, always=False)
 
 
 def uninstall() -> None:
     """Undo ``install()`` (no argument): sessions created from now on are botocore's own again.
 
-    Sessions that already have the providers keep them. Idempotent.
+    Sessions that already have the providers keep them; the AWS config's
+    setting still applies. Idempotent.
     """
     global _globally
     import botocore
@@ -73,7 +107,7 @@ def uninstall() -> None:
             return
         _globally = False
         try:
-            botocore.unregister_initializer(_install_into)
+            botocore.unregister_initializer(_install_always)
         except ValueError:  # someone else removed it; nothing left to undo
             pass
 
@@ -94,7 +128,7 @@ def _install_globally() -> None:
 
     with _lock:
         if not _globally:
-            botocore.register_initializer(_install_into)
+            botocore.register_initializer(_install_always)
             _globally = True
     # A default session made before install() would otherwise miss out. Only
     # look if boto3 is already imported: importing it here would cost for nothing.
@@ -104,39 +138,122 @@ def _install_globally() -> None:
         install(default)
 
 
-def _install_into(core: botocore.session.Session) -> None:
+def _install_always(core: botocore.session.Session) -> None:
+    _install_into(core, always=True)
+
+
+def _session_kind(core: Any) -> _Kind | None:
+    """How ``core`` loads credentials: botocore's way, aiobotocore's, or a way we do not know."""
+    import botocore.session
+
+    get_credentials = getattr(type(core), "get_credentials", None)
+    if get_credentials is botocore.session.Session.get_credentials:
+        return "sync"
+    aio = sys.modules.get("aiobotocore.session")  # imported if core is one of its sessions
+    aio_session = getattr(aio, "AioSession", None)
+    if aio_session is not None and get_credentials is getattr(aio_session, "get_credentials", None):
+        return "aio"
+    return None
+
+
+def _install_into(core: botocore.session.Session, *, always: bool) -> None:
     """Register lazy factories for the two components (cheap: runs for every new session)."""
+    kind = _session_kind(core)
+    if kind is None:
+        logger.debug("boto-sso-oidc-provider does not know sessions of type %s.%s; "
+                     "left as botocore made it.", type(core).__module__, type(core).__qualname__)
+        return
     with _lock:
-        if core in _installed:
+        previous = _modes.get(core)
+        _modes[core] = "always" if always or previous == "always" else "config"
+        if previous is not None:
             return
-        _installed.add(core)
     # The factories hold the session; botocore's own factories (bound methods) do the same.
-    core.lazy_register_component("credential_provider", lambda: _credential_resolver(core))
-    core.lazy_register_component("token_provider", lambda: _token_resolver(core))
+    core.lazy_register_component("credential_provider", lambda: _credential_resolver(core, kind))
+    core.lazy_register_component("token_provider", lambda: _token_resolver(core, kind))
 
 
-def _credential_resolver(core: botocore.session.Session) -> Any:
-    """botocore's default chain, built by botocore, with our provider in the ``sso`` slot."""
+# -- which profiles: everything when installed by code, those that ask for it otherwise ---------
+
+def _parse_enabled(value: str, where: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("true", "1", "yes", "on"):
+        return True
+    if lowered in ("false", "0", "no", "off"):
+        return False
+    from .exceptions import SSOConfigError
+
+    raise SSOConfigError(f"{where}: {_ENABLED_KEY} must be true or false, not {value!r}.",
+                         key=_ENABLED_KEY)
+
+
+def _enabled_by_config(full_config: Any, profile: str) -> bool:
+    """Does the environment, ``profile`` or its sso-session turn the plugin on?"""
+    env = os.environ.get(_ENV_ENABLED, "").strip()
+    if env:
+        return _parse_enabled(env, _ENV_ENABLED)
+    values = full_config.get("profiles", {}).get(profile, {})
+    raw = values.get(_ENABLED_KEY)
+    if raw is not None:
+        return _parse_enabled(str(raw), f'Profile "{profile}"')
+    name = values.get("sso_session")
+    raw = full_config.get("sso_sessions", {}).get(name, {}).get(_ENABLED_KEY) if name else None
+    return raw is not None and _parse_enabled(str(raw), f'sso-session "{name}"')
+
+
+def _profile_gate(core: botocore.session.Session) -> Callable[[str], bool] | None:
+    """Which profiles get our providers in this session: a predicate, or None for none at all."""
+    if _modes.get(core) == "always":
+        return lambda profile: True
+    full_config = core.full_config
+    if not os.environ.get(_ENV_ENABLED, "").strip() and not any(
+        _ENABLED_KEY in values
+        for section in ("profiles", "sso_sessions")
+        for values in full_config.get(section, {}).values()
+    ):
+        return None  # nothing in the config mentions us: botocore's chain, untouched
+    return lambda profile: _enabled_by_config(core.full_config, profile)
+
+
+# -- the chains ----------------------------------------------------------------------------------
+
+def _own_credential_resolver(core: botocore.session.Session, kind: _Kind) -> Any:
+    """The chain the session's own factory builds (botocore's or aiobotocore's)."""
+    factory = getattr(core, "_create_credential_resolver", None)
+    if callable(factory):
+        return factory()
+    # A botocore without the factory method: its public function, with the region of
+    # the last client created (what botocore passes; only readable as a private attribute).
+    region = getattr(core, "_last_client_region_used", None)
+    if kind == "aio":
+        from aiobotocore.credentials import create_credential_resolver as create_aio
+
+        return create_aio(core, region_name=region)
     from botocore.credentials import create_credential_resolver
+
+    return create_credential_resolver(core, region_name=region)
+
+
+def _credential_resolver(core: botocore.session.Session, kind: _Kind) -> Any:
+    """The session's own chain, with our provider in the ``sso`` slot for the profiles it is for."""
     from botocore.exceptions import UnknownCredentialError
 
-    from .provider import SSOOIDCCredentialProvider
-
-    # botocore builds its chain with the region of the last client created, so
-    # that assume-role's STS client uses it; that is only readable as a private
-    # attribute. Missing (a future botocore) means botocore's default region.
-    region = getattr(core, "_last_client_region_used", None)
-    resolver = create_credential_resolver(core, region_name=region)
+    resolver = _own_credential_resolver(core, kind)
+    gate = _profile_gate(core)
+    if gate is None:
+        return resolver
+    make = _provider_factory(core, kind)
     from .config import default_profile_name
 
     profile = default_profile_name(core)
-    try:
-        resolver.insert_before("sso", SSOOIDCCredentialProvider(profile, core))
-        resolver.remove("sso")
-    except UnknownCredentialError:
-        logger.warning("botocore's credential chain has no 'sso' provider; "
-                       "boto-sso-oidc-provider is not used for this session.")
-        return resolver
+    if gate(profile):
+        try:
+            resolver.insert_before("sso", make(profile))
+            resolver.remove("sso")
+        except UnknownCredentialError:
+            logger.warning("botocore's credential chain has no 'sso' provider; "
+                           "boto-sso-oidc-provider is not used for this session.")
+            return resolver
     try:
         assume_role = resolver.get_provider("assume-role")
     except UnknownCredentialError:
@@ -147,41 +264,69 @@ def _credential_resolver(core: botocore.session.Session) -> Any:
     # if a future botocore renames it, role chaining just uses botocore's SSO.
     builder = getattr(assume_role, "_profile_provider_builder", None)
     if builder is not None and hasattr(builder, "providers"):
-        assume_role._profile_provider_builder = _SourceProfileProviders(builder, core)
+        assume_role._profile_provider_builder = _SourceProfileProviders(builder, make, gate)
     return resolver
+
+
+def _provider_factory(core: botocore.session.Session, kind: _Kind) -> Callable[[str], Any]:
+    """profile name -> our credential provider for that profile, of the session's kind."""
+    if kind == "sync":
+        from .provider import SSOOIDCCredentialProvider
+
+        return lambda profile: SSOOIDCCredentialProvider(profile, core)
+    from .aio import AioSSOOIDCCredentialProvider
+
+    return lambda profile: AioSSOOIDCCredentialProvider(profile, core)
 
 
 class _SourceProfileProviders:
     """A ProfileProviderBuilder whose ``sso`` provider is ours (for assume-role source profiles)."""
 
-    def __init__(self, builder: Any, core: botocore.session.Session) -> None:
+    def __init__(self, builder: Any, make: Callable[[str], Any], gate: Callable[[str], bool]) -> None:
         self._builder = builder
-        self._core = core
+        self._make = make
+        self._gate = gate
 
     def providers(self, profile_name: str, disable_env_vars: bool = False) -> list[Any]:
-        from .provider import SSOOIDCCredentialProvider
-
-        return [
-            SSOOIDCCredentialProvider(profile_name, self._core) if p.METHOD == "sso" else p
-            for p in self._builder.providers(profile_name=profile_name,
-                                             disable_env_vars=disable_env_vars)
-        ]
+        providers: list[Any] = self._builder.providers(profile_name=profile_name,
+                                                       disable_env_vars=disable_env_vars)
+        if not self._gate(profile_name):
+            return providers
+        return [self._make(profile_name) if p.METHOD == "sso" else p for p in providers]
 
 
-def _token_resolver(core: botocore.session.Session) -> Any:
-    """botocore's token chain with our provider in place of its ``sso`` one."""
-    from botocore.tokens import create_token_resolver
+def _token_resolver(core: botocore.session.Session, kind: _Kind) -> Any:
+    """The session's own token chain, with our provider in place of its ``sso`` one when enabled."""
+    factory = getattr(core, "_create_token_resolver", None)
+    if callable(factory):
+        chain = factory()
+    elif kind == "aio":
+        from aiobotocore.tokens import create_token_resolver as create_aio
 
-    from .provider import SSOOIDCTokenProvider
+        chain = create_aio(core)
+    else:
+        from botocore.tokens import create_token_resolver
 
-    chain = create_token_resolver(core)
+        chain = create_token_resolver(core)
+    gate = _profile_gate(core)
+    from .config import default_profile_name
+
+    if gate is None or not gate(default_profile_name(core)):
+        return chain
+    if kind == "sync":
+        from .provider import SSOOIDCTokenProvider
+
+        ours: Any = SSOOIDCTokenProvider(core)
+    else:
+        from .aio import AioSSOOIDCTokenProvider
+
+        ours = AioSSOOIDCTokenProvider(core)
     # TokenProviderChain has no public way to change its providers (unlike
     # CredentialResolver); swap inside its list, and leave botocore's chain
     # as it is if that list is not there.
     providers = getattr(chain, "_providers", None)
     if isinstance(providers, list):
-        providers[:] = [SSOOIDCTokenProvider(core) if getattr(p, "METHOD", None) == "sso" else p
-                        for p in providers]
+        providers[:] = [ours if getattr(p, "METHOD", None) == "sso" else p for p in providers]
     else:
         logger.warning("botocore's token chain changed shape; its own SSO token provider stays.")
     return chain

@@ -21,11 +21,15 @@ for putting them into sessions.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.credentials import CredentialProvider, DeferredRefreshableCredentials
 
 from .options import Options
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .role_credentials import RoleCredentialsManager
+    from .token import TokenManager
 
 __all__ = ["SSOOIDCCredentialProvider", "SSOOIDCTokenProvider"]
 
@@ -74,14 +78,9 @@ class SSOOIDCCredentialProvider(CredentialProvider):
         Raises :class:`SSOConfigError` when the profile asks for SSO but its
         configuration is incomplete or contradictory.
         """
-        from .config import AWSConfig
-        from .role_credentials import RoleCredentialsManager
-
-        config = AWSConfig.load(self.session)
-        profile = self._profile_name or config.default_profile()
-        if config.profile_kind(profile) != "sso-role":
+        manager = self._manager()
+        if manager is None:
             return None
-        manager = RoleCredentialsManager(config.role_profile(profile), options=self._options)
 
         def refresh() -> dict[str, Any]:
             return manager.get().to_botocore_metadata()
@@ -89,6 +88,18 @@ class SSOOIDCCredentialProvider(CredentialProvider):
         return DeferredRefreshableCredentials(
             refresh_using=refresh, method=self.METHOD, time_fetcher=self._options.clock
         )
+
+    def _manager(self) -> RoleCredentialsManager | None:
+        """The role-credential manager of the profile, or None if it does not ask for SSO role
+        credentials (reads the config; no other I/O)."""
+        from .config import AWSConfig
+        from .role_credentials import RoleCredentialsManager
+
+        config = AWSConfig.load(self.session)
+        profile = self._profile_name or config.default_profile()
+        if config.profile_kind(profile) != "sso-role":
+            return None
+        return RoleCredentialsManager(config.role_profile(profile), options=self._options)
 
 
 class SSOOIDCTokenProvider:
@@ -120,6 +131,18 @@ class SSOOIDCTokenProvider:
         """
         from botocore.tokens import DeferredRefreshableToken, FrozenAuthToken
 
+        manager = self._manager()
+        if manager is None:
+            return None
+
+        def refresh() -> FrozenAuthToken:
+            token = manager.get()
+            return FrozenAuthToken(token.access_token, expiration=token.expires_at)
+
+        return DeferredRefreshableToken(self.METHOD, refresh, time_fetcher=self._options.clock)
+
+    def _manager(self) -> TokenManager | None:
+        """The token manager of the profile's sso-session, or None if it has no ``sso_session``."""
         from .config import AWSConfig
         from .token import TokenManager
 
@@ -127,10 +150,4 @@ class SSOOIDCTokenProvider:
         profile = self._profile_name or config.default_profile()
         if config.profile_value(profile, "sso_session") is None:
             return None
-        manager = TokenManager(config.sso_of_profile(profile), options=self._options, profile=profile)
-
-        def refresh() -> FrozenAuthToken:
-            token = manager.get()
-            return FrozenAuthToken(token.access_token, expiration=token.expires_at)
-
-        return DeferredRefreshableToken(self.METHOD, refresh, time_fetcher=self._options.clock)
+        return TokenManager(config.sso_of_profile(profile), options=self._options, profile=profile)
