@@ -29,6 +29,7 @@ def _no_browser_and_no_ci(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CI", raising=False)
     monkeypatch.delenv("BOTO_SSO_OIDC_AUTO_LOGIN", raising=False)
     monkeypatch.delenv("BOTO_SSO_OIDC_LOCK_TIMEOUT", raising=False)
+    monkeypatch.delenv("BOTO_SSO_OIDC_ENABLED", raising=False)
 
 
 def token_file(home: Path, name: str) -> Path:
