@@ -25,8 +25,8 @@ Limits: a finder placed in ``sys.meta_path`` before this one and answering for
 ``python -S`` skips ``.pth`` files, and so skips the hook.
 """
 
-from __future__ import annotations
-
+# Annotations are strings, not "from __future__ import annotations": __future__ is not
+# loaded at interpreter start, and this module must not load it.
 import os
 import sys
 
@@ -53,7 +53,7 @@ PTH_LINE = (
 source tree was moved away) makes it a no-op instead of a traceback at every start."""
 
 
-def switched_off(environ: Any = None) -> bool:
+def switched_off(environ: "Any" = None) -> bool:
     """True if ``BOTO_SSO_OIDC_ENABLED`` says false (``false``, ``0``, ``no``, ``off``)."""
     value = (os.environ if environ is None else environ).get(ENV_ENABLED, "")
     return value.strip().lower() in ("false", "0", "no", "off")
@@ -62,7 +62,7 @@ def switched_off(environ: Any = None) -> bool:
 class _BotocoreSessionWatcher:
     """A meta-path finder that finds nothing: it waits for the first import of ``botocore.session``."""
 
-    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
+    def find_spec(self, fullname: str, path: "Any" = None, target: "Any" = None) -> None:
         if fullname == WATCHED:
             # botocore (the parent package) is fully imported before its
             # submodule is looked for, so register_initializer is there now.
@@ -103,7 +103,7 @@ def _register() -> None:
     _registered = True
 
 
-def initialize(session: Any) -> None:
+def initialize(session: "Any") -> None:
     """botocore initializer: let the AWS config decide, per profile, whether ``session`` uses the plugin.
 
     Cheap (it runs for every new botocore session): registers lazy factories
