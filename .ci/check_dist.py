@@ -2,7 +2,7 @@
 
 The sdist must carry every tracked file under tests/, examples/ and bench/ (conftest.py, the
 helpers, the emulator tests, the examples the tests run), plus LICENSE, README.md and setup.cfg
-(pytest's configuration). The wheel must carry the package and py.typed, and no tests.
+(pytest's configuration). The wheel must carry the package, py.typed and the startup hook's .pth, and no tests.
 Usage: python .ci/check_dist.py   (from the repository root, with build and twine installed)
 """
 
@@ -35,6 +35,8 @@ def main() -> int:
     problems = [f"sdist lacks {name}" for name in missing]
     if "boto_sso_oidc_provider/py.typed" not in wheel_names:
         problems.append("wheel lacks py.typed")
+    if "boto_sso_oidc_provider-startup.pth" not in wheel_names:  # the startup hook, at the root
+        problems.append("wheel lacks boto_sso_oidc_provider-startup.pth")
     problems += [f"wheel carries {name}" for name in wheel_names if name.startswith("tests/")]
     for problem in problems:
         print(f"check_dist: {problem}", file=sys.stderr)

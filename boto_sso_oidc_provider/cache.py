@@ -207,6 +207,6 @@ class CacheEntry:
         return CacheLockTimeoutError(
             f"Gave up after {timeout:g}s waiting for the lock on the {self.describe} cache "
             f"({self.lock_path}): another process is still using it. Try again, or raise "
-            "sso_lock_timeout.",
+            "boto_sso_oidc_lock_timeout.",
             lock_path=str(self.lock_path),
         )

@@ -10,22 +10,31 @@ exactly as in boto3 and the AWS CLI. Two shapes are understood, as in botocore:
 * legacy profiles carrying ``sso_start_url`` and ``sso_region`` themselves; no
   refresh token there, as in botocore and the AWS CLI v2.
 
-This package adds a few keys of its own, in the AWS config's ``sso_`` style.
-Other tools ignore unknown keys, so they are harmless there; like every key,
-they may sit on the profile or its sso-session but must not disagree:
+This package adds a few keys of its own, under its own prefix so that they can
+never collide with a future AWS key. Other tools ignore unknown keys, so they
+are harmless there; like every key, they may sit on the profile or its
+sso-session but must not disagree (except ``boto_sso_oidc_enabled``, where the
+profile's value wins):
 
-``sso_auto_login``  ``auto`` (default), ``true`` or ``false``: may resolving
-    credentials start a device-flow login? ``auto`` allows it only when a
-    person can answer (a terminal is reachable and ``CI`` is not set).
-``sso_open_browser``  ``true`` (default) or ``false``: open the verification
-    page in a browser during login.
-``sso_lock_timeout``  seconds to wait for another process holding the cache
-    lock (default 600, enough for that process's login to finish).
+``boto_sso_oidc_enabled``  ``true`` or ``false`` (default): with the package
+    installed, this profile (or every profile of this sso-session) gets its
+    credentials and token through the plugin in every boto3, botocore,
+    aiobotocore and aioboto3 session, with no code change (see ``_startup``).
+``boto_sso_oidc_auto_login``  ``auto`` (default), ``true`` or ``false``: may
+    resolving credentials start a device-flow login? ``auto`` allows it only
+    when a person can answer (a terminal is reachable and ``CI`` is not set).
+``boto_sso_oidc_open_browser``  ``true`` (default) or ``false``: open the
+    verification page in a browser during login.
+``boto_sso_oidc_lock_timeout``  seconds to wait for another process holding the
+    cache lock (default 600, enough for that process's login to finish).
 ``boto_sso_oidc_use_device_code``  ``false`` (default) or ``true``: log in with
     the device flow even where a browser could be opened (the browser flow,
     authorization code with PKCE, is the default there, as in the AWS CLI v2).
 
-The environment variables ``BOTO_SSO_OIDC_AUTO_LOGIN``,
+``sso_auto_login``, ``sso_open_browser`` and ``sso_lock_timeout`` (the first
+names of three of them) still work as aliases; a key and its alias set to
+different values are an error. The environment variables
+``BOTO_SSO_OIDC_ENABLED``, ``BOTO_SSO_OIDC_AUTO_LOGIN``,
 ``BOTO_SSO_OIDC_OPEN_BROWSER``, ``BOTO_SSO_OIDC_LOCK_TIMEOUT`` and
 ``BOTO_SSO_OIDC_USE_DEVICE_CODE`` override them.
 
@@ -57,6 +66,8 @@ __all__ = [
     "SSOProfileConfig",
     "AWSConfig",
     "login_command",
+    "ENABLED_KEY",
+    "ENV_ENABLED",
     "default_profile_name",
     "parse_registration_scopes",
 ]
@@ -68,6 +79,16 @@ ProfileKind = Literal["sso-role", "sso-login", "other", "undefined"]
 (``sso_account_id``/``sso_role_name``, as botocore's SSO provider decides);
 ``sso-login`` names an sso-session or start URL but no role (enough to log in
 and list); ``other`` is any other profile; ``undefined`` is not in the config."""
+
+ENABLED_KEY = "boto_sso_oidc_enabled"
+ENV_ENABLED = "BOTO_SSO_OIDC_ENABLED"  # also read, without this module, by the startup hook
+
+# this package's setting -> (its key, the key's older alias)
+_KEYS: dict[str, tuple[str, str]] = {
+    "auto_login": ("boto_sso_oidc_auto_login", "sso_auto_login"),
+    "open_browser": ("boto_sso_oidc_open_browser", "sso_open_browser"),
+    "lock_timeout": ("boto_sso_oidc_lock_timeout", "sso_lock_timeout"),
+}
 
 _ENV_AUTO_LOGIN = "BOTO_SSO_OIDC_AUTO_LOGIN"
 _ENV_OPEN_BROWSER = "BOTO_SSO_OIDC_OPEN_BROWSER"
@@ -178,30 +199,46 @@ def _parse_bool(value: str, *, where: str, key: str, **ctx: Any) -> bool:
     raise _config_error(f"{where}: {key} must be true or false, not {value!r}.", key=key, **ctx)
 
 
+def _setting(values: Mapping[str, Any], setting: str, env: str, environ: Mapping[str, str], *,
+             where: str, **ctx: Any) -> tuple[str, Any]:
+    """(where the value came from, the raw value) of one setting: the environment variable, else
+    the key, else its alias; (key, None) when none is set. A key and its alias that disagree raise."""
+    if environ.get(env):
+        return env, environ[env]
+    key, alias = _KEYS[setting]
+    if key in values and alias in values and \
+            str(values[key]).strip().lower() != str(values[alias]).strip().lower():
+        raise _config_error(
+            f"{where} sets {key} = {values[key]} and its old name {alias} = {values[alias]}: "
+            f"keep only {key}.", key=key, **ctx)
+    if key in values:
+        return key, values[key]
+    if alias in values:
+        return alias, values[alias]
+    return key, None
+
+
 def _settings(
     values: Mapping[str, Any], *, where: str, environ: Mapping[str, str], **ctx: Any
 ) -> PluginSettings:
     """Read this package's keys from merged profile/sso-session values, environment first."""
-    auto_raw = environ.get(_ENV_AUTO_LOGIN) or values.get("sso_auto_login")
+    key, auto_raw = _setting(values, "auto_login", _ENV_AUTO_LOGIN, environ, where=where, **ctx)
     auto_login: AutoLogin = "auto"
     if auto_raw is not None:
         lowered = str(auto_raw).strip().lower()
         if lowered == "auto":
             auto_login = "auto"
         else:
-            key = _ENV_AUTO_LOGIN if environ.get(_ENV_AUTO_LOGIN) else "sso_auto_login"
             auto_login = "true" if _parse_bool(lowered, where=where, key=key, **ctx) else "false"
 
-    browser_raw = environ.get(_ENV_OPEN_BROWSER) or values.get("sso_open_browser")
+    key, browser_raw = _setting(values, "open_browser", _ENV_OPEN_BROWSER, environ, where=where, **ctx)
     open_browser = True
     if browser_raw is not None:
-        key = _ENV_OPEN_BROWSER if environ.get(_ENV_OPEN_BROWSER) else "sso_open_browser"
         open_browser = _parse_bool(str(browser_raw), where=where, key=key, **ctx)
 
-    timeout_raw = environ.get(_ENV_LOCK_TIMEOUT) or values.get("sso_lock_timeout")
+    key, timeout_raw = _setting(values, "lock_timeout", _ENV_LOCK_TIMEOUT, environ, where=where, **ctx)
     lock_timeout = DEFAULT_LOCK_TIMEOUT
     if timeout_raw is not None:
-        key = _ENV_LOCK_TIMEOUT if environ.get(_ENV_LOCK_TIMEOUT) else "sso_lock_timeout"
         try:
             lock_timeout = float(timeout_raw)
         except ValueError:
@@ -242,7 +279,7 @@ def _check_start_url(url: str, *, where: str, **ctx: Any) -> None:
 
 
 _SESSION_KEYS = ("sso_start_url", "sso_region", "sso_registration_scopes",
-                 "sso_auto_login", "sso_open_browser", "sso_lock_timeout",
+                 *(name for pair in _KEYS.values() for name in pair),
                  "boto_sso_oidc_use_device_code")
 
 
@@ -367,6 +404,35 @@ class AWSConfig:
             if account and role and self._uses(values, sso):
                 pairs.add((str(account), str(role)))
         return sorted(pairs)
+
+    # -- the plugin's activation ----------------------------------------------------------------
+
+    def mentions_plugin(self) -> bool:
+        """True if ``BOTO_SSO_OIDC_ENABLED`` is set or any profile or sso-session has
+        ``boto_sso_oidc_enabled`` (else no profile can enable the plugin)."""
+        return bool(self._environ.get(ENV_ENABLED, "").strip()) or any(
+            ENABLED_KEY in values for section in (self._profiles, self._sessions)
+            for values in section.values())
+
+    def plugin_enabled(self, profile: str) -> bool:
+        """Does the config turn the plugin on for ``profile``?
+
+        ``BOTO_SSO_OIDC_ENABLED`` decides if set; else ``boto_sso_oidc_enabled``
+        on the profile, else on its sso-session; else no. Only these raw values
+        are read (a profile without the key keeps botocore's behaviour, whatever
+        else its config says). Raises :class:`SSOConfigError` for a value that
+        is not a boolean.
+        """
+        env = self._environ.get(ENV_ENABLED, "").strip()
+        if env:
+            return _parse_bool(env, where="The environment", key=ENV_ENABLED)
+        values = self._profiles.get(profile, {})
+        where, raw = f'Profile "{profile}"', values.get(ENABLED_KEY)
+        session_name = values.get("sso_session")
+        if raw is None and session_name:
+            where = f'sso-session "{session_name}" (used by profile "{profile}")'
+            raw = self._sessions.get(session_name, {}).get(ENABLED_KEY)
+        return raw is not None and _parse_bool(str(raw), where=where, key=ENABLED_KEY, profile=profile)
 
     # -- sso-sessions --------------------------------------------------------------------------
 

@@ -40,7 +40,6 @@ them. ``uninstall()`` only stops sessions created later from being changed.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import threading
 import weakref
@@ -62,9 +61,6 @@ _lock = threading.Lock()
 # How each session got the providers: "always" (install) wins over "config" (the startup hook).
 _modes: weakref.WeakKeyDictionary[botocore.session.Session, _Mode] = weakref.WeakKeyDictionary()
 _globally = False
-
-_ENABLED_KEY = "boto_sso_oidc_enabled"
-_ENV_ENABLED = "BOTO_SSO_OIDC_ENABLED"
 
 
 def install(session: Any = None) -> None:
@@ -175,44 +171,20 @@ def _install_into(core: botocore.session.Session, *, always: bool) -> None:
 
 # -- which profiles: everything when installed by code, those that ask for it otherwise ---------
 
-def _parse_enabled(value: str, where: str) -> bool:
-    lowered = value.strip().lower()
-    if lowered in ("true", "1", "yes", "on"):
-        return True
-    if lowered in ("false", "0", "no", "off"):
-        return False
-    from .exceptions import SSOConfigError
-
-    raise SSOConfigError(f"{where}: {_ENABLED_KEY} must be true or false, not {value!r}.",
-                         key=_ENABLED_KEY)
-
-
-def _enabled_by_config(full_config: Any, profile: str) -> bool:
-    """Does the environment, ``profile`` or its sso-session turn the plugin on?"""
-    env = os.environ.get(_ENV_ENABLED, "").strip()
-    if env:
-        return _parse_enabled(env, _ENV_ENABLED)
-    values = full_config.get("profiles", {}).get(profile, {})
-    raw = values.get(_ENABLED_KEY)
-    if raw is not None:
-        return _parse_enabled(str(raw), f'Profile "{profile}"')
-    name = values.get("sso_session")
-    raw = full_config.get("sso_sessions", {}).get(name, {}).get(_ENABLED_KEY) if name else None
-    return raw is not None and _parse_enabled(str(raw), f'sso-session "{name}"')
-
-
 def _profile_gate(core: botocore.session.Session) -> Callable[[str], bool] | None:
     """Which profiles get our providers in this session: a predicate, or None for none at all."""
     if _modes.get(core) == "always":
         return lambda profile: True
-    full_config = core.full_config
-    if not os.environ.get(_ENV_ENABLED, "").strip() and not any(
-        _ENABLED_KEY in values
-        for section in ("profiles", "sso_sessions")
-        for values in full_config.get(section, {}).values()
-    ):
-        return None  # nothing in the config mentions us: botocore's chain, untouched
-    return lambda profile: _enabled_by_config(core.full_config, profile)
+    from .config import AWSConfig
+    from .exceptions import SSOConfigError
+
+    try:
+        config = AWSConfig.load(core)  # botocore has read the file already: no I/O
+    except SSOConfigError:
+        return None  # unparsable: botocore's own chain reports it, as it would without us
+    if not config.mentions_plugin():
+        return None  # nothing in the config mentions us: the session's own chain, untouched
+    return config.plugin_enabled
 
 
 # -- the chains ----------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 :class:`~.token.TokenManager` and :class:`~.role_credentials.RoleCredentialsManager`
 take an :class:`Options`; the public functions of :mod:`.sessions` and the
 providers build one from their keyword arguments. Fields left at None defer
-to the AWS config (this package's ``sso_*`` keys and environment variables,
+to the AWS config (this package's ``boto_sso_oidc_*`` keys and environment variables,
 see :mod:`.config`). Everything a test would otherwise patch is here: the
 clock, sleeping, the login prompt, the environment and the botocore clients.
 """
@@ -29,7 +29,7 @@ class Options:
     """Options of the token and role-credential managers (all optional).
 
     ``allow_login``: may a login start when a token cannot be refreshed? None:
-    as ``sso_auto_login`` and :func:`~._interaction.login_allowed` decide.
+    as ``boto_sso_oidc_auto_login`` and :func:`~._interaction.login_allowed` decide.
     ``open_browser`` and ``lock_timeout``: None means the config's value.
     ``client_factory`` makes the ``sso-oidc`` and ``sso`` clients (``(service,
     region) -> client``); None: :class:`~._clients.SessionClients` on the

@@ -22,7 +22,7 @@ never deadlock.
 
 Limits: credentials are cached per (sso-session or start URL, account, role),
 not per profile, as botocore does; a login started while the lock is held
-makes other processes wait for it up to ``sso_lock_timeout``.
+makes other processes wait for it up to ``boto_sso_oidc_lock_timeout``.
 """
 
 from __future__ import annotations

@@ -313,7 +313,7 @@ class TokenManager:
             state = "The SSO session has ended for"
         return SSOLoginRequiredError(
             f"{state} {self.sso.display_name} and no login can be started here "
-            f"(no terminal, CI, or sso_auto_login = false). Run: {self.login_command}",
+            f"(no terminal, CI, or boto_sso_oidc_auto_login = false). Run: {self.login_command}",
             command=self.login_command,
         )
 

@@ -22,12 +22,14 @@ HERE = Path(__file__).resolve().parent
 
 RUNS = [
     ("profile_settings.ini", ["boto3_session.py", "prod-readonly"],
-     "sso_auto_login = false, nobody logged in yet: a one-line error"),
-    ("profile_settings.ini", ["boto3_session.py", "dev"], "sso_auto_login = true: logs in"),
+     "boto_sso_oidc_auto_login = false, nobody logged in yet: a one-line error"),
+    ("profile_settings.ini", ["boto3_session.py", "dev"], "boto_sso_oidc_auto_login = true: logs in"),
     ("profile_settings.ini", ["boto3_session.py", "prod-readonly"],
      "same sso-session, token cached: no login"),
     ("profile_settings.ini", ["global_install.py", "dev"], "warm caches: only the STS call"),
     ("role_chaining.ini", ["global_install.py", "prod-deploy"], "role chaining via AssumeRole"),
+    ("config_enabled.ini", ["plain_boto3.py", "team-dev"],
+     "boto_sso_oidc_enabled = true, no code change: logs in to the other sso-session"),
 ]
 
 

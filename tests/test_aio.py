@@ -13,7 +13,7 @@ from aiobotocore.session import AioSession, get_session
 
 import boto_sso_oidc_provider as sso
 from boto_sso_oidc_provider.aio import AioSSOOIDCTokenProvider, sync_twin
-from boto_sso_oidc_provider.role_credentials import role_credentials_manager
+from boto_sso_oidc_provider.sessions import role_credentials_manager
 
 from .cli_helpers import login
 from .conftest import read_json, token_file

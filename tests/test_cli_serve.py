@@ -28,7 +28,7 @@ session = boto3.Session()
 credentials = session.get_credentials()
 identity = session.client("sts").get_caller_identity()
 print(json.dumps({"method": credentials.method, "key": credentials.get_frozen_credentials().access_key,
-                  "arn": identity["Arn"], "plugin": any(m.startswith("boto_sso_oidc") for m in sys.modules)}))
+                  "arn": identity["Arn"], "plugin": "boto_sso_oidc_provider.provider" in sys.modules}))
 """
 
 

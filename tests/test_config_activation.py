@@ -99,3 +99,40 @@ def test_install_turns_it_on_for_a_session_the_config_does_not_enable(sso_emulat
     session = botocore.session.Session()
     sso.install(session)
     assert type(_sso_slot(session)) is SSOOIDCCredentialProvider
+
+
+# -- the keys under the package's prefix, and their old names -----------------------------------
+
+
+def _settings(**session_keys: str):
+    from boto_sso_oidc_provider.config import AWSConfig
+
+    session = {"sso_start_url": "https://x.awsapps.com/start", "sso_region": "us-east-1",
+               **session_keys}
+    return AWSConfig({"sso_sessions": {"s": session}}, environ={}).sso_session("s").settings
+
+
+@pytest.mark.parametrize("prefix", ["boto_sso_oidc_", "sso_"])
+def test_the_settings_under_the_prefix_and_their_old_aliases(prefix):
+    settings = _settings(**{f"{prefix}auto_login": "false", f"{prefix}open_browser": "false",
+                            f"{prefix}lock_timeout": "30"})
+    assert (settings.auto_login, settings.open_browser, settings.lock_timeout) == ("false", False, 30.0)
+
+
+def test_a_key_and_its_old_alias_must_agree():
+    assert _settings(boto_sso_oidc_lock_timeout="30", sso_lock_timeout="30").lock_timeout == 30.0
+    with pytest.raises(SSOConfigError, match="keep only boto_sso_oidc_lock_timeout") as raised:
+        _settings(boto_sso_oidc_lock_timeout="30", sso_lock_timeout="60")
+    assert raised.value.key == "boto_sso_oidc_lock_timeout"
+
+
+def test_errors_name_the_key_as_written():
+    with pytest.raises(SSOConfigError, match="boto_sso_oidc_open_browser must be true or false"):
+        _settings(boto_sso_oidc_open_browser="maybe")
+
+
+def test_the_startup_hook_reads_the_same_environment_variable():
+    from boto_sso_oidc_provider.config import ENV_ENABLED
+
+    assert _startup.ENV_ENABLED == ENV_ENABLED
+    assert _startup.switched_off({ENV_ENABLED: "False"}) and not _startup.switched_off({})

@@ -26,8 +26,8 @@ LAYERS: list[set[str]] = [
     {"role_credentials"},
     {"credentials_endpoint"},
     {"sessions"},
-    {"provider"},
-    {"installation"},
+    {"provider", "aio"},
+    {"installation", "_startup"},
     {"demo", "cli", "__main__"},
 ]
 

@@ -22,6 +22,8 @@ COVERED = {
     "global_install.py": "test_run_examples",
     "profile_settings.ini": "test_run_examples",
     "role_chaining.ini": "test_run_examples",
+    "config_enabled.ini": "test_run_examples",
+    "plain_boto3.py": "test_run_examples",
     "credential_process.ini": "test_credential_process_config_with_the_aws_cli",
     "test_my_code_with_the_fixture.py": "test_the_fixture_example_passes",
     "onboarding.sh": "test_the_onboarding_script_from_an_empty_home",
@@ -44,8 +46,8 @@ def test_run_examples():
                             stdin=subprocess.DEVNULL, start_new_session=True, timeout=180)
     assert result.returncode == 0, result.stdout
     runs = result.stdout.split("\n$ ")[1:]
-    assert len(runs) == 5, result.stdout
-    refused, dev, readonly, global_dev, chained = runs
+    assert len(runs) == 6, result.stdout
+    refused, dev, readonly, global_dev, chained, plain = runs
     assert "boto3_session.py prod-readonly" in refused
     assert "boto-sso-oidc login --profile prod-readonly" in refused and "Traceback" not in refused
     dev_arn = ARN.format(account="111111111111", role="AdministratorAccess")
@@ -54,7 +56,10 @@ def test_run_examples():
     assert "/device?user_code=" not in readonly  # same sso-session: no second login
     assert "global_install.py dev" in global_dev and dev_arn in global_dev
     assert "arn:aws:sts::222222222222:assumed-role/Deployer/deploy" in chained
-    assert "Emulator calls:" in chained
+    # No import of the package in plain_boto3.py: the startup hook and the config's setting
+    # log in to sso-session my-team (botocore's own provider would fail: no token cached).
+    assert "Logging in to sso-session \"my-team\"" in plain and dev_arn in plain
+    assert "Emulator calls:" in plain
 
 
 def test_credential_process_config_with_the_aws_cli(sso_emulator):

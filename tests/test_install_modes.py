@@ -34,7 +34,7 @@ pytestmark = pytest.mark.slow
 SITE_PACKAGES = Path(botocore.__file__).resolve().parent.parent  # this venv's
 DEPENDENCIES = ["boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py",
                 "filelock"]
-SOURCES = ["boto_sso_oidc_provider", "pyproject.toml", "setup.py", "setup.cfg", "README.md"]
+SOURCES = ["boto_sso_oidc_provider", "pyproject.toml", "setup.py", "setup.cfg", "README.md", "LICENSE"]
 ARN_PREFIX = "arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_AdministratorAccess_"
 
 

@@ -302,7 +302,7 @@ def test_lock_wait_is_bounded(sso_emulator):
     thread.start()
     try:
         ready.wait(5)
-        with pytest.raises(sso.CacheLockTimeoutError, match="sso_lock_timeout") as caught:
+        with pytest.raises(sso.CacheLockTimeoutError, match="boto_sso_oidc_lock_timeout") as caught:
             manager.get()
         assert caught.value.lock_path == str(manager.entry.lock_path)
     finally:
@@ -336,10 +336,12 @@ def test_plain_boto3_without_this_package_uses_our_cache(sso_emulator):
         """
         import sys, boto3
         arn = boto3.Session(profile_name="dev").client("sts").get_caller_identity()["Arn"]
-        assert "boto_sso_oidc_provider" not in sys.modules
+        # The startup hook is switched off: at most its two small modules were imported.
+        ours = {m for m in sys.modules if m.startswith("boto_sso_oidc_provider")}
+        assert ours <= {"boto_sso_oidc_provider", "boto_sso_oidc_provider._startup"}, ours
         print(arn)
         """,
-        subprocess_env(sso_emulator),
+        subprocess_env(sso_emulator, BOTO_SSO_OIDC_ENABLED="false"),
     )
     expected = "arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_AdministratorAccess_"
     assert result.stdout.strip().startswith(expected)
@@ -433,7 +435,7 @@ def test_auto_login_disabled_by_config_key(sso_emulator, monkeypatch):
     sso_emulator.write_config(DEFAULT_CONFIG.replace(
         "sso_registration_scopes", "sso_auto_login = false\nsso_registration_scopes"))
     monkeypatch.setattr(_interaction, "_terminal_reachable", lambda: True)  # a person is there...
-    with pytest.raises(sso.SSOLoginRequiredError, match="sso_auto_login"):
+    with pytest.raises(sso.SSOLoginRequiredError, match="boto_sso_oidc_auto_login"):
         sso.load_token("dev")  # ...but the profile says no
 
 

@@ -6,10 +6,10 @@ macOS, WSL) or ``--redirect-port`` is given; the device flow (a URL and a
 code to confirm) with ``--use-device-code``, ``boto_sso_oidc_use_device_code``
 or ``BOTO_SSO_OIDC_USE_DEVICE_CODE``, for legacy profiles, and where no
 browser can be opened (an SSH session). An explicit login always runs,
-whatever ``sso_auto_login`` says: the URL goes to stderr, a browser opens
-unless ``--no-browser`` (or ``sso_open_browser = false``), and the token is
-cached where the AWS CLI v2 keeps it. On success one line on stderr says
-which session and until when.
+whatever ``boto_sso_oidc_auto_login`` says: the URL goes to stderr, a
+browser opens unless ``--no-browser`` (or ``boto_sso_oidc_open_browser =
+false``), and the token is cached where the AWS CLI v2 keeps it. On success
+one line on stderr says which session and until when.
 
 Exit codes: 0 logged in; 1 failure (denied, expired, config; one line on
 stderr); 2 usage; 130 cancelled with Ctrl-C.
