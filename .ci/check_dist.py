@@ -2,7 +2,8 @@
 
 The sdist must carry every tracked file under tests/, examples/ and bench/ (conftest.py, the
 helpers, the emulator tests, the examples the tests run), plus LICENSE, README.md and setup.cfg
-(pytest's configuration). The wheel must carry the package, py.typed and the startup hook's .pth, and no tests.
+(pytest's configuration). The wheel must carry the package, py.typed and the startup hook's
+.pth, and no tests.
 Usage: python .ci/check_dist.py   (from the repository root, with build and twine installed)
 """
 
