@@ -80,12 +80,12 @@ def test_the_examples_run_as_documented(sso_emulator):
     env = subprocess_env(sso_emulator, AWS_CONFIG_FILE=str(EXAMPLES / "profile_settings.ini"))
     env.pop("AWS_PROFILE")
 
-    refused = _example("boto3_session.py", "prod-readonly", env=env)  # sso_auto_login = false
+    refused = _example("boto3_session.py", "prod-readonly", env=env)  # boto_sso_oidc_auto_login = false
     assert refused.returncode == 1 and refused.stdout == ""
     assert refused.stderr.count("\n") == 1 and "Traceback" not in refused.stderr
     assert "boto-sso-oidc login --profile prod-readonly" in refused.stderr
 
-    dev = _example("boto3_session.py", "dev", env=env)  # sso_auto_login = true
+    dev = _example("boto3_session.py", "dev", env=env)  # boto_sso_oidc_auto_login = true
     assert dev.returncode == 0 and dev.stdout.count(ARN_PREFIX) == 2, dev.stderr
     readonly = _example("boto3_session.py", "prod-readonly", env=env)  # same sso-session
     assert readonly.returncode == 0, readonly.stderr

@@ -49,7 +49,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", type=_key_value, action="append", default=[], metavar="KEY=VALUE",
                         dest="extra",
                         help="a key for every generated profile, such as output=json or "
-                             "sso_auto_login=false (repeatable); --region R sets region = R")
+                             "boto_sso_oidc_auto_login=false (repeatable); --region R sets region = R")
     parser.add_argument("--dry-run", action="store_true", dest="dry_run",
                         help="print the change as a diff on stdout and write nothing")
 
