@@ -35,6 +35,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["WarmProfile", "config_file", "credentials_file", "default_profile",
            "read_profile", "role_cache_file", "cached_process_output"]
 
+_MAX_CONFIG_BYTES = 16 << 20
+
 _CREDENTIAL_KEYS = ("AccessKeyId", "SecretAccessKey", "SessionToken")
 
 _CANONICAL_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -101,10 +103,12 @@ def _section_name(section: str, prefix: str) -> str | None:
 def _parse(path: str) -> configparser.RawConfigParser | None:
     import configparser
 
+    from ._files import read_small_file
+
     parser = configparser.RawConfigParser()
     try:
-        with open(path, encoding="utf-8") as handle:
-            parser.read_file(handle)
+        # Bounded and non-blocking: a FIFO or /dev/zero here sends us to the full path, not into a hang.
+        parser.read_string(read_small_file(path, _MAX_CONFIG_BYTES).decode("utf-8"), path)
     except (OSError, UnicodeDecodeError, configparser.Error):
         return None
     return parser
@@ -182,19 +186,29 @@ def role_cache_file(profile: WarmProfile) -> str:
     return os.path.join(role_cache_dir(), f"{key}.json")
 
 
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _real_date(year: int, month: int, day: int) -> bool:
+    """A day that exists in the proleptic Gregorian calendar (no datetime import: start-up time)."""
+    if year < 1 or not 1 <= month <= 12 or day < 1:
+        return False
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    return day <= _MONTH_DAYS[month - 1] + (1 if month == 2 and leap else 0)
+
+
 def _canonical_expiration(text: Any) -> str | None:
     """``Expiration`` as ``YYYY-MM-DDTHH:MM:SSZ`` (what botocore, the AWS CLI v2 and this package
     write); other forms other writers use are converted through :mod:`datetime`. None if unparseable."""
     if not isinstance(text, str):
         return None
-    if (text.translate(_DIGITS) == _CANONICAL_SHAPE and "01" <= text[5:7] <= "12"
-            and "01" <= text[8:10] <= "31" and text[11:13] < "24" and text[14:16] < "60"
-            and text[17:19] < "60"):
-        return text
+    if text.translate(_DIGITS) == _CANONICAL_SHAPE:
+        if (_real_date(int(text[0:4]), int(text[5:7]), int(text[8:10])) and text[11:13] < "24"
+                and text[14:16] < "60" and text[17:19] < "60"):
+            return text
+        return None  # 2099-02-30T00:00:00Z: the full path (and botocore) would reject it
     from ._clock import format_timestamp, parse_timestamp
 
-    if text.endswith("UTC"):  # old botocore's strftime("%Z") of a tzutc datetime
-        text = text[:-3] + "Z"
     try:
         return format_timestamp(parse_timestamp(text))
     except (TypeError, ValueError):
@@ -236,9 +250,10 @@ def cached_process_output(profile: str, *, window: float = EXPIRY_WINDOW) -> dic
     settings = read_profile(profile)
     if settings is None:
         return None
+    from ._files import read_small_file
+
     try:
-        with open(role_cache_file(settings), encoding="utf-8") as handle:
-            data = json.load(handle)
-    except (OSError, ValueError):
+        data = json.loads(read_small_file(role_cache_file(settings)))
+    except (OSError, ValueError, RecursionError):  # absent, not a file, not JSON, nested too deep
         return None
     return _process_output(data, window=window)

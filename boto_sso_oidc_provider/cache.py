@@ -19,6 +19,7 @@ as absent: the next write replaces it.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -32,7 +33,7 @@ from typing import Any, TypeVar
 
 from ._layout import DEFAULT_LOCK_TIMEOUT
 
-__all__ = ["CacheEntry"]
+__all__ = ["CacheEntry", "PreparedWrite", "bounded_timeout"]
 
 _T = TypeVar("_T")
 
@@ -54,13 +55,70 @@ def _process_lock(path: str) -> threading.Lock:
 
 
 def _ensure_private_dir(directory: Path) -> None:
-    """Create ``directory`` (and parents) 0700; tighten it if we created it looser."""
+    """Create ``directory`` and every missing parent 0700, whatever the umask; warn (once) if an
+    existing one can be written by others or belongs to someone else."""
     if directory.is_dir():
+        _check_private(directory)
         return
-    # makedirs' mode is filtered by the umask, so chmod what it makes.
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    with contextlib.suppress(OSError):
-        os.chmod(directory, 0o700)
+    missing = []
+    current = directory
+    while not current.exists() and current != current.parent:
+        missing.append(current)
+        current = current.parent
+    for path in reversed(missing):
+        # mkdir's mode is filtered by the umask (and makedirs ignores it for parents): chmod too.
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(path, 0o700)
+            with contextlib.suppress(OSError):
+                os.chmod(path, 0o700)
+    _check_private(directory)
+
+
+_checked_dirs: set[str] = set()
+
+
+def _check_private(directory: Path) -> None:
+    """Warn loudly, once per process, about a cache directory others could write to."""
+    key = str(directory)
+    if key in _checked_dirs or not hasattr(os, "getuid"):  # no POSIX modes on Windows
+        return
+    _checked_dirs.add(key)
+    try:
+        info = os.stat(directory)
+    except OSError:
+        return
+    if info.st_uid != os.getuid():
+        problem = f"belongs to another user (uid {info.st_uid})"
+    elif info.st_mode & 0o022:
+        problem = f"can be written by other users (mode {info.st_mode & 0o777:o})"
+    else:
+        return
+    logger.warning("The cache directory %s %s: they could replace your SSO tokens and credentials. "
+                   "Fix it with: chmod 700 %s", directory, problem, directory)
+
+
+# A prepared write lives at most as long as a login (a device code lasts 10 minutes): a temporary
+# file this old was left by a process that was killed.
+_STALE_AFTER = 3600.0
+
+
+def _remove_stale_temporaries(directory: Path) -> None:
+    now = time.time()
+    with contextlib.suppress(OSError), os.scandir(directory) as entries:
+        for item in entries:
+            if not (item.name.startswith(".tmp-") and item.name.endswith(".json")):
+                continue
+            with contextlib.suppress(OSError):
+                if now - item.stat(follow_symlinks=False).st_mtime > _STALE_AFTER:
+                    os.unlink(item.path)
+
+
+def bounded_timeout(seconds: float) -> float:
+    """A lock wait the threading and filelock APIs accept: NaN and negatives are 0, ``inf``
+    and anything beyond :data:`threading.TIMEOUT_MAX` (about 292 years) is that maximum."""
+    if seconds != seconds or seconds < 0:  # NaN
+        return 0.0
+    return min(float(seconds), threading.TIMEOUT_MAX)
 
 
 class CacheEntry:
@@ -73,7 +131,7 @@ class CacheEntry:
         self.path = Path(path)
         self.lock_path = self.path.with_name(self.path.name + ".lock")
         self.describe = describe
-        self.lock_timeout = lock_timeout
+        self.lock_timeout = bounded_timeout(lock_timeout)
 
     def __repr__(self) -> str:
         return f"CacheEntry({str(self.path)!r})"
@@ -81,17 +139,28 @@ class CacheEntry:
     # -- reading -------------------------------------------------------------------------------
 
     def read(self) -> dict[str, Any] | None:
-        """The entry's JSON object, or None if absent or unusable (with a warning for the latter)."""
+        """The entry's JSON object, or None if absent or unusable (with a warning for the latter).
+
+        Never blocks and never reads without bound: a FIFO, a device, a directory or a file
+        over :data:`~boto_sso_oidc_provider._files.MAX_CACHE_BYTES` is unusable.
+        """
+        from ._files import NotARegularFileError, read_small_file
+
         try:
-            with open(self.path, encoding="utf-8") as handle:
-                data = json.load(handle)
+            data = json.loads(read_small_file(self.path))
         except FileNotFoundError:
             return None
-        except (OSError, ValueError) as error:
-            reason = "unreadable" if isinstance(error, OSError) else "not valid JSON"
+        except (OSError, ValueError, RecursionError) as error:
+            if isinstance(error, NotARegularFileError):
+                reason = error.strerror or "is not a regular file"
+            elif isinstance(error, OSError):
+                reason = "unreadable"
+            else:  # ValueError covers bad UTF-8 too; RecursionError is JSON nested absurdly deep
+                reason = "not valid JSON"
             logger.warning(
-                "Ignoring the %s cache file %s: it is %s; it will be replaced.",
-                self.describe, self.path, reason,
+                "Ignoring the %s cache file %s: it %s; it will be replaced.",
+                self.describe, self.path,
+                reason if reason.startswith("is ") else f"is {reason}",
             )
             return None
         if not isinstance(data, dict):
@@ -120,21 +189,25 @@ class CacheEntry:
 
     def write(self, data: dict[str, Any]) -> None:
         """Replace the entry atomically with ``data`` (mode 0600)."""
+        with self.prepared_write() as pending:
+            pending.commit(data)
+
+    def prepared_write(self) -> PreparedWrite:
+        """Get ready to replace the entry: directory made, temporary file created and space reserved.
+
+        For writes that follow a call that cannot be repeated (a refresh rotates the
+        refresh token): whatever makes the write impossible (a read-only or full disk,
+        ``ulimit -f``, the entry's path being a directory) is raised here as
+        :class:`OSError`, *before* the call. Use as a context manager; the temporary
+        file is removed if :meth:`PreparedWrite.commit` is never called.
+        """
+        if os.path.isdir(self.path) and not os.path.islink(self.path):
+            from ._files import NotARegularFileError
+
+            raise NotARegularFileError(errno.EISDIR, "is a directory, not a file", str(self.path))
         _ensure_private_dir(self.path.parent)
-        text = json.dumps(data)
-        # mkstemp creates the file 0600 (owner only), whatever the umask.
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        self._fsync_dir()
+        _remove_stale_temporaries(self.path.parent)
+        return PreparedWrite(self)
 
     def _fsync_dir(self) -> None:
         # Makes the rename itself durable; not possible everywhere, never fatal.
@@ -164,7 +237,7 @@ class CacheEntry:
         """
         import filelock
 
-        timeout = self.lock_timeout if timeout is None else timeout
+        timeout = self.lock_timeout if timeout is None else bounded_timeout(timeout)
         deadline = time.monotonic() + timeout
         thread_lock = _process_lock(str(self.lock_path))
         if not self._acquire_thread_lock(thread_lock, timeout):
@@ -210,3 +283,64 @@ class CacheEntry:
             "boto_sso_oidc_lock_timeout.",
             lock_path=str(self.lock_path),
         )
+
+
+class PreparedWrite:
+    """A replacement of one cache entry, made ready before the data exists (see
+    :meth:`CacheEntry.prepared_write`)."""
+
+    # Reserved in the temporary file up front (JSON allows the trailing spaces): no cache
+    # file comes near it, so the commit needs no new disk space.
+    RESERVE = 16384
+
+    def __init__(self, entry: CacheEntry) -> None:
+        self.entry = entry
+        # mkstemp creates the file 0600 (owner only), whatever the umask.
+        fd, self._tmp = tempfile.mkstemp(dir=entry.path.parent, prefix=".tmp-", suffix=".json")
+        self._handle: Any = None
+        try:
+            self._handle = os.fdopen(fd, "r+b")
+            self._handle.write(b" " * self.RESERVE)
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+        except BaseException:
+            self.discard()
+            raise
+
+    def __enter__(self) -> PreparedWrite:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.discard()
+
+    def commit(self, data: dict[str, Any]) -> None:
+        """Write ``data`` and atomically put it in place of the entry. Raises :class:`OSError`."""
+        if self._handle is None:
+            raise ValueError("this prepared write was already committed or discarded")
+        text = json.dumps(data).encode("utf-8")
+        try:
+            handle = self._handle
+            handle.seek(0)
+            handle.write(text)
+            handle.truncate(len(text))
+            handle.flush()
+            os.fsync(handle.fileno())
+            self._handle = None
+            handle.close()
+            os.replace(self._tmp, self.entry.path)
+        except BaseException:
+            self.discard()
+            raise
+        self._tmp = ""
+        self.entry._fsync_dir()
+
+    def discard(self) -> None:
+        """Remove the temporary file (nothing happens after a commit)."""
+        if self._handle is not None:
+            with contextlib.suppress(OSError):
+                self._handle.close()
+            self._handle = None
+        if self._tmp:
+            with contextlib.suppress(OSError):
+                os.unlink(self._tmp)
+            self._tmp = ""

@@ -1,0 +1,66 @@
+"""Reading a small file someone else may have replaced with something hostile.
+
+Cache and config paths are shared with other tools and sit in the user's
+home: one of them may be a FIFO (an ``open`` that never returns), a symlink
+to ``/dev/zero`` (a read that never ends), a directory, or simply huge.
+:func:`read_small_file` opens without blocking, refuses anything that is not
+a regular file and reads at most a bound, so every one of those is a plain
+:class:`OSError` the caller already treats as "unusable", never a hang.
+
+Standard library only, cheap to import: the warm path uses it.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+
+__all__ = ["MAX_CACHE_BYTES", "NotARegularFileError", "read_small_file"]
+
+MAX_CACHE_BYTES = 1 << 20
+"""No cache file this package or the AWS CLI writes comes near 1 MiB; a bigger one is not ours."""
+
+# O_NONBLOCK: opening a FIFO with no writer returns at once instead of waiting forever.
+# O_NOCTTY: opening a terminal device never makes it our controlling terminal.
+# Both are POSIX-only; elsewhere getattr gives 0 (no such files to worry about there).
+_OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+               | getattr(os, "O_BINARY", 0))
+
+
+class NotARegularFileError(OSError):
+    """The path exists but is a directory, FIFO, device or socket, or is larger than allowed."""
+
+
+def read_small_file(path: str | os.PathLike[str], limit: int = MAX_CACHE_BYTES) -> bytes:
+    """The bytes of the regular file at ``path``, if it holds at most ``limit`` bytes.
+
+    Symlinks to regular files are followed (the AWS CLI's and dotfile managers'
+    layouts use them); the check is made on the opened file, so nothing can be
+    swapped in between. Raises :class:`FileNotFoundError` if there is nothing
+    there, :class:`NotARegularFileError` for a directory, FIFO, device, socket
+    or a file over ``limit``, and other :class:`OSError` as ``open`` does.
+    """
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except IsADirectoryError:
+        raise NotARegularFileError(errno.EISDIR, "is a directory, not a file", str(path)) from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise NotARegularFileError(errno.EINVAL, "is not a regular file", str(path))
+        if info.st_size > limit:
+            raise NotARegularFileError(errno.EFBIG, f"is larger than {limit} bytes", str(path))
+        chunks = []
+        size = 0
+        while True:
+            chunk = os.read(fd, min(65536, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:  # it grew while we read
+                raise NotARegularFileError(errno.EFBIG, f"is larger than {limit} bytes", str(path))
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
