@@ -70,7 +70,14 @@ def install(session: Any = None) -> None:
     With a session: that session only. Without: every session created from
     now on, until :func:`uninstall`. Idempotent. Raises :class:`TypeError`
     for something that is not a session of the botocore family.
+
+    Also starts redacting secrets from botocore's, urllib3's and this package's
+    log records, process-wide (:mod:`._redaction`): from here on this package
+    handles credentials in this process, so its promise holds here too.
     """
+    from . import _redaction
+
+    _redaction.install()
     if session is None:
         _install_globally()
         return

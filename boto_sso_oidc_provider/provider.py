@@ -62,8 +62,10 @@ class SSOOIDCCredentialProvider(CredentialProvider):
 
     def __init__(self, profile_name: str | None = None, session: Any = None, *,
                  options: Options | None = None) -> None:
+        from . import _redaction
         from ._clients import botocore_session
 
+        _redaction.install()  # the credentials this provider hands out never reach a log
         core = botocore_session(session, profile_name)
         super().__init__(session=core)
         self._profile_name = profile_name
@@ -114,8 +116,10 @@ class SSOOIDCTokenProvider:
 
     def __init__(self, session: Any = None, *, profile_name: str | None = None,
                  options: Options | None = None) -> None:
+        from . import _redaction
         from ._clients import botocore_session
 
+        _redaction.install()  # the tokens this provider hands out never reach a log
         self._session = botocore_session(session, profile_name)
         self._profile_name = profile_name
         self._options = _options(options, self._session)

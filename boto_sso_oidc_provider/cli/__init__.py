@@ -12,7 +12,11 @@ Exit codes (all commands):
   0  success
   1  the operation failed (the reason is one line on stderr)
   2  bad usage (argparse's own code)
-  130 interrupted (Ctrl-C)
+  130 interrupted (Ctrl-C, SIGINT)
+  143 terminated (SIGTERM)
+
+A refreshed or newly issued token is always written before the command stops for
+SIGINT or SIGTERM (see :mod:`boto_sso_oidc_provider._interrupts`).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-from ._common import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from ._common import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:  # pragma: no cover
@@ -46,7 +50,8 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "completion": ("_completion", "print a completion script for bash, zsh or fish"),
 }
 
-__all__ = ["main", "build_parser", "EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "EXIT_INTERRUPTED"]
+__all__ = ["main", "build_parser", "EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "EXIT_INTERRUPTED",
+           "EXIT_TERMINATED"]
 
 
 def _load(name: str) -> ModuleType:
@@ -83,8 +88,77 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _terminate(signum: int, frame: object) -> None:
+    # An exception, not the default action: it lands between two bytecodes of the main
+    # thread, so a token write in progress is finished first (see _interrupts).
+    raise SystemExit(EXIT_TERMINATED)
+
+
+def _handle_sigterm() -> object:
+    """Turn SIGTERM into ``SystemExit(143)`` for this command's run; returns the previous handler."""
+    try:  # the builtin module: `signal` would import enum, which the warm path never needs
+        import _signal as signal_module
+    except ImportError:  # pragma: no cover - other interpreters
+        import signal as signal_module
+    try:
+        return signal_module.signal(signal_module.SIGTERM, _terminate)
+    except (ValueError, OSError, AttributeError):  # not the main thread, or no SIGTERM here
+        return None
+
+
+def _restore_sigterm(previous: object) -> None:
+    if previous is None:
+        return
+    import signal
+
+    try:
+        signal.signal(signal.SIGTERM, previous)  # type: ignore[arg-type]
+    except (ValueError, OSError, TypeError):
+        pass
+
+
+def _stdout_gone() -> None:
+    """Point stdout at /dev/null, so Python's own flush at exit cannot print a traceback."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.close(devnull)
+    except OSError:
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``boto-sso-oidc`` console script."""
+    previous = _handle_sigterm()
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        _say("boto-sso-oidc: interrupted")
+        return EXIT_INTERRUPTED
+    except SystemExit as stop:
+        if stop.code == EXIT_TERMINATED:
+            _say("boto-sso-oidc: terminated")
+            return EXIT_TERMINATED
+        raise
+    except BrokenPipeError:  # the reader went away (`| head`): nothing more to tell it
+        _stdout_gone()
+        _say("boto-sso-oidc: stdout was closed before all output was written")
+        return EXIT_FAILURE
+    finally:
+        _restore_sigterm(previous)
+
+
+def _say(line: str) -> None:
+    try:
+        if sys.stderr is not None:
+            print(line, file=sys.stderr)
+    except (OSError, ValueError):
+        pass
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list and args_list[0].startswith("-"):  # global options first, as in the AWS CLI
         from ._common import hoist_command
@@ -93,19 +167,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Configure only the named subcommand when we can tell which it is: keeps
     # every command's start-up (credential-process above all) free of the others.
     only = args_list[0] if args_list and args_list[0] in _COMMANDS else None
-    try:
-        # A command may answer its plainest form before argparse is even imported
-        # (credential-process: it runs before every AWS CLI command).
-        fast_main = getattr(_load(only), "fast_main", None) if only else None
-        code = fast_main(args_list[1:]) if fast_main is not None else None
-        if code is not None:
-            return int(code)
-        parser = build_parser(only)
-        args = parser.parse_args(args_list)
-        return int(_load(args.command).run(args))
-    except KeyboardInterrupt:
-        print("boto-sso-oidc: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    # A command may answer its plainest form before argparse is even imported
+    # (credential-process: it runs before every AWS CLI command).
+    fast_main = getattr(_load(only), "fast_main", None) if only else None
+    code = fast_main(args_list[1:]) if fast_main is not None else None
+    if code is not None:
+        return int(code)
+    parser = build_parser(only)
+    args = parser.parse_args(args_list)
+    return int(_load(args.command).run(args))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -23,6 +23,7 @@ EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:  # pragma: no cover
@@ -31,7 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Container, Sequence
     from typing import IO, Any
 
-__all__ = ["EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "EXIT_INTERRUPTED",
+__all__ = ["EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "EXIT_INTERRUPTED", "EXIT_TERMINATED",
            "GLOBAL_FLAGS", "GLOBAL_VALUE_OPTIONS", "global_options",
            "hoist_command", "add_profile", "add_profile_or_session", "add_json",
            "add_debug", "setup_logging", "fail", "error_line", "report", "print_json", "quiet_stdout",

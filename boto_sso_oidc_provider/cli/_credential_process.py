@@ -57,6 +57,14 @@ def credential_process(profile: str, *, debug: bool = False) -> int:
         output = process_output(profile, debug=debug)
     except Exception as error:  # every failure is one line for the caller to show
         return report("credential-process", error, debug=debug, profile=profile)
-    sys.stdout.write(json.dumps(output) + "\n")
-    sys.stdout.flush()
+    try:
+        sys.stdout.write(json.dumps(output) + "\n")
+        sys.stdout.flush()
+    except (AttributeError, ValueError, OSError) as error:  # stdout None or closed (`>&-`)
+        if isinstance(error, BrokenPipeError):
+            raise  # the reader went away: main() says so once
+        from ._common import fail
+
+        return fail("credential-process", "stdout is closed: there is nowhere to print the "
+                    "credentials (the caller must read them from stdout)")
     return EXIT_OK
