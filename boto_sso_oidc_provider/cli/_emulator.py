@@ -104,6 +104,28 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
 
 
+def _warn_if_exposed(host: str, url: str, port: int) -> None:
+    """Say loudly that a wildcard or non-loopback address lets others in, and how they get here."""
+    import ipaddress
+    import socket
+
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    if host == "localhost" or (address is not None and address.is_loopback):
+        return
+    if address is not None and address.is_unspecified:
+        name = socket.gethostname()
+        where = (f"on every interface; this machine uses {url} (printed above), other machines "
+                 f"http://{name}:{port}")
+    else:
+        where = f"on {host}; clients use http://{host}:{port}"
+    print(f"boto-sso-oidc emulator: WARNING: listening {where}. Anyone who can reach it can approve "
+          "logins and obtain tokens, and its control plane has no authentication: use it only on "
+          "a network you trust.", file=sys.stderr, flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
     """Serve until SIGINT or SIGTERM; 0 then, 1 if the state file or address is unusable."""
     from ..emulator import Directory, DirectoryError, EmulatorConfig, EmulatorServer
@@ -137,6 +159,7 @@ def run(args: argparse.Namespace) -> int:
     thread.start()
     try:
         print(server.url, flush=True)
+        _warn_if_exposed(args.host, server.url, server.port)
         if args.verbose:
             print(f"IAM Identity Center emulator serving at {server.url}", file=sys.stderr)
         # A timed wait keeps the main thread responsive to signals on every platform.

@@ -12,7 +12,10 @@
 ==========================  ===================================================
 
 Errors are ``{"error": "<code>", "message": "..."}`` with 400, 404 (unknown
-user code) or 409 (the login can no longer be decided).
+user code) or 409 (the login can no longer be decided). POSTs must be
+``Content-Type: application/json`` (415 otherwise) and, from a browser, come
+from the emulator's own origin (403 otherwise): a web page elsewhere cannot
+approve a login or inject faults.
 """
 
 from __future__ import annotations
@@ -68,6 +71,12 @@ def _refuse(message: str, status: int = 400, name: str = "InvalidRequest") -> Se
 
 
 def _body(request: Request) -> dict[str, Any]:
+    # JSON only: a browser can send text/plain or a form anywhere without asking first (no CORS
+    # preflight), application/json it cannot; so a page elsewhere cannot drive the emulator.
+    content_type = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    if request.method == "POST" and content_type != "application/json":
+        raise _refuse("The control plane takes Content-Type: application/json only", 415,
+                      "UnsupportedMediaType")
     return json_body(request, _refuse)
 
 
@@ -154,6 +163,7 @@ def expire(state: EmulatorState, request: Request) -> Response:
 
 
 def reset(state: EmulatorState, request: Request) -> Response:
+    _body(request)
     state.reset()
     return json_response(200, {})
 

@@ -10,6 +10,7 @@ in the service's error shape; tracebacks go to the log, never to the client.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import socket
 import sys
@@ -18,7 +19,7 @@ import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from . import _control, _federation, _oidc, _pages, _portal, _sts
 from ._config import EmulatorConfig
@@ -152,12 +153,16 @@ class _Handler(BaseHTTPRequestHandler):
             body, body_error = b"", error
             self.close_connection = True  # the unread rest of the body must not be parsed
             self._linger = True
-        host = self.headers.get("Host")
+        base_url = _base_url(self.headers.get("Host"), self.server.server_address[1], self.server.url)
         request = Request(
             method=self.command, target=target, path=path,
             query=parse_qs(query, keep_blank_values=True), headers=self.headers, body=body,
-            base_url=f"http://{host}" if host else self.server.url, request_id=request_id,
+            base_url=base_url, request_id=request_id,
         )
+        if self.command == "POST" and not _same_origin(self.headers, base_url, self.server.url):
+            # A web page elsewhere must not approve logins or inject faults through a browser.
+            return route.shape.error(route.shape.invalid_request,
+                                     "Cross-origin requests are refused", 403, request_id)
         operation = route.operation(request) if callable(route.operation) else route.operation
         detail = route.qualifier(request) if route.qualifier and operation else None
         if operation is not None:
@@ -280,6 +285,36 @@ class _Server(ThreadingHTTPServer):
 
 class _Server6(_Server):
     address_family = socket.AF_INET6
+
+
+def _base_url(host_header: str | None, port: int, default: str) -> str:
+    """``http://<Host>`` when the Host header names this server by an IP literal or localhost and
+    its port (so links work however a client reached us); the server's own URL otherwise, so a
+    forged Host (DNS rebinding, a proxy) never ends up in a verification URL."""
+    if not host_header:
+        return default
+    parts = urlsplit(f"http://{host_header}")
+    try:
+        given_port = parts.port
+    except ValueError:
+        return default
+    name = parts.hostname or ""
+    if given_port != port or parts.username or parts.password or parts.path:
+        return default
+    if name != "localhost":
+        try:
+            ipaddress.ip_address(name)
+        except ValueError:
+            return default
+    return f"http://{host_header}"
+
+
+def _same_origin(headers: Any, base_url: str, own_url: str) -> bool:
+    """No ``Origin`` (SDKs, curl) or this server's own; and not a browser's cross-site fetch."""
+    if headers.get("Sec-Fetch-Site", "").lower() == "cross-site":
+        return False
+    origin = headers.get("Origin")
+    return origin is None or origin.rstrip("/") in (base_url, own_url)
 
 
 def _url_host(host: str) -> str:
