@@ -18,12 +18,24 @@ if TYPE_CHECKING:  # pragma: no cover
     import botocore.session
 
 __all__ = ["ClientFactory", "SessionClients", "create_client", "botocore_session", "call",
-           "renew_once", "ServiceRefused", "TransientServiceError", "error_code"]
+           "renew_once", "ServiceRefused", "TransientServiceError", "error_code", "CONNECT_TIMEOUT",
+           "READ_TIMEOUT", "MAX_ATTEMPTS", "CALL_BOUND"]
 
 _T = TypeVar("_T")
 
 ClientFactory = Callable[[str, str], Any]
 """Makes a botocore client: ``factory(service, region)``."""
+
+CONNECT_TIMEOUT = 3.0
+"""Seconds to wait for a TCP connection to an SSO endpoint."""
+READ_TIMEOUT = 10.0
+"""Seconds to wait for an answer once connected (the real services answer in well under one)."""
+MAX_ATTEMPTS = 2
+"""Attempts per call: one retry of a transient failure (5xx, throttle, timeout), briefly backed off."""
+CALL_BOUND = MAX_ATTEMPTS * (CONNECT_TIMEOUT + READ_TIMEOUT) + 2.0
+"""The longest one SSO call can take against an endpoint that never answers (about 28 s; 2 s is
+botocore's retry back-off). A credential request makes at most two such calls in a row (a token
+refresh, then GetRoleCredentials), and the cache locks are released when it fails."""
 
 
 def botocore_session(
@@ -55,9 +67,10 @@ def create_client(service: str, region: str, session: Any = None, *, signed: boo
     from . import _redaction
 
     _redaction.install()
-    # Standard retries, three attempts in all: a transient 5xx or throttle is retried
-    # briefly, and a still-valid token is used instead of making the caller wait long.
-    config = Config(region_name=region, retries={"mode": "standard", "total_max_attempts": 3})
+    # An interactive credential path: botocore's defaults (60 s read timeout, 3 attempts) stall
+    # a hung endpoint for minutes while holding the cache lock. See CALL_BOUND.
+    config = Config(region_name=region, connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT,
+                    retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS})
     if not signed:
         config = config.merge(Config(signature_version=botocore.UNSIGNED))
     return botocore_session(session).create_client(service, region_name=region, config=config)
