@@ -26,7 +26,7 @@ an exception, e.g. ``signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))``.
 
 from __future__ import annotations
 
-import sys
+import logging
 import threading
 from collections.abc import Callable
 from typing import TypeVar
@@ -34,6 +34,8 @@ from typing import TypeVar
 __all__ = ["run_to_completion"]
 
 _T = TypeVar("_T")
+
+logger = logging.getLogger(__name__)
 
 
 def run_to_completion(work: Callable[[threading.Event], _T], *, notice: str | None = None) -> _T:
@@ -43,46 +45,54 @@ def run_to_completion(work: Callable[[threading.Event], _T], *, notice: str | No
     (polling for a login) should check it at its pauses and stop. The signal's
     exception (the first one, if several arrive) is re-raised once ``work``
     has returned or raised; otherwise ``work``'s own result or exception is.
-    ``notice``, if given, is printed once to stderr when the wait begins, so
+    ``notice``, if given, is logged once (a warning) when the wait begins, so
     a person pressing Ctrl-C knows why the program is still there.
     Off the main thread no signal can interrupt the caller: ``work`` runs inline.
     """
     cancelled = threading.Event()
     if threading.current_thread() is not threading.main_thread():
         return work(cancelled)
+    go, done = threading.Event(), threading.Event()
+    abandoned: list[bool] = []
     outcome: list[_T] = []
     failure: list[BaseException] = []
 
     def target() -> None:
+        go.wait()
         try:
-            outcome.append(work(cancelled))
+            if not abandoned:
+                outcome.append(work(cancelled))
         except BaseException as error:  # handed to the waiting thread
             failure.append(error)
+        finally:
+            done.set()
 
     worker = threading.Thread(target=target, name="boto-sso-oidc-token-write", daemon=True)
     interrupted: BaseException | None = None
-    worker.start()
+    # A signal's exception may land anywhere here, even inside start(). Whether the work has
+    # begun is exactly whether `go` is set: before, give up (nothing was sent); after, wait.
+    try:
+        worker.start()
+        go.set()
+    except BaseException as error:
+        if not go.is_set():
+            abandoned.append(True)
+            go.set()
+            raise
+        interrupted = error
+        cancelled.set()
     while True:
         try:
-            worker.join()
+            done.wait()
             break
         except BaseException as error:  # KeyboardInterrupt, or what an application's handler raises
             if interrupted is None:
                 interrupted = error
                 cancelled.set()
                 if notice:
-                    _tell(notice)
+                    logger.warning(notice)
     if interrupted is not None:
         raise interrupted
     if failure:
         raise failure[0]
     return outcome[0]
-
-
-def _tell(notice: str) -> None:
-    try:
-        if sys.stderr is not None:
-            sys.stderr.write(notice + "\n")
-            sys.stderr.flush()
-    except (OSError, ValueError):  # a closed stderr must not turn an interrupt into a crash
-        pass

@@ -300,9 +300,10 @@ class PreparedWrite:
         self._handle: Any = None
         try:
             self._handle = os.fdopen(fd, "r+b")
+            # flush() makes the write() calls now: a file-size limit, a full disk or quota fails
+            # here. (No fsync: the commit's fsync makes the file durable.)
             self._handle.write(b" " * self.RESERVE)
             self._handle.flush()
-            os.fsync(self._handle.fileno())
         except BaseException:
             self.discard()
             raise

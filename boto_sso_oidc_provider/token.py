@@ -35,10 +35,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._clients import ServiceRefused, TransientServiceError, call
-from ._clock import Clock, format_timestamp, parse_timestamp, utc_now
+from ._clock import Clock, after, format_timestamp, parse_timestamp, utc_now
 from ._interaction import LoginPrompt, login_allowed
 from ._layout import EXPIRY_WINDOW, sso_cache_dir
-from .cache import CacheEntry
+from .cache import CacheEntry, PreparedWrite
 from .config import SSOSessionConfig, login_command
 from .options import Options
 from .registration import REFRESH_TOKEN_GRANT, Registration
@@ -51,10 +51,13 @@ __all__ = ["SSOToken", "TokenManager"]
 logger = logging.getLogger(__name__)
 
 # CreateToken errors meaning the refresh token or the client is no longer any good:
-# the SSO session ended, so only a new login helps.
+# the SSO session ended, so only a new login helps, and the refresh token is forgotten.
 _SESSION_ENDED = ("InvalidGrantException", "InvalidClientException",
                   "UnauthorizedClientException", "ExpiredTokenException",
-                  "AccessDeniedException", "InvalidRequestException")
+                  "AccessDeniedException")
+# Refusals that say nothing about the refresh token (a malformed request, a scope the
+# service does not take): this refresh failed, but the token is kept for the next one.
+_REFUSED_KEEP = ("InvalidRequestException", "InvalidScopeException")
 
 _KNOWN_KEYS = frozenset({"startUrl", "region", "accessToken", "expiresAt", "clientId",
                          "clientSecret", "registrationExpiresAt", "refreshToken"})
@@ -208,9 +211,12 @@ class TokenManager:
             if rejected and token is not None:
                 # A service refused it: mark it expired, so other processes (and the AWS
                 # CLI) stop presenting a revoked token and go straight to the login advice.
-                # (Re-read: _renew may just have dropped a dead refresh token.)
-                current = self.cached() or token
-                self.entry.write(replace(current, expires_at=self._clock()).to_cache())
+                # Re-read right before writing: _renew may just have dropped a dead refresh
+                # token, and botocore or the AWS CLI (which never take our lock) may have
+                # written a new token meanwhile, which must not be overwritten.
+                current = self.cached()
+                if current is not None and current.access_token == token.access_token:
+                    self.entry.write(replace(current, expires_at=self._clock()).to_cache())
             raise self._login_required(token, rejected)
 
     def login(self) -> SSOToken:
@@ -232,8 +238,8 @@ class TokenManager:
         """Refresh ``token`` if possible. Returns the token to use, or None when only a login helps.
 
         A still-valid token is returned unchanged when the refresh fails for a
-        transient reason (throttling, 5xx, network), unless ``must`` (a service
-        rejected it).
+        transient reason (throttling, 5xx, network) or cannot be saved, unless
+        ``must`` (a service rejected it).
         """
         usable_as_is = not must and token.seconds_left(self._clock) > 0
         if not token.can_refresh(self._clock):
@@ -243,16 +249,11 @@ class TokenManager:
         try:
             return self._refresh(token)
         except _SessionEnded:
-            # The refresh token is dead (rotation makes that final): forget it so
-            # later calls go straight to login instead of retrying it.
-            token = replace(token, refresh_token=None)
-            self.entry.write(token.to_cache())
-            if usable_as_is:
-                logger.warning("The SSO session of %s has ended; its last access token is valid "
-                               "for %d more seconds. Log in again: %s", self.sso.display_name,
-                               token.seconds_left(self._clock), self.login_command)
-                return token
-            return None
+            return self._forget_refresh_token(token, usable_as_is)
+        except _RefreshRefused as refused:
+            logger.warning("The SSO service refused to refresh the token of %s (%s); the refresh "
+                           "token is kept.", self.sso.display_name, refused.code)
+            return token if usable_as_is else None
         except TransientServiceError as error:
             if usable_as_is:
                 logger.warning("Could not refresh the SSO token of %s (%s); using the current "
@@ -265,18 +266,71 @@ class TokenManager:
                 f"Could not refresh the SSO token of {self.sso.display_name}: {error.reason}. "
                 "Try again later."
             ) from None
+        except _CannotSave as unsaved:
+            # Refreshing now would rotate the refresh token into memory only: keep the session.
+            message = (f"Not refreshing the SSO token of {self.sso.display_name}: its cache file "
+                       f"{self.entry.path} cannot be written ({unsaved.reason}), and a refresh "
+                       "that cannot be saved would end the SSO session. Fix the file or "
+                       "directory and try again")
+            if usable_as_is:
+                logger.warning("%s; using the current token, valid for %d more seconds.",
+                               message, token.seconds_left(self._clock))
+                return token
+            from .exceptions import SSOProviderError
+
+            raise SSOProviderError(message + ".") from None
+
+    def _forget_refresh_token(self, token: SSOToken, usable_as_is: bool) -> SSOToken | None:
+        """The refresh token was refused for good: forget it so later calls go straight to
+        login, unless someone else (botocore, the AWS CLI, another process) wrote a newer
+        token meanwhile; that one is used, never overwritten."""
+        current = self.cached()  # re-read right before writing: botocore takes no lock
+        if current is not None and (current.refresh_token, current.access_token) != (
+                token.refresh_token, token.access_token):
+            logger.info("Another program renewed the token of %s meanwhile", self.sso.display_name)
+            return current if current.seconds_left(self._clock) > 0 else None
+        token = replace(current or token, refresh_token=None)
+        self.entry.write(token.to_cache())
+        if usable_as_is and token.seconds_left(self._clock) > 0:
+            logger.warning("The SSO session of %s has ended; its last access token is valid "
+                           "for %d more seconds. Log in again: %s", self.sso.display_name,
+                           token.seconds_left(self._clock), self.login_command)
+            return token
+        return None
 
     def _refresh(self, token: SSOToken) -> SSOToken:
+        """CreateToken with the refresh token, and the new token saved before anything else.
+
+        The write is prepared first (:class:`_CannotSave` if it cannot be, and then no
+        request is sent), and the request-and-write runs to completion even if Ctrl-C or an
+        application's SIGTERM exception arrives meanwhile (re-raised afterwards).
+        """
+        from ._interrupts import run_to_completion
+
+        client = self._oidc()  # made first: the critical section is the request and the write
+        try:
+            pending = self.entry.prepared_write()
+        except OSError as error:
+            raise _CannotSave(error.strerror or type(error).__name__) from None
+        with pending:
+            return run_to_completion(
+                lambda cancelled: self._refresh_and_save(client, token, pending),
+                notice=f"Saving the refreshed SSO token of {self.sso.display_name} before stopping",
+            )
+
+    def _refresh_and_save(self, client: Any, token: SSOToken, pending: PreparedWrite) -> SSOToken:
         try:
             response = call(
-                self._oidc().create_token,
-                refusals=_SESSION_ENDED,
+                client.create_token,
+                refusals=_SESSION_ENDED + _REFUSED_KEEP,
                 grantType=REFRESH_TOKEN_GRANT,
                 clientId=token.client_id,
                 clientSecret=token.client_secret,
                 refreshToken=token.refresh_token,
             )
         except ServiceRefused as refused:
+            if refused.code in _REFUSED_KEEP:
+                raise _RefreshRefused(refused.code) from None
             logger.info("The refresh token of %s was refused (%s)", self.sso.display_name, refused.code)
             raise _SessionEnded() from None
         from .device_authorization import TokenResponse
@@ -285,15 +339,24 @@ class TokenManager:
         renewed = replace(
             token,
             access_token=result.access_token,
-            expires_at=self._clock() + _dt.timedelta(seconds=result.expires_in),
+            expires_at=after(self._clock, result.expires_in),
             # No new refresh token means the old one stays valid (RFC 6749 §6).
             refresh_token=result.refresh_token or token.refresh_token,
             start_url=self.sso.start_url,
             region=self.sso.region,
         )
-        self.entry.write(renewed.to_cache())
+        self._commit(pending, renewed, "refreshed")
         logger.info("Refreshed the SSO token of %s", self.sso.display_name)
         return renewed
+
+    def _commit(self, pending: PreparedWrite, token: SSOToken, what: str) -> None:
+        try:
+            pending.commit(token.to_cache())
+        except OSError as error:
+            logger.warning("The %s SSO token of %s could not be saved to %s (%s): it is used by "
+                           "this process only, and other programs will ask for a login.", what,
+                           self.sso.display_name, self.entry.path,
+                           error.strerror or type(error).__name__)
 
     # -- login ---------------------------------------------------------------------------------
 
@@ -330,20 +393,41 @@ class TokenManager:
         return self.options.redirect_port is not None or browser_available(self._environ)
 
     def _login_locked(self, previous: SSOToken | None) -> SSOToken:
-        from ._login_flows import log_in
+        """Run the login flow and save its token.
 
-        result, registration = log_in(
-            self.sso, self._clients, browser=self.uses_browser_flow(),
-            prompt=self.options.prompt or LoginPrompt(browser=self._open_browser),
-            clock=self._clock, sleep=self.options.sleep, redirect_port=self.options.redirect_port,
-            timeout=self.options.login_timeout)
-        return self._store_login(result, registration, previous)
+        The cache write is prepared first, so a token path that cannot be written (a
+        directory, a read-only disk) fails before anyone is asked to log in. Ctrl-C during
+        the flow cancels it with the cache as it was (the previous session, if any, goes
+        on); once the service has issued the token, the write is finished first.
+        """
+        from ._interrupts import run_to_completion
+        from ._login_flows import log_in
+        from .exceptions import SSOProviderError
+
+        try:
+            pending = self.entry.prepared_write()
+        except OSError as error:
+            raise SSOProviderError(
+                f"Cannot log in to {self.sso.display_name}: the token cache file {self.entry.path} "
+                f"cannot be written ({error.strerror or type(error).__name__}). Fix it (remove "
+                "what is in the way, or make the directory writable) and try again."
+            ) from None
+        with pending:
+            result, registration = log_in(
+                self.sso, self._clients, browser=self.uses_browser_flow(),
+                prompt=self.options.prompt or LoginPrompt(browser=self._open_browser),
+                clock=self._clock, sleep=self.options.sleep, redirect_port=self.options.redirect_port,
+                timeout=self.options.login_timeout)
+            return run_to_completion(
+                lambda cancelled: self._store_login(result, registration, pending))
 
     def _store_login(self, result: TokenResponse, registration: Registration,
-                     previous: SSOToken | None) -> SSOToken:
+                     pending: PreparedWrite) -> SSOToken:
+        # Fields other tools keep in the file survive; re-read now, not before the login.
+        previous = self.cached()
         token = SSOToken(
             access_token=result.access_token,
-            expires_at=self._clock() + _dt.timedelta(seconds=result.expires_in),
+            expires_at=after(self._clock, result.expires_in),
             start_url=self.sso.start_url,
             region=self.sso.region,
             refresh_token=result.refresh_token,
@@ -352,7 +436,7 @@ class TokenManager:
             registration_expires_at=registration.expires_at,
             extra=dict(previous.extra) if previous is not None else {},
         )
-        self.entry.write(token.to_cache())
+        self._commit(pending, token, "new")
         return token
 
     # -- plumbing ------------------------------------------------------------------------------
@@ -372,3 +456,15 @@ class TokenManager:
 
 class _SessionEnded(Exception):
     pass
+
+
+class _RefreshRefused(Exception):
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class _CannotSave(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
