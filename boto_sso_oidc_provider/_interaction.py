@@ -14,7 +14,8 @@ from urllib.parse import urlparse
 
 from .config import AutoLogin
 
-__all__ = ["person_can_answer", "login_allowed", "LoginPrompt", "open_browser", "browser_available"]
+__all__ = ["person_can_answer", "login_allowed", "LoginPrompt", "open_browser", "browser_available",
+           "sanitize"]
 
 
 def _terminal_reachable() -> bool:
@@ -25,6 +26,8 @@ def _terminal_reachable() -> bool:
                 return True
         except (ValueError, OSError):  # closed or detached streams
             continue
+    if not hasattr(os, "O_NOCTTY"):  # Windows: no /dev/tty; the checks above are all there is
+        return False
     try:
         fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
     except OSError:
@@ -153,6 +156,13 @@ def open_browser(url: str, environ: Mapping[str, str] | None = None) -> bool:
         return False
 
 
+def sanitize(text: str, limit: int = 8192) -> str:
+    """``text`` safe to print to a terminal: control characters (ESC, CR, BEL, ...) and other
+    non-printable ones become ``?``; at most ``limit`` characters."""
+    cleaned = "".join(char if char.isprintable() else "?" for char in str(text)[:limit])
+    return cleaned + ("..." if len(text) > limit else "")
+
+
 class LoginPrompt:
     """What the person sees during a device-flow login, on ``stream`` (stderr by default)."""
 
@@ -172,7 +182,13 @@ class LoginPrompt:
             return False
 
     def show(self, what: str, verification_uri_complete: str, user_code: str) -> None:
-        """Tell the person where to go and which code to confirm; try a browser."""
+        """Tell the person where to go and which code to confirm; try a browser.
+
+        The URL and code come from the network: only printable text is shown (a terminal
+        escape sequence could retitle the window, clear the screen or fake instructions).
+        """
+        verification_uri_complete = sanitize(verification_uri_complete)
+        user_code = sanitize(user_code)
         opened = self._browser and open_browser(verification_uri_complete)
         first = (
             "A browser window should open. If it does not, open this URL"
@@ -186,6 +202,7 @@ class LoginPrompt:
 
     def show_authorization(self, what: str, authorize_url: str) -> None:
         """The browser login: open the authorize URL if allowed, and always print it."""
+        authorize_url = sanitize(authorize_url)
         opened = self._browser and open_browser(authorize_url)
         first = (
             "A browser window should open. If it does not, open this URL"

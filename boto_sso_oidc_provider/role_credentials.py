@@ -232,8 +232,14 @@ class RoleCredentialsManager:
                     f'Could not get role credentials for profile "{self.profile.profile}" from '
                     f"the SSO portal: {error.reason}. Try again later."
                 ) from None
-            self.entry.write(renewed.to_cache())
-            logger.info("Got new %s for profile %r", self.entry.describe, self.profile.profile)
+            try:
+                self.entry.write(renewed.to_cache())
+            except OSError as error:  # nothing is lost (a new call gets new ones): use them
+                logger.warning("Could not cache the %s (%s: %s); using them in this process only.",
+                               self.entry.describe, self.entry.path,
+                               error.strerror or type(error).__name__)
+            else:
+                logger.info("Got new %s for profile %r", self.entry.describe, self.profile.profile)
             return renewed
 
     def _fetch(self) -> RoleCredentials:

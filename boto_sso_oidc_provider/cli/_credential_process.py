@@ -53,6 +53,11 @@ def credential_process(profile: str, *, debug: bool = False) -> int:
     """Print the profile's credentials as ``credential_process`` JSON; the exit code."""
     from ._credentials import process_output
 
+    if sys.stdout is None:  # started with stdout closed (`>&-`)
+        from ._common import fail
+
+        return fail("credential-process", "stdout is closed: there is nowhere to print the "
+                    "credentials (the caller must read them from stdout)")
     try:
         output = process_output(profile, debug=debug)
     except Exception as error:  # every failure is one line for the caller to show
