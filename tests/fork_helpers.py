@@ -40,7 +40,8 @@ _ZYGOTE = textwrap.dedent('''
     from boto_sso_oidc_provider import cli, installation, provider, role_credentials, token  # noqa
     from boto_sso_oidc_provider.cli import _credential_process, _credentials, _login  # noqa
     from boto_sso_oidc_provider import exceptions
-    import boto3, botocore.session, botocore.client, botocore.config, botocore.credentials, botocore.tokens  # noqa
+    import boto3, botocore.session, botocore.client, botocore.config  # noqa
+    import botocore.credentials, botocore.tokens  # noqa
 
     def child(job):
         home = job["home"]
