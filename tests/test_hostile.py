@@ -265,7 +265,7 @@ def test_a_refused_refresh_never_overwrites_the_token_botocore_wrote_meanwhile(s
 def test_a_rejected_token_is_not_marked_expired_over_a_newer_one(sso_emulator, monkeypatch):
     """The "mark the rejected token expired" write re-reads first: a token written meanwhile by
     another tool stays as it is."""
-    from boto_sso_oidc_provider.token import token_manager
+    from boto_sso_oidc_provider.sessions import token_manager
 
     login()
     manager = token_manager("dev", allow_login=False)
