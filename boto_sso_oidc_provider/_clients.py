@@ -11,7 +11,8 @@ again later (:class:`TransientServiceError`). :func:`renew_once` is the one
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+import os
+from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -111,9 +112,17 @@ class TransientServiceError(Exception):
     never a request or response body).
     """
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, retryable: bool = True) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.retryable = retryable
+
+    @property
+    def advice(self) -> str:
+        """What to do, for the end of a message."""
+        return ("Try again later." if self.retryable
+                else "This will not pass by itself: run again with --debug and check the endpoint "
+                     "and any proxy in between.")
 
 
 def error_code(error: Any) -> tuple[str, int]:
@@ -140,9 +149,38 @@ def call(operation: Callable[..., _T], /, *, refusals: Collection[str] = (), **p
         code, status = error_code(error)
         if code in refusals and status < 500:
             raise ServiceRefused(code, status) from None
-        raise TransientServiceError(f"{code or 'error'} (HTTP {status})") from None
+        # 4xx other than throttling will not pass by waiting (414, 413, 400 from a proxy...).
+        retryable = status >= 500 or status in (0, 408, 429) or "Throttl" in code
+        raise TransientServiceError(f"{code or 'error'} (HTTP {status})", retryable=retryable) from None
     except (botocore.exceptions.BotoCoreError, OSError) as error:
-        raise TransientServiceError(type(error).__name__) from None
+        raise TransientServiceError(f"{type(error).__name__}{_endpoint_note(operation, error)}") \
+            from None
+
+
+def _endpoint_note(operation: Any, error: BaseException) -> str:
+    """`` reaching URL (from WHERE)`` for a network failure: which endpoint, set where."""
+    import botocore.exceptions
+
+    if not isinstance(error, (botocore.exceptions.EndpointConnectionError,
+                              botocore.exceptions.ConnectTimeoutError,
+                              botocore.exceptions.ReadTimeoutError,
+                              botocore.exceptions.ConnectionClosedError)):
+        return ""
+    meta: Any = getattr(getattr(operation, "__self__", None), "meta", None)
+    url = getattr(meta, "endpoint_url", None)
+    if meta is None or not url:
+        return ""
+    return f" reaching {url} ({endpoint_source(meta.service_model.service_id.hyphenize())})"
+
+
+def endpoint_source(service: str, environ: Mapping[str, str] | None = None) -> str:
+    """Where botocore took the endpoint of ``service`` (``sso-oidc``, ``sso``) from, for messages."""
+    environ = os.environ if environ is None else environ
+    specific = "AWS_ENDPOINT_URL_" + service.upper().replace("-", "_")
+    for name in (specific, "AWS_ENDPOINT_URL"):
+        if environ.get(name):
+            return f"set by {name}"
+    return "the AWS default for the region, or endpoint_url in the AWS config"
 
 
 UNAUTHORIZED = "UnauthorizedException"

@@ -228,8 +228,11 @@ def _settings(
         lowered = str(auto_raw).strip().lower()
         if lowered == "auto":
             auto_login = "auto"
+        elif lowered in _TRUE or lowered in _FALSE:
+            auto_login = "true" if lowered in _TRUE else "false"
         else:
-            auto_login = "true" if _parse_bool(lowered, where=where, key=key, **ctx) else "false"
+            raise _config_error(f"{where}: {key} must be auto, true or false, not {auto_raw!r}.",
+                                key=key, **ctx)
 
     key, browser_raw = _setting(values, "open_browser", _ENV_OPEN_BROWSER, environ, where=where, **ctx)
     open_browser = True
@@ -268,14 +271,27 @@ def _require_location(values: Mapping[str, Any], where: str, section: str, **ctx
         )
 
 
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
 def _check_start_url(url: str, *, where: str, **ctx: Any) -> None:
-    if not url.startswith(("https://", "http://")):
-        raise _config_error(
-            f"{where}: sso_start_url must be an https:// URL such as "
-            f"https://my-org.awsapps.com/start, not {url!r}.",
-            key="sso_start_url",
-            **ctx,
-        )
+    """https:// only; plain http:// just for a local emulator (loopback), where no secret travels."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    try:
+        host = parts.hostname
+    except ValueError:
+        host = None
+    if parts.scheme == "https" and host or (parts.scheme == "http" and host in _LOOPBACK):
+        return
+    raise _config_error(
+        f"{where}: sso_start_url must be an https:// URL such as "
+        f"https://my-org.awsapps.com/start, not {url!r} (http:// only for a local emulator "
+        "on 127.0.0.1 or localhost).",
+        key="sso_start_url",
+        **ctx,
+    )
 
 
 _SESSION_KEYS = ("sso_start_url", "sso_region", "sso_registration_scopes",
@@ -527,12 +543,20 @@ class AWSConfig:
     def _profile_values(self, profile: str) -> Mapping[str, Any]:
         if profile not in self._profiles:
             known = ", ".join(sorted(self._profiles)) or "none"
+            path = self._config_path()
+            where = (f"the AWS config file {path}, which does not exist" if not os.path.exists(path)
+                     else f"the AWS config ({path})")
             raise _config_error(
-                f'Profile "{profile}" is not defined in the AWS config (defined profiles: {known}). '
+                f'Profile "{profile}" is not defined in {where} (defined profiles: {known}). '
                 "Check AWS_PROFILE, --profile and AWS_CONFIG_FILE.",
                 profile=profile,
             )
         return self._profiles[profile]
+
+    def _config_path(self) -> str:
+        """The config file botocore read (``AWS_CONFIG_FILE`` or ``~/.aws/config``), for messages."""
+        path = self._environ.get("AWS_CONFIG_FILE") or os.path.join("~", ".aws", "config")
+        return os.path.expanduser(os.path.expandvars(path))
 
     def _profile_sso(self, profile: str, values: Mapping[str, Any]) -> SSOSessionConfig | None:
         where = f'Profile "{profile}"'

@@ -229,8 +229,9 @@ class RoleCredentialsManager:
                 from .exceptions import SSOProviderError
 
                 raise SSOProviderError(
-                    f'Could not get role credentials for profile "{self.profile.profile}" from '
-                    f"the SSO portal: {error.reason}. Try again later."
+                    f'Could not get role credentials for profile "{self.profile.profile}" '
+                    f"({self.profile.sso.display_name}) from the SSO portal: {error.reason}. "
+                    f"{error.advice}"
                 ) from None
             try:
                 self.entry.write(renewed.to_cache())

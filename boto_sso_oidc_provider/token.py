@@ -264,7 +264,7 @@ class TokenManager:
 
             raise SSOProviderError(
                 f"Could not refresh the SSO token of {self.sso.display_name}: {error.reason}. "
-                "Try again later."
+                f"{error.advice}"
             ) from None
         except _CannotSave as unsaved:
             # Refreshing now would rotate the refresh token into memory only: keep the session.

@@ -316,7 +316,6 @@ def test_ulimit_f_0_refuses_to_refresh_and_keeps_the_session(sso_emulator):
 def test_ulimit_f_0_with_a_still_valid_token_uses_it(sso_emulator):
     login()
     path = _token_path(sso_emulator)
-    soon = format_timestamp(parse_timestamp(read_json(path)["expiresAt"]))  # noqa: F841
     data = read_json(path)
     from boto_sso_oidc_provider._clock import after, utc_now
 
@@ -386,11 +385,7 @@ def test_invalid_request_on_refresh_keeps_the_refresh_token(sso_emulator):
 
 @pytest.mark.parametrize("value", ["inf", "1e300", "9.3e9"])
 def test_a_huge_or_infinite_lock_timeout_works(sso_emulator, value):
-    sso_emulator.write_config(f"sso_lock_timeout = {value}\n", append=False) if False else None
-    text = sso_emulator.config_file.read_text().replace(
-        "sso_registration_scopes = sso:account:access",
-        f"sso_registration_scopes = sso:account:access\nsso_lock_timeout = {value}")
-    sso_emulator.write_config(text)
+    _set_session_key(sso_emulator, f"sso_lock_timeout = {value}")
     login()
     age_token(_token_path(sso_emulator))
     sso_emulator.fault("CreateToken", delay=0.3, count=1, grant_type="refresh_token")
@@ -646,3 +641,107 @@ def test_role_files_written_are_parseable_by_botocore(sso_emulator):
     assert botocore_parse(read_json(path)["Credentials"]["Expiration"]).year >= 2026
     assert resource.getrlimit(resource.RLIMIT_FSIZE)[0] != 0  # the ulimit tests touched children only
     assert sys.platform != "win32"
+
+
+# -- messages for people (item 15) -------------------------------------------------------------
+
+
+def _set_session_key(emulator, line: str) -> None:  # type: ignore[no-untyped-def]
+    scopes = "sso_registration_scopes = sso:account:access"
+    text = emulator.config_file.read_text().replace(scopes, f"{scopes}\n{line}")
+    emulator.write_config(text)
+
+
+def test_sso_auto_login_maybe_names_all_three_values(sso_emulator):
+    _set_session_key(sso_emulator, "sso_auto_login = maybe")
+    with pytest.raises(sso.SSOConfigError, match="sso_auto_login must be auto, true or false, not 'maybe'"):
+        sso.load_token("dev")
+
+
+@pytest.mark.parametrize(("url", "ok"), [("http://sso.example.com/start", False),
+                                         ("ftp://sso.example.com/start", False), ("https://", False),
+                                         ("http://127.0.0.1:1/start", True)])
+def test_start_urls_must_be_https_except_for_a_local_emulator(sso_emulator, url, ok):
+    text = sso_emulator.config_file.read_text().replace("https://emulator.awsapps.com/start", url)
+    sso_emulator.write_config(text)
+    if ok:
+        with pytest.raises(SSOLoginRequiredError):
+            sso.load_token("dev", allow_login=False)
+        return
+    with pytest.raises(sso.SSOConfigError, match="must be an https:// URL"):
+        sso.load_token("dev", allow_login=False)
+
+
+class _Answers414:
+    """An endpoint that answers every request with HTTP 414 (as a proxy in between might)."""
+
+    def __init__(self) -> None:
+        import http.server
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                self.send_response(414)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_http_414_is_not_try_again_later(sso_emulator, monkeypatch):
+    login()
+    age_token(_token_path(sso_emulator))
+    endpoint = _Answers414()
+    try:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint.url)
+        with pytest.raises(SSOProviderError) as raised:
+            sso.load_token("dev", allow_login=False)
+    finally:
+        endpoint.close()
+    message = str(raised.value)
+    assert "414" in message and "Try again later" not in message and "will not pass by itself" in message
+
+
+def test_an_unreachable_endpoint_is_named_with_its_source_and_the_sso_session(sso_emulator):
+    login()
+    age_token(_token_path(sso_emulator))
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there now
+    result = run_cli(sso_emulator, "credential-process", "--profile", "dev",
+                     AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}", BOTO_SSO_OIDC_AUTO_LOGIN="false")
+    assert result.returncode == 1
+    line = one_line(result.stderr)
+    assert 'sso-session "emulator"' in line and f"http://127.0.0.1:{port}" in line
+    assert "set by AWS_ENDPOINT_URL" in line
+
+
+def test_a_missing_config_file_is_named(sso_emulator, tmp_path):
+    missing = tmp_path / "no-such-config"
+    result = run_cli(sso_emulator, "credential-process", "--profile", "dev",
+                     AWS_CONFIG_FILE=str(missing))
+    assert result.returncode == 1
+    line = one_line(result.stderr)
+    assert f"the AWS config file {missing}, which does not exist" in line
+
+
+def test_one_broken_profile_does_not_break_plain_status(sso_emulator):
+    login()
+    sso_emulator.write_config("[profile broken]\nsso_session = nowhere\nsso_account_id = 1\n"
+                              "sso_role_name = R\n", append=True)
+    result = run_cli(sso_emulator, "status")
+    assert result.returncode == 0, result.stderr
+    assert 'profile "dev"' in result.stdout and "logged in" in result.stdout
+    assert 'skipped: sso-session "nowhere"' in result.stderr
+    # Asked about the broken profile itself, it is the error.
+    named = run_cli(sso_emulator, "status", "--profile", "broken")
+    assert named.returncode == 1 and "nowhere" in one_line(named.stderr)

@@ -86,7 +86,7 @@ def accounts_of(manager: TokenManager) -> list[dict[str, Any]]:
             f"Log in again with: {manager.login_command}"))
     except TransientServiceError as error:
         raise SSOProviderError(f"Could not list the accounts of {manager.sso.display_name}: "
-                               f"{error.reason}. Try again later.") from None
+                               f"{error.reason}. {error.advice}") from None
     return accounts
 
 

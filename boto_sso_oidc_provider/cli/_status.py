@@ -16,6 +16,7 @@ stderr); 2 usage.
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import TYPE_CHECKING, Any
 
 from ._common import (
@@ -110,22 +111,39 @@ def _selection(config: AWSConfig, profile_name: str | None) \
         -> tuple[dict[SSOSessionConfig, str | None], list[SSOProfileConfig]]:
     """The sessions to report (each with the profile that names it in the login command, if
     any) and the role profiles, for one profile or for the whole config."""
+    from ..exceptions import SSOConfigError
+
     names = [profile_name] if profile_name is not None else config.sso_profiles()
     sessions: dict[SSOSessionConfig, str | None] = {}
     profiles: list[SSOProfileConfig] = []
     for name in names:
-        if config.profile_kind(name) == "sso-role":
-            profile = config.role_profile(name)
-            profiles.append(profile)
-            sso = profile.sso
-        else:
-            sso = config.sso_of_profile(name)
+        try:
+            if config.profile_kind(name) == "sso-role":
+                profile = config.role_profile(name)
+                profiles.append(profile)
+                sso = profile.sso
+            else:
+                sso = config.sso_of_profile(name)
+        except SSOConfigError as error:
+            if profile_name is not None:
+                raise
+            _skip(error)  # one broken profile must not hide the others
+            continue
         # Legacy start URLs are logged in through a profile; sso-sessions by name.
         sessions.setdefault(sso, name if sso.is_legacy or profile_name is not None else None)
     if profile_name is None:
         for name in config.sso_session_names():
-            sessions.setdefault(config.sso_session(name), None)
+            try:
+                sessions.setdefault(config.sso_session(name), None)
+            except SSOConfigError as error:
+                _skip(error)
     return sessions, profiles
+
+
+def _skip(error: BaseException) -> None:
+    from ._common import error_line
+
+    print(f"boto-sso-oidc status: skipped: {error_line(error)}", file=sys.stderr)
 
 
 def _text(sessions: list[dict[str, Any]], profiles: list[dict[str, Any]],
