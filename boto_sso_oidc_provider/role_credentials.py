@@ -165,6 +165,9 @@ class RoleCredentialsManager:
 
     def __init__(self, profile: SSOProfileConfig, *, options: Options | None = None,
                  token_manager: TokenManager | None = None) -> None:
+        from . import _redaction
+
+        _redaction.install()  # this process now handles these credentials
         self.profile = profile
         self.options = options = options or Options()
         self.token_manager = token_manager or TokenManager(profile.sso, options=options,

@@ -150,6 +150,9 @@ class TokenManager:
 
     def __init__(self, sso: SSOSessionConfig, *, options: Options | None = None,
                  profile: str | None = None) -> None:
+        from . import _redaction
+
+        _redaction.install()  # this process now handles this session's tokens
         self.sso = sso
         self.options = options = options or Options()
         self.login_command = login_command(sso, profile)
