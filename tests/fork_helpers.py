@@ -53,14 +53,13 @@ _ZYGOTE = textwrap.dedent('''
         log = os.open(os.path.join(home, "child.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.dup2(log, 2)
         target = job["target"]
+        open(os.path.join(home, "started"), "w").close()  # the "start" anchor: the target runs now
         try:
             if target == "credential-process":
                 return cli.main(["credential-process", "--profile", "dev"])
             if target == "login":
                 return cli.main(["login", "--profile", "dev", "--no-browser"])
             if target == "load_token":
-                if job.get("sigterm") == "exit":
-                    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
                 p.load_token("dev")
                 return 0
             if target == "setup":
@@ -99,6 +98,12 @@ _ZYGOTE = textwrap.dedent('''
         started = time.monotonic()
         running = {}
         for index, job in enumerate(jobs):
+            marker = os.path.join(job["home"], "started")
+            if os.path.exists(marker):
+                os.unlink(marker)
+            # The application's own SIGTERM handler, there from the child's first instruction.
+            signal.signal(signal.SIGTERM, (lambda *_: sys.exit(143)) if job.get("sigterm") == "exit"
+                          else signal.SIG_DFL)
             pid = os.fork()
             if pid == 0:
                 code = 4
@@ -108,23 +113,28 @@ _ZYGOTE = textwrap.dedent('''
                     sys.stderr.flush()
                     os._exit(code if isinstance(code, int) else 4)
             running[pid] = index
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         results = [None] * len(jobs)
-        # When to signal each child: "after" seconds from its start, or (anchor "write") from
-        # the moment its prepared cache write appears, i.e. right before CreateToken is sent.
-        due = {index: job["after"] for index, job in enumerate(jobs)
-               if job.get("signal") and job.get("anchor") != "write"}
-        watched = {index: os.path.join(job["home"], ".aws", "sso", "cache")
-                   for index, job in enumerate(jobs) if job.get("signal") and job.get("anchor") == "write"}
+        # When to signal each child: "after" seconds from the moment its target starts (anchor
+        # "start", the default) or its prepared cache write appears (anchor "write": right
+        # before CreateToken is sent).
+        due = {}
+        watched = {index: (job.get("anchor", "start"), job["home"])
+                   for index, job in enumerate(jobs) if job.get("signal")}
         delivered = set()
         pids = {index: pid for pid, index in running.items()}
         while running:
             now = time.monotonic() - started
-            for index, directory in list(watched.items()):
-                try:
-                    names = os.listdir(directory)
-                except OSError:
-                    continue
-                if any(name.startswith(".tmp-") for name in names):
+            for index, (anchor, home) in list(watched.items()):
+                if anchor == "start":
+                    seen = os.path.exists(os.path.join(home, "started"))
+                else:
+                    try:
+                        names = os.listdir(os.path.join(home, ".aws", "sso", "cache"))
+                    except OSError:
+                        continue
+                    seen = any(name.startswith(".tmp-") for name in names)
+                if seen:
                     due[index] = now + jobs[index]["after"]
                     del watched[index]
             for index, when in list(due.items()):
@@ -185,7 +195,8 @@ class Zygote:
 
     def run(self, jobs: list[dict[str, Any]]) -> list[Outcome]:
         """Fork one child per job at once and send ``job["signal"]`` ``job["after"]`` seconds after
-        its start, or with ``job["anchor"] == "write"`` after its prepared token write appears."""
+        its target starts, or with ``job["anchor"] == "write"`` after its prepared token write
+        appears (CreateToken is sent right after)."""
         assert self._proc.stdin is not None and self._proc.stdout is not None
         self._proc.stdin.write(json.dumps(jobs) + "\n")
         self._proc.stdin.flush()

@@ -82,12 +82,12 @@ def _lost(homes: list[Path], timings: list[float] | None = None) -> list[Path]:
 
 
 def _moment(rng: random.Random, index: int) -> dict[str, object]:
-    """A random moment: for three children in four, while CreateToken is in flight or its token
-    being written (up to 0.6 s after the prepared write appears; CreateToken takes 0.5 s); for the
-    rest, anywhere in the first 1.2 s of the process."""
+    """A random moment: for three children in four, while CreateToken is in flight (up to 0.5 s
+    after the prepared write appears; the emulator answers after 0.5 s); for the rest, in the
+    first 0.4 s of the target (config, caches, locks, the request going out)."""
     if index % 4:
-        return {"anchor": "write", "after": rng.uniform(0.0, 0.6)}
-    return {"after": rng.uniform(0.1, 1.2)}
+        return {"anchor": "write", "after": rng.uniform(0.0, 0.5)}
+    return {"after": rng.uniform(0.0, 0.4)}
 
 
 def _setup(zygote: Zygote, homes: list[Path]) -> None:
@@ -116,9 +116,18 @@ def test_sigint_and_sigterm_mid_refresh_and_mid_login_lose_no_session(sso_emulat
             outcomes = zygote.run([{"home": str(home), "target": target, "signal": int(sig),
                                     **_moment(rng, index), **extra}
                                    for index, home in enumerate(homes)])
+            # Every signal landed while the child ran (CreateToken takes 0.5 s), and it exited
+            # with the documented code. (CPython itself can swallow a KeyboardInterrupt that
+            # lands inside a finalizer, printing "Exception ignored"; such a child finishes
+            # normally, its session intact. Counted, never silently.)
+            swallowed = [home for home, o in zip(homes, outcomes, strict=True)
+                         if o.exit == 0 and "Exception ignored" in child_log(home)]
+            wrong = [(o, child_log(home)) for home, o in zip(homes, outcomes, strict=True)
+                     if o.exit != code and home not in swallowed]
+            assert wrong == [], (target, sig, wrong)
             assert all(o.signalled for o in outcomes), (target, sig, outcomes)
-            assert [o.exit for o in outcomes] == [code] * _N, (
-                target, sig, outcomes, [child_log(h) for h in homes])
+            if swallowed:
+                report.append(f"{target} {sig.name}: {len(swallowed)} interrupts swallowed by CPython")
             sent = sso_emulator.calls()["operations"]["CreateToken"] - before
             report.append(f"{target} {sig.name}: {sent} of {_N} had sent CreateToken")
             if target != "login":  # the signals really landed around the refresh
@@ -143,9 +152,9 @@ def test_sigterm_with_the_default_action_in_a_library_is_counted(sso_emulator, t
         sso_emulator.fault("CreateToken", delay=0.5, count=100000)
         _expire(homes)
         outcomes = zygote.run([{"home": str(home), "target": "load_token", "signal": signal.SIGTERM,
-                                "after": rng.uniform(0.1, 1.6), "sigterm": "default"}
-                               for home in homes])
-        assert [o.exit for o in outcomes] == [-signal.SIGTERM] * len(homes)
+                                **_moment(rng, index), "sigterm": "default"}
+                               for index, home in enumerate(homes)])
+        assert [o.exit for o in outcomes] == [-signal.SIGTERM] * len(homes), outcomes
         _assert_caches_parse(homes)
         lost = _lost(homes)
     with capsys.disabled():
