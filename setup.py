@@ -2,7 +2,7 @@
 
 The wheel carries ``boto_sso_oidc_provider-startup.pth`` at its root, so that
 installers put it in site-packages (purelib) where :mod:`site` executes it at
-every interpreter start (see ``boto_sso_oidc_provider/_startup.py``):
+every interpreter start (see ``_boto_sso_oidc_provider_startup.py``):
 
 * regular wheels (``pip install .``, ``--user``, in a venv or not): a ``build``
   sub-command writes it into ``build_lib``, whose content is the wheel's root;
@@ -26,8 +26,8 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def _startup() -> object:
-    """The hook module, loaded from its file without importing the package."""
-    path = os.path.join(_HERE, "boto_sso_oidc_provider", "_startup.py")
+    """The hook module, loaded from its file (setup.py imports nothing of the project)."""
+    path = os.path.join(_HERE, "_boto_sso_oidc_provider_startup.py")
     spec = importlib.util.spec_from_file_location("_boto_sso_oidc_startup", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

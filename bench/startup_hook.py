@@ -27,7 +27,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SOURCES = ["boto_sso_oidc_provider", "pyproject.toml", "setup.py", "setup.cfg", "README.md", "LICENSE"]
+SOURCES = ["boto_sso_oidc_provider", "_boto_sso_oidc_provider_startup.py", "pyproject.toml", "setup.py",
+           "setup.cfg", "README.md", "LICENSE"]
 
 
 def _venv(path: Path) -> str:

@@ -18,11 +18,6 @@ Data flows through the modules in this order::
     installation         putting the providers into boto3/botocore sessions
     cli                  the ``boto-sso-oidc`` command line
     emulator             a local IAM Identity Center for demos and tests
-
-The startup hook (``_startup``) imports this module in every interpreter of the
-environment, before pytest starts; PYTEST_DONT_REWRITE tells pytest (which
-rewrites the asserts of plugin packages such as ours) that it need not warn
-about this module being imported already: it has no assert to rewrite.
 """
 
 # No "from __future__ import annotations" and no "import importlib" here: the startup hook

@@ -19,7 +19,7 @@ profile's value wins):
 ``boto_sso_oidc_enabled``  ``true`` or ``false`` (default): with the package
     installed, this profile (or every profile of this sso-session) gets its
     credentials and token through the plugin in every boto3, botocore,
-    aiobotocore and aioboto3 session, with no code change (see ``_startup``).
+    aiobotocore and aioboto3 session, with no code change (see ``installation``).
 ``boto_sso_oidc_auto_login``  ``auto`` (default), ``true`` or ``false``: may
     resolving credentials start a device-flow login? ``auto`` allows it only
     when a person can answer (a terminal is reachable and ``CI`` is not set).

@@ -4,7 +4,7 @@ Four ways, all ending in :func:`_install_into`:
 
 * the AWS config: ``boto_sso_oidc_enabled = true`` on a profile or its
   sso-session (or ``BOTO_SSO_OIDC_ENABLED=true`` for the whole process), with
-  no code at all: the startup hook (:mod:`._startup`) calls
+  no code at all: the startup hook (the top-level ``_boto_sso_oidc_provider_startup``) calls
   :func:`install_from_config` for every new botocore session, and only the
   profiles that ask for it get the providers; ``BOTO_SSO_OIDC_ENABLED=false``
   switches this way off;

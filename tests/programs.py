@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from boto_sso_oidc_provider._startup import PTH_NAME
+from _boto_sso_oidc_provider_startup import PTH_NAME
 
 from .conftest import REPO, subprocess_env
 

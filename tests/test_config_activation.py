@@ -12,8 +12,9 @@ import botocore.session
 import pytest
 from botocore.credentials import SSOProvider
 
+import _boto_sso_oidc_provider_startup as _startup
 import boto_sso_oidc_provider as sso
-from boto_sso_oidc_provider import SSOConfigError, SSOOIDCCredentialProvider, _startup
+from boto_sso_oidc_provider import SSOConfigError, SSOOIDCCredentialProvider
 from boto_sso_oidc_provider.emulator import sso_config
 
 from .programs import ENABLED

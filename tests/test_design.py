@@ -27,7 +27,7 @@ LAYERS: list[set[str]] = [
     {"credentials_endpoint"},
     {"sessions"},
     {"provider", "aio"},
-    {"installation", "_startup"},
+    {"installation"},
     {"demo", "cli", "__main__"},
 ]
 

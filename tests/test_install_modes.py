@@ -24,7 +24,7 @@ import botocore
 import pytest
 from filelock import FileLock
 
-from boto_sso_oidc_provider._startup import PTH_LINE, PTH_NAME
+from _boto_sso_oidc_provider_startup import PTH_LINE, PTH_NAME
 
 from .conftest import REPO
 from .programs import ENABLED, PROGRAMS, program_env, run_program
@@ -34,7 +34,8 @@ pytestmark = pytest.mark.slow
 SITE_PACKAGES = Path(botocore.__file__).resolve().parent.parent  # this venv's
 DEPENDENCIES = ["boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py",
                 "filelock"]
-SOURCES = ["boto_sso_oidc_provider", "pyproject.toml", "setup.py", "setup.cfg", "README.md", "LICENSE"]
+SOURCES = ["boto_sso_oidc_provider", "_boto_sso_oidc_provider_startup.py", "pyproject.toml", "setup.py",
+           "setup.cfg", "README.md", "LICENSE"]
 ARN_PREFIX = "arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_AdministratorAccess_"
 
 
@@ -111,8 +112,8 @@ def _with_deps(site_dir: Path, dependencies: Path) -> None:
 
 def _ours(site_dir: Path) -> list[str]:
     return sorted(p.name for p in site_dir.iterdir()
-                  if p.name.startswith(("boto_sso_oidc_provider", "__editable__.boto_sso_oidc",
-                                        "__editable___boto_sso_oidc")))
+                  if p.name.startswith(("boto_sso_oidc_provider", "_boto_sso_oidc_provider",
+                                        "__editable__.boto_sso_oidc", "__editable___boto_sso_oidc")))
 
 
 def _logs_in_through_the_plugin(emulator, python: str, env: dict[str, str]) -> bool:

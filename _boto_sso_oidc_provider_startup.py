@@ -1,17 +1,21 @@
-"""The startup hook: the AWS config can turn the plugin on, with no change to any program.
+"""The startup hook of boto-sso-oidc-provider: the AWS config can turn the plugin on, with no
+change to any program. PYTEST_DONT_REWRITE (pytest would otherwise warn that this module of
+a pytest-plugin distribution was imported before it could rewrite its asserts: it has none).
 
-The wheel puts one file in site-packages, ``boto_sso_oidc_provider-startup.pth``;
-:mod:`site` executes its single line at every interpreter start, and that line
+The wheel puts two files in site-packages, this top-level module and
+``boto_sso_oidc_provider-startup.pth``; :mod:`site` executes the ``.pth`` file's
+single line at every interpreter start, and that line imports this module and
 calls :func:`activate`. So this module runs in every Python process of the
 environment and must cost next to nothing: it imports only ``sys`` and ``os``
-(both already loaded by then) and neither botocore nor any other module of
-this package. :func:`activate` puts a finder at the front of ``sys.meta_path``
-that finds nothing: it only notices the first import of ``botocore.session``,
+(both already loaded by then), neither botocore nor the package itself (a
+top-level module, so that not even the package's ``__init__`` is imported).
+:func:`activate` puts a finder at the front of ``sys.meta_path`` that finds
+nothing: it only notices the first import of ``botocore.session``,
 removes itself and registers :func:`initialize` through botocore's public
 ``register_initializer``. From then on every botocore session (boto3's,
 aiobotocore's, aioboto3's included) passes through :func:`initialize`, which
-registers lazy factories (see :mod:`.installation`); the AWS config is read
-when the session builds its credential chain, where botocore reads it anyway,
+registers lazy factories (see ``boto_sso_oidc_provider.installation``); the
+AWS config is read when the session builds its credential chain, where botocore reads it anyway,
 and only profiles that ask for it (``boto_sso_oidc_enabled = true`` on the
 profile or its sso-session) get this package's providers. The others get the
 chain botocore itself builds.
@@ -22,7 +26,9 @@ profile of the process.
 
 Limits: a finder placed in ``sys.meta_path`` before this one and answering for
 ``botocore.session`` itself would hide the import (no known finder does);
-``python -S`` skips ``.pth`` files, and so skips the hook.
+``python -S`` skips ``.pth`` files, and so skips the hook; an editable install
+whose checkout was moved away makes :mod:`site` print one error line for the
+``.pth`` file at every start, until ``pip uninstall``.
 """
 
 # Annotations are strings, not "from __future__ import annotations": __future__ is not
@@ -36,7 +42,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["activate", "initialize", "switched_off", "PTH_NAME", "PTH_LINE"]
 
-ENV_ENABLED = "BOTO_SSO_OIDC_ENABLED"
+ENV_ENABLED = "BOTO_SSO_OIDC_ENABLED"  # the same name config.ENV_ENABLED (a test checks)
 WATCHED = "botocore.session"
 
 _registered = False
@@ -45,12 +51,8 @@ PTH_NAME = "boto_sso_oidc_provider-startup.pth"
 """The file the wheel puts in site-packages (sorted after setuptools' ``__editable__`` files,
 so an editable install's finder is in place before this line runs)."""
 
-PTH_LINE = (
-    "import sys; exec('try:\\n import boto_sso_oidc_provider._startup as h\\n"
-    "except ImportError:\\n h = None\\nif h is not None:\\n h.activate()')\n"
-)
-"""Its one line. A package that cannot be imported (an editable install whose
-source tree was moved away) makes it a no-op instead of a traceback at every start."""
+PTH_LINE = "import _boto_sso_oidc_provider_startup as h; h.activate()\n"
+"""Its one line (an ``import`` line: :mod:`site` executes it)."""
 
 
 def switched_off(environ: "Any" = None) -> bool:
@@ -111,6 +113,6 @@ def initialize(session: "Any") -> None:
     """
     if switched_off():
         return
-    from .installation import install_from_config
+    from boto_sso_oidc_provider.installation import install_from_config
 
     install_from_config(session)
