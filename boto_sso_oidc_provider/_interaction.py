@@ -187,31 +187,20 @@ class LoginPrompt:
         The URL and code come from the network: only printable text is shown (a terminal
         escape sequence could retitle the window, clear the screen or fake instructions).
         """
-        verification_uri_complete = sanitize(verification_uri_complete)
-        user_code = sanitize(user_code)
-        opened = self._browser and open_browser(verification_uri_complete)
-        first = (
-            "A browser window should open. If it does not, open this URL"
-            if opened else "To sign in, open this URL in a browser"
-        )
-        self.stream.write(
-            f"\nLogging in to {what}.\n{first}:\n\n    {verification_uri_complete}\n\n"
-            f"and check that it shows the code: {user_code}\n\n"
-        )
-        self.stream.flush()
+        self._open_and_print(what, verification_uri_complete, "in a browser",
+                             f"and check that it shows the code: {sanitize(user_code)}\n\n")
 
     def show_authorization(self, what: str, authorize_url: str) -> None:
         """The browser login: open the authorize URL if allowed, and always print it."""
-        authorize_url = sanitize(authorize_url)
-        opened = self._browser and open_browser(authorize_url)
-        first = (
-            "A browser window should open. If it does not, open this URL"
-            if opened else "To sign in, open this URL in a browser on this machine"
-        )
-        self.stream.write(
-            f"\nLogging in to {what}.\n{first}:\n\n    {authorize_url}\n\n"
-            "and allow access. Waiting for the browser...\n"
-        )
+        self._open_and_print(what, authorize_url, "in a browser on this machine",
+                             "and allow access. Waiting for the browser...\n")
+
+    def _open_and_print(self, what: str, url: str, where: str, then: str) -> None:
+        url = sanitize(url)
+        opened = self._browser and open_browser(url)
+        first = ("A browser window should open. If it does not, open this URL" if opened
+                 else f"To sign in, open this URL {where}")
+        self.stream.write(f"\nLogging in to {what}.\n{first}:\n\n    {url}\n\n{then}")
         self.stream.flush()
 
     def waiting(self, elapsed: float, remaining: float) -> None:
