@@ -82,11 +82,11 @@ def _lost(homes: list[Path], timings: list[float] | None = None) -> list[Path]:
 
 
 def _moment(rng: random.Random, index: int) -> dict[str, object]:
-    """A random moment: for three children in four, while CreateToken is in flight (up to 0.5 s
-    after the prepared write appears; the emulator answers after 0.5 s); for the rest, in the
-    first 0.4 s of the target (config, caches, locks, the request going out)."""
+    """A random moment: for three children in four, while CreateToken is in flight (up to 0.4 s
+    after the prepared write appears; the emulator answers 0.5 s after the request arrives);
+    for the rest, in the first 0.4 s of the target (config, caches, locks, the request going out)."""
     if index % 4:
-        return {"anchor": "write", "after": rng.uniform(0.0, 0.5)}
+        return {"anchor": "write", "after": rng.uniform(0.0, 0.4)}
     return {"after": rng.uniform(0.0, 0.4)}
 
 
@@ -119,13 +119,16 @@ def test_sigint_and_sigterm_mid_refresh_and_mid_login_lose_no_session(sso_emulat
             # Every signal landed while the child ran (CreateToken takes 0.5 s), and it exited
             # with the documented code. Rarely (under heavy load, SIGINT only, cause not yet
             # found) a child finishes as if it had not been interrupted: exit 0, its session
-            # intact (checked below). Tolerated up to 2 in 20, counted and reported.
+            # intact (checked below). So, on a loaded machine, does a child that finished before
+            # the harness could deliver its signal at all (not signalled). Both are tolerated up
+            # to 2 in 20, counted and reported.
             unaffected = [home for home, o in zip(homes, outcomes, strict=True)
-                          if o.exit == 0 and sig == signal.SIGINT]
+                          if o.exit == 0 and (sig == signal.SIGINT or not o.signalled)]
             wrong = [(o, child_log(home)) for home, o in zip(homes, outcomes, strict=True)
                      if o.exit != code and home not in unaffected]
             assert wrong == [] and len(unaffected) <= 2, (target, sig, wrong, len(unaffected))
-            assert all(o.signalled for o in outcomes), (target, sig, outcomes)
+            assert all(o.signalled for home, o in zip(homes, outcomes, strict=True)
+                       if home not in unaffected), (target, sig, outcomes)
             if unaffected:
                 report.append(f"{target} {sig.name}: {len(unaffected)} finished as if not interrupted")
             sent = sso_emulator.calls()["operations"]["CreateToken"] - before
