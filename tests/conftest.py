@@ -40,6 +40,22 @@ def _no_browser_and_no_ci(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("BOTO_SSO_OIDC_ENABLED", raising=False)
 
 
+@pytest.fixture
+def auto_login(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Resolving credentials may log in (the fixture's emulator approves at once)."""
+    monkeypatch.setenv("BOTO_SSO_OIDC_AUTO_LOGIN", "true")
+
+
+@pytest.fixture
+def global_install() -> Any:
+    """install() for one test, always undone."""
+    import boto_sso_oidc_provider as sso
+
+    sso.install()
+    yield
+    sso.uninstall()
+
+
 def token_file(home: Path, name: str) -> Path:
     """Where the AWS CLI v2 keeps the token of sso-session ``name`` (or legacy start URL)."""
     return home / ".aws" / "sso" / "cache" / f"{hashlib.sha1(name.encode()).hexdigest()}.json"

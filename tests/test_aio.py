@@ -8,7 +8,6 @@ import threading
 
 import aioboto3
 import botocore.session
-import pytest
 from aiobotocore.session import AioSession, get_session
 
 import boto_sso_oidc_provider as sso
@@ -19,18 +18,6 @@ from .cli_helpers import login
 from .conftest import read_json, token_file
 
 ARN_PREFIX = "arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_AdministratorAccess_"
-
-
-@pytest.fixture
-def auto_login(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BOTO_SSO_OIDC_AUTO_LOGIN", "true")
-
-
-@pytest.fixture
-def global_install():
-    sso.install()
-    yield
-    sso.uninstall()
 
 
 async def _caller_arn(session: AioSession) -> str:

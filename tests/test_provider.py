@@ -25,19 +25,6 @@ role_session_name = chained-test
 """
 
 
-@pytest.fixture
-def auto_login(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BOTO_SSO_OIDC_AUTO_LOGIN", "true")
-
-
-@pytest.fixture
-def global_install():
-    """install() for one test, always undone."""
-    sso.install()
-    yield
-    sso.uninstall()
-
-
 def _methods(session: object) -> list[str]:
     core = getattr(session, "_session", session)
     return [p.METHOD for p in core.get_component("credential_provider").providers]
