@@ -172,9 +172,7 @@ class RoleCredentialsManager:
         self.options = options = options or Options()
         self.token_manager = token_manager or TokenManager(profile.sso, options=options,
                                                            profile=profile.profile)
-        # One client factory for both layers: a default one is a botocore session of its own,
-        # whose first client reads the config file.
-        self._clients = self.token_manager.clients
+        self._clients = options.clients()
         self.expiry_window = float(EXPIRY_WINDOW)
         self._clock = options.clock
         self.entry = role_credentials_entry(profile.sso, profile.account_id, profile.role_name,

@@ -158,8 +158,7 @@ class TokenManager:
         self.login_command = login_command(sso, profile)
         self.refresh_window = float(EXPIRY_WINDOW)
         self._clock = options.clock
-        self.clients = options.clients()
-        """Makes the sso-oidc and sso clients; the role-credential layer uses the same one."""
+        self._clients = options.clients()
         self._open_browser = (sso.settings.open_browser if options.open_browser is None
                               else options.open_browser)
         self._environ = os.environ if options.environ is None else options.environ
@@ -418,7 +417,7 @@ class TokenManager:
             ) from None
         with pending:
             result, registration = log_in(
-                self.sso, self.clients, browser=self.uses_browser_flow(),
+                self.sso, self._clients, browser=self.uses_browser_flow(),
                 prompt=self.options.prompt or LoginPrompt(browser=self._open_browser),
                 clock=self._clock, sleep=self.options.sleep, redirect_port=self.options.redirect_port,
                 timeout=self.options.login_timeout)
@@ -446,11 +445,11 @@ class TokenManager:
     # -- plumbing ------------------------------------------------------------------------------
 
     def _oidc(self) -> Any:
-        return self.clients("sso-oidc", self.sso.region)
+        return self._clients("sso-oidc", self.sso.region)
 
     def _sso_logout(self, token: SSOToken) -> None:
         try:
-            call(self.clients("sso", self.sso.region).logout,
+            call(self._clients("sso", self.sso.region).logout,
                  accessToken=token.access_token)
         except TransientServiceError as error:
             # The local sign-out still happens; the server session ends on its own.
