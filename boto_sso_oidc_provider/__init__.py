@@ -7,11 +7,12 @@ boto3 nor botocore until a function that needs them is called.
 Data flows through the modules in this order::
 
     config               the AWS shared config: profiles and sso-sessions
-    registration         SSO OIDC RegisterClient, cached like the AWS CLI v2
-    device_authorization the RFC 8628 device authorization grant (headless logins)
-    authorization_code   the RFC 7636 authorization code grant with PKCE (browser logins)
+    logins               the login family: client registration (SSO OIDC RegisterClient,
+                         cached like the AWS CLI v2), the RFC 8628 device authorization
+                         grant and the RFC 7636 authorization code grant with PKCE
     token                the locked token cache: load, refresh, log in, sign out
     role_credentials     SSO GetRoleCredentials with a locked, CLI-shared cache
+    servers              role credentials over HTTP (the container-credentials endpoint)
     sessions             the public operations above both: login, load_token, logout
     provider             botocore credential and token providers
     aio                  the same for aiobotocore sessions, off the event loop

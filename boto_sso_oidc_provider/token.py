@@ -40,11 +40,11 @@ from ._interaction import LoginPrompt, login_allowed
 from ._layout import EXPIRY_WINDOW, sso_cache_dir
 from .cache import CacheEntry, PreparedWrite
 from .config import SSOSessionConfig, login_command
+from .logins.registration import REFRESH_TOKEN_GRANT, Registration
 from .options import Options
-from .registration import REFRESH_TOKEN_GRANT, Registration
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .device_authorization import TokenResponse
+    from .logins.device_authorization import TokenResponse
 
 __all__ = ["SSOToken", "TokenManager"]
 
@@ -336,7 +336,7 @@ class TokenManager:
                 raise _RefreshRefused(refused.code) from None
             logger.info("The refresh token of %s was refused (%s)", self.sso.display_name, refused.code)
             raise _SessionEnded() from None
-        from .device_authorization import TokenResponse
+        from .logins.device_authorization import TokenResponse
 
         result = TokenResponse.from_response(response)
         renewed = replace(
@@ -404,8 +404,8 @@ class TokenManager:
         on); once the service has issued the token, the write is finished first.
         """
         from ._interrupts import run_to_completion
-        from ._login_flows import log_in
         from .exceptions import SSOProviderError
+        from .logins._flows import log_in
 
         try:
             pending = self.entry.prepared_write()

@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from boto_sso_oidc_provider.credentials_endpoint import CredentialsEndpoint
 from boto_sso_oidc_provider.role_credentials import RoleCredentials
+from boto_sso_oidc_provider.servers.container import CredentialsEndpoint
 from boto_sso_oidc_provider.sessions import role_credentials_manager
 
 from .cli_helpers import login

@@ -99,8 +99,8 @@ def test_device_code_expired_at_the_service(sso_emulator):
 
 @pytest.mark.sso_emulator(auto_approve=False)
 def test_device_code_lifetime_over_on_the_client(sso_emulator):
-    from boto_sso_oidc_provider.device_authorization import run_device_flow
-    from boto_sso_oidc_provider.registration import get_registration
+    from boto_sso_oidc_provider.logins.device_authorization import run_device_flow
+    from boto_sso_oidc_provider.logins.registration import get_registration
 
     client = _oidc_client()
     registration = get_registration(client, resolve("dev"))

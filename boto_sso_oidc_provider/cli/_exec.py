@@ -1,7 +1,7 @@
 """``boto-sso-oidc exec --profile P -- COMMAND [ARGS...]``: run any program with a profile's credentials.
 
 By default a container-credentials endpoint
-(:mod:`boto_sso_oidc_provider.credentials_endpoint`) serves the profile's
+(:mod:`boto_sso_oidc_provider.servers.container`) serves the profile's
 role credentials on 127.0.0.1 for as long as the command runs, and the
 command gets ``AWS_CONTAINER_CREDENTIALS_FULL_URI`` and
 ``AWS_CONTAINER_AUTHORIZATION_TOKEN``: every AWS SDK in it fetches

@@ -7,7 +7,7 @@ Prints the two variables that point every AWS SDK at it::
 
 and serves until SIGINT or SIGTERM. Credentials come from the shared
 role-credential cache and are renewed through its lock (see
-:mod:`boto_sso_oidc_provider.credentials_endpoint`). The profile's
+:mod:`boto_sso_oidc_provider.servers.container`). The profile's
 credentials are checked once at start, logging in if a person can answer;
 after that the server never prompts: when the SSO session ends, requests get
 an error naming the login command (logged once), and the next request after
@@ -33,8 +33,8 @@ from ._common import EXIT_OK, add_debug, add_profile, report, setup_logging
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..config import AWSConfig
-    from ..credentials_endpoint import CredentialsEndpoint
     from ..role_credentials import RoleCredentials
+    from ..servers.container import CredentialsEndpoint
 
 FORMATS = ("env", "dotenv", "json")
 
@@ -84,7 +84,7 @@ def start_endpoint(config: AWSConfig, profile: str, *, host: str = "127.0.0.1", 
     without ever prompting. Raises the package's typed errors and
     :class:`OSError` when the address cannot be bound.
     """
-    from ..credentials_endpoint import CredentialsEndpoint
+    from ..servers.container import CredentialsEndpoint
 
     credentials_source(config, profile, allow_login=None)()
     endpoint = CredentialsEndpoint(credentials_source(config, profile, allow_login=False), host=host,

@@ -29,10 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._clock import Clock, format_timestamp, parse_timestamp, utc_now
-from ._layout import EXPIRY_WINDOW, sso_cache_dir
-from .cache import CacheEntry
-from .config import SSOSessionConfig
+from .._clock import Clock, format_timestamp, parse_timestamp, utc_now
+from .._layout import EXPIRY_WINDOW, sso_cache_dir
+from ..cache import CacheEntry
+from ..config import SSOSessionConfig
 
 __all__ = ["Registration", "get_registration", "store_registration"]
 
@@ -140,7 +140,7 @@ def register_client(oidc_client: Any, sso: SSOSessionConfig, *,
         if not sso.is_legacy:
             kwargs["grantTypes"] = [DEVICE_CODE_GRANT, REFRESH_TOKEN_GRANT]
     response = oidc_client.register_client(**kwargs)
-    from . import _redaction
+    from .. import _redaction
 
     _redaction.remember(response["clientSecret"])
     expires_at = _dt.datetime.fromtimestamp(response["clientSecretExpiresAt"], _dt.timezone.utc)
@@ -179,7 +179,7 @@ def get_registration(
         data = entry.read()
         cached = Registration.from_cache(data) if data is not None else None
         if cached is not None and cached.usable(clock) and cached.for_browser == browser:
-            from . import _redaction
+            from .. import _redaction
 
             _redaction.remember(cached.client_secret)
             return cached

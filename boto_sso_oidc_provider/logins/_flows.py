@@ -15,10 +15,10 @@ import logging
 import time
 from collections.abc import Callable
 
-from ._clients import ClientFactory
-from ._clock import Clock, utc_now
-from ._interaction import LoginPrompt
-from .config import SSOSessionConfig
+from .._clients import ClientFactory
+from .._clock import Clock, utc_now
+from .._interaction import LoginPrompt
+from ..config import SSOSessionConfig
 from .device_authorization import TokenResponse
 from .registration import DEFAULT_BROWSER_SCOPES, Registration, get_registration, store_registration
 
@@ -48,7 +48,7 @@ def log_in(
     """
     import botocore.exceptions
 
-    from ._clients import error_code
+    from .._clients import error_code
     from ._start_url import resolve_start_url
 
     location = resolve_start_url(sso.start_url, sso.region, what=sso.display_name)

@@ -36,7 +36,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from ._interaction import LoginPrompt
+from .._interaction import LoginPrompt
 from .device_authorization import TokenResponse
 from .registration import AUTHORIZATION_CODE_GRANT, Registration
 
@@ -95,9 +95,9 @@ def run_authorization_code_flow(
     listener's port (default: any free one). Raises the typed login errors in
     the module docstring; other service errors propagate as botocore's.
     """
-    from . import _redaction
+    from .. import _redaction
+    from ..exceptions import CallbackPortError, LoginCancelledError, SSOLoginError
     from ._loopback_callback import LoopbackCallback
-    from .exceptions import CallbackPortError, LoginCancelledError, SSOLoginError
 
     prompt = prompt or LoginPrompt()
     try:
@@ -136,8 +136,8 @@ def run_authorization_code_flow(
 def _authorize_and_redeem(oidc_client: Any, registration: Registration, listener: Any, *,
                           what: str, scopes: Sequence[str], prompt: LoginPrompt,
                           timeout: float) -> TokenResponse:
-    from . import _redaction
-    from .exceptions import AuthorizationCodeError, AuthorizationDeniedError, AuthorizationTimeoutError
+    from .. import _redaction
+    from ..exceptions import AuthorizationCodeError, AuthorizationDeniedError, AuthorizationTimeoutError
 
     verifier = new_code_verifier()
     state = str(uuid.uuid4())

@@ -73,7 +73,7 @@ def region_of(host: str) -> str | None:
 
 
 def _config_error(message: str, what: str):  # type: ignore[no-untyped-def]
-    from .exceptions import SSOConfigError
+    from ..exceptions import SSOConfigError
 
     return SSOConfigError(f"{what}: {message}", key="sso_start_url")
 

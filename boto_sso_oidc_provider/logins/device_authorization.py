@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ._interaction import LoginPrompt
+from .._interaction import LoginPrompt
 from .registration import DEVICE_CODE_GRANT, Registration
 
 __all__ = ["DeviceAuthorization", "TokenResponse", "run_device_flow", "DEFAULT_INTERVAL",
@@ -66,7 +66,7 @@ class TokenResponse:
 
     @classmethod
     def from_response(cls, response: dict[str, Any]) -> TokenResponse:
-        from . import _redaction
+        from .. import _redaction
 
         _redaction.remember(response["accessToken"], response.get("refreshToken"))
         return cls(response["accessToken"], int(response["expiresIn"]), response.get("refreshToken"))
@@ -80,7 +80,7 @@ def start_device_authorization(
         clientSecret=registration.client_secret,
         startUrl=start_url,
     )
-    from . import _redaction
+    from .. import _redaction
 
     _redaction.remember(response["deviceCode"])
     interval = response.get("interval")
@@ -111,7 +111,7 @@ def run_device_flow(
     injectable so tests need not wait. Raises the typed login errors described
     in the module docstring; other service errors propagate as botocore's.
     """
-    from .exceptions import (
+    from ..exceptions import (
         DeviceAuthorizationDeniedError,
         DeviceAuthorizationExpiredError,
         LoginCancelledError,

@@ -70,11 +70,11 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ._clock import Clock, format_timestamp, utc_now
-from ._layout import EXPIRY_WINDOW
+from .._clock import Clock, format_timestamp, utc_now
+from .._layout import EXPIRY_WINDOW
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .role_credentials import RoleCredentials
+    from ..role_credentials import RoleCredentials
 
 __all__ = ["CredentialsEndpoint", "DEFAULT_PATH", "DEFAULT_REFRESH_MARGIN", "FULL_URI_VARIABLE",
            "TOKEN_VARIABLE", "new_token"]
@@ -191,8 +191,8 @@ class _SingleFlight:
 
 def _refusal(error: Exception) -> _Refused:
     """The answer for an exception raised while getting credentials."""
-    from . import exceptions
-    from ._redaction import redact
+    from .. import exceptions
+    from .._redaction import redact
 
     message = " ".join(redact(str(getattr(error, "message", None) or error)).split())
     if isinstance(error, exceptions.SSOLoginRequiredError):
