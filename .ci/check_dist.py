@@ -1,9 +1,9 @@
 """Build the sdist and wheel, run `twine check`, and check that the sdist can run the test suite.
 
-The sdist must carry every tracked file under tests/, examples/ and bench/ (conftest.py, the
-helpers, the emulator tests, the examples the tests run), plus LICENSE, README.md and setup.cfg
-(pytest's configuration). The wheel must carry the package, py.typed and the startup hook's
-.pth, and no tests.
+The sdist must carry every tracked file under tests/, examples/, bench/ and docs/ (conftest.py,
+the helpers, the emulator tests, the examples and documentation pages the tests run), plus
+LICENSE, README.md and setup.cfg (pytest's configuration). The wheel must carry the package,
+py.typed and the startup hook's .pth, and no tests.
 Usage: python .ci/check_dist.py   (from the repository root, with build and twine installed)
 """
 
@@ -27,7 +27,7 @@ def main() -> int:
     wheel = next(path for path in artifacts if path.endswith(".whl"))
     with tarfile.open(sdist) as archive:
         members = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
-    tracked = subprocess.run(["git", "ls-files", "tests", "examples", "bench"], check=True,
+    tracked = subprocess.run(["git", "ls-files", "tests", "examples", "bench", "docs"], check=True,
                              capture_output=True, text=True).stdout.split()
     wanted = {*tracked, "LICENSE", "README.md", "setup.cfg", "pyproject.toml"}
     missing = sorted(wanted - members)

@@ -45,6 +45,12 @@ pages (for people, in a browser):
                              a wrong PKCE verifier or redirect URI is InvalidGrantException;
                              an unregistered redirect URI is refused on the page
   GET|HEAD /start            a vanity start URL: 302 to --portal-url (never followed)
+  GET  /federation           the console sign-in federation endpoint (`console`; point
+                             BOTO_SSO_OIDC_FEDERATION_ENDPOINT at <url>/federation):
+                             ?Action=getSigninToken&Session=JSON accepts only unexpired
+                             credentials it issued, with their own secret and session
+                             token; ?Action=login&SigninToken=T&Destination=URL redirects
+                             (302) only for a sign-in token it issued, within 15 minutes
 
 services (point AWS_ENDPOINT_URL at the printed URL):
   SSO OIDC   RegisterClient, StartDeviceAuthorization, CreateToken (device code,

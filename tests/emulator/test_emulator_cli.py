@@ -170,3 +170,9 @@ def test_help_documents_pages_and_control_plane() -> None:
                        "/_emulator/faults", "/_emulator/expire", "authorization_codes",
                        "Exit codes:"):
         assert documented in result.stdout, documented
+    # Every page, control-plane path and the federation endpoint is there (the service APIs
+    # are listed by operation name).
+    from boto_sso_oidc_provider.emulator import _control, _federation, _pages
+
+    for _method, path in (*_pages.ROUTES, *_control.ROUTES, *_federation.ROUTES):
+        assert f" {path.rstrip('/') or '/'}" in result.stdout, path
