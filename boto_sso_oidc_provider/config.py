@@ -190,6 +190,11 @@ def _config_error(message: str, **kwargs: Any) -> SSOConfigError:
     return SSOConfigError(message, **kwargs)
 
 
+def switched_off(value: object) -> bool:
+    """Is ``value`` (a raw config or environment value, or None) one of the spellings of false?"""
+    return isinstance(value, str) and value.strip().lower() in _FALSE
+
+
 def _parse_bool(value: str, *, where: str, key: str, **ctx: Any) -> bool:
     lowered = value.strip().lower()
     if lowered in _TRUE:

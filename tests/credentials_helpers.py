@@ -7,7 +7,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -36,12 +36,13 @@ class MovableClock:
             self._offset += dt.timedelta(seconds=seconds)
 
 
-def race(code: str, n: int, env: dict[str, str], workdir: Path,
+def race(code: str | Sequence[str], n: int, env: dict[str, str], workdir: Path,
          timeout: float = 120) -> list[subprocess.CompletedProcess[str]]:
     """Start ``n`` interpreters running ``code`` and release them together.
 
-    ``code`` must call ``wait_for_go()`` (defined for it, taking no argument)
-    once it has imported and prepared everything, right before the racing part.
+    ``code`` is one program for all, or one per interpreter (``n`` of them). Each must call
+    ``wait_for_go()`` (defined for it, taking no argument) once it has imported and prepared
+    everything, right before the racing part.
     """
     prelude = (
         "import os, sys, time\n"
@@ -51,10 +52,12 @@ def race(code: str, n: int, env: dict[str, str], workdir: Path,
         "    while not os.path.exists(go):\n"
         "        time.sleep(0.002)\n"
     )
-    procs = [subprocess.Popen([sys.executable, "-c", prelude + code, str(workdir)], env=env,
+    codes = [code] * n if isinstance(code, str) else list(code)
+    assert len(codes) == n, "one program per interpreter"
+    procs = [subprocess.Popen([sys.executable, "-c", prelude + program, str(workdir)], env=env,
                               text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               stdin=subprocess.DEVNULL, start_new_session=True)
-             for _ in range(n)]
+             for program in codes]
     try:
         deadline = time.monotonic() + timeout
         while len(list(workdir.glob("ready-*"))) < n:

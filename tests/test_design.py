@@ -26,7 +26,7 @@ LAYERS: list[set[str]] = [
     {"role_credentials"},
     {"servers", "servers.container"},
     {"sessions"},
-    {"provider", "aio"},
+    {"provider", "aio", "sdk_v4"},
     {"installation"},
     {"demo", "cli", "__main__"},
 ]
