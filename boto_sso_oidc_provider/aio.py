@@ -30,7 +30,12 @@ import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from .options import Options
-from .provider import SSOOIDCCredentialProvider, SSOOIDCTokenProvider
+from .provider import (
+    SSOOIDCCredentialProvider,
+    SSOOIDCTokenProvider,
+    register_user_agent_features,
+    sso_feature_ids,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import botocore.session
@@ -97,8 +102,11 @@ class AioSSOOIDCCredentialProvider(SSOOIDCCredentialProvider):
         manager = self._manager()
         if manager is None:
             return None
+        on_profile, on_provider = sso_feature_ids(manager)
+        register_user_agent_features(on_profile, on_provider)
 
         async def refresh() -> dict[str, Any]:
+            register_user_agent_features(on_profile)  # here: the worker thread has no botocore context
             return await asyncio.to_thread(_role_credentials_metadata, manager)
 
         return AioDeferredRefreshableCredentials(

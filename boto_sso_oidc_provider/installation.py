@@ -300,12 +300,31 @@ def _token_resolver(core: botocore.session.Session, kind: _Kind) -> Any:
         from .aio import AioSSOOIDCTokenProvider
 
         ours = AioSSOOIDCTokenProvider(core)
-    # TokenProviderChain has no public way to change its providers (unlike
-    # CredentialResolver); swap inside its list, and leave botocore's chain
-    # as it is if that list is not there.
+    _replace_sso_token_provider(chain, ours)
+    return chain
+
+
+def _replace_sso_token_provider(chain: Any, ours: Any) -> None:
+    """Put ``ours`` in the place of the chain's ``sso`` token provider.
+
+    botocore >= 1.43.37: ``TokenProviderChain.insert_after`` and ``remove``
+    (ours has the same METHOD, so it goes after botocore's, and ``remove``
+    takes the first one, botocore's). Older chains have no public way to
+    change their providers: swap inside ``_providers``; if that list is not
+    there either, botocore's chain stays as it is, with a warning.
+    """
+    if callable(getattr(chain, "insert_after", None)) and callable(getattr(chain, "remove", None)):
+        from botocore.exceptions import UnknownTokenProviderError
+
+        try:
+            chain.insert_after("sso", ours)
+        except UnknownTokenProviderError:
+            logger.warning("botocore's token chain has no sso provider; leaving it as it is.")
+            return
+        chain.remove("sso")
+        return
     providers = getattr(chain, "_providers", None)
     if isinstance(providers, list):
         providers[:] = [ours if getattr(p, "METHOD", None) == "sso" else p for p in providers]
     else:
         logger.warning("botocore's token chain changed shape; its own SSO token provider stays.")
-    return chain

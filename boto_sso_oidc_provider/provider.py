@@ -83,8 +83,11 @@ class SSOOIDCCredentialProvider(CredentialProvider):
         manager = self._manager()
         if manager is None:
             return None
+        on_profile, on_provider = sso_feature_ids(manager)
+        register_user_agent_features(on_profile, on_provider)
 
         def refresh() -> dict[str, Any]:
+            register_user_agent_features(on_profile)  # botocore's SSOCredentialFetcher does the same
             return manager.get().to_botocore_metadata()
 
         return DeferredRefreshableCredentials(
@@ -102,6 +105,23 @@ class SSOOIDCCredentialProvider(CredentialProvider):
         if config.profile_kind(profile) != "sso-role":
             return None
         return RoleCredentialsManager(config.role_profile(profile), options=self._options)
+
+
+def sso_feature_ids(manager: RoleCredentialsManager) -> tuple[str, str]:
+    """The user-agent feature IDs botocore's ``SSOProvider`` registers for this profile (since
+    1.40.37): the profile's and the provider's, ``_LEGACY`` ones for a profile without sso_session."""
+    suffix = "_LEGACY" if manager.profile.sso.is_legacy else ""
+    return f"CREDENTIALS_PROFILE_SSO{suffix}", f"CREDENTIALS_SSO{suffix}"
+
+
+def register_user_agent_features(*feature_ids: str) -> None:
+    """Add ``feature_ids`` to the user agent of the current botocore call, as botocore's own SSO
+    provider does; nothing on a botocore older than 1.40.37, which has no feature IDs."""
+    try:
+        from botocore.useragent import register_feature_ids
+    except ImportError:
+        return
+    register_feature_ids(feature_ids)
 
 
 class SSOOIDCTokenProvider:
