@@ -74,12 +74,20 @@ def sdk_env(emulator: Any, variables: dict[str, str]) -> dict[str, str]:
 def get(url: str, token: str | None, *, method: str = "GET", path: str | None = None,
         timeout: float = 30) -> tuple[int, dict[str, Any]]:
     """One request with ``token`` as the Authorization header (none if None): (status, JSON body)."""
+    status, body, _ = answer(url, token, method=method, path=path, timeout=timeout)
+    return status, body
+
+
+def answer(url: str, token: str | None, *, method: str = "GET", path: str | None = None,
+           timeout: float = 30) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """Like :func:`get`, with the response's headers (names lower-cased)."""
     parts = urlsplit(url)
     connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=timeout)
     try:
         connection.request(method, path or parts.path, headers={"Authorization": token} if token else {})
         response = connection.getresponse()
-        return response.status, json.loads(response.read() or b"{}")
+        headers = {name.lower(): value for name, value in response.getheaders()}
+        return response.status, json.loads(response.read() or b"{}"), headers
     finally:
         connection.close()
 

@@ -20,7 +20,7 @@ from boto_sso_oidc_provider._clock import format_timestamp, parse_timestamp, utc
 
 from .cli_helpers import login, role_cache_files, run_cli, secrets_of
 from .conftest import REPO, age_token, read_json, run_python, token_file
-from .endpoint_helpers import JS_CLIENT, get, javascript_sdk, raw, sdk_env, serve, status_of
+from .endpoint_helpers import JS_CLIENT, answer, get, javascript_sdk, raw, sdk_env, serve, status_of
 
 BOTO3_CLIENT = """
 import json, sys, boto3
@@ -175,6 +175,7 @@ def test_the_session_ending_is_a_clear_error_and_a_login_brings_service_back(log
                 print(type(error).__name__, error)
         """, sdk_env(logged_in, served.variables))
         login()  # as `boto-sso-oidc login` would, in another process
+        time.sleep(int(answer(served.url, served.token)[2]["retry-after"]))  # the back-off (at most 2 s)
         again = get(served.url, served.token)
         assert served.stop() == 0
     assert [status for status, _ in failures] == [424, 424, 424]

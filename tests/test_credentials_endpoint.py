@@ -20,7 +20,7 @@ from boto_sso_oidc_provider.sessions import role_credentials_manager
 
 from .cli_helpers import login
 from .credentials_helpers import MovableClock, in_threads
-from .endpoint_helpers import get, raw, status_of
+from .endpoint_helpers import answer, get
 
 
 def _role_credentials_calls(emulator) -> int:
@@ -51,10 +51,15 @@ def test_concurrent_requests_share_one_failed_renewal(sso_emulator):
     manager = role_credentials_manager("dev", allow_login=False)
     with CredentialsEndpoint(manager.get) as endpoint:
         results, errors = in_threads(50, lambda: get(endpoint.url, endpoint.token))
+        backed_off = answer(endpoint.url, endpoint.token)  # within the back-off: no new call
+        calls_while_backed_off = _role_credentials_calls(sso_emulator)
+        time.sleep(int(backed_off[2]["retry-after"]))
         after = get(endpoint.url, endpoint.token)  # the fault is used up: served again
     assert errors == [] and len(results) == 50
     assert {status for status, _ in results} == {424}
     assert {body["Code"] for _, body in results} == {"RoleCredentialsError"}
+    assert (backed_off[0], backed_off[1]["Code"]) == (424, "RoleCredentialsError")
+    assert calls_while_backed_off == 1
     assert after[0] == 200
     assert _role_credentials_calls(sso_emulator) == 2 and endpoint.renewals == 2
 
@@ -78,10 +83,46 @@ def test_never_serves_credentials_within_the_refresh_margin():
         assert get(endpoint.url, endpoint.token)[1]["AccessKeyId"] == "AKIAFIRST"
         assert endpoint.renewals == 1
         clock.advance(10 * 60)  # 10 minutes left, and the source has nothing newer (portal down)
-        status, body = get(endpoint.url, endpoint.token)
+        status, body, headers = answer(endpoint.url, endpoint.token)
         assert (status, body["Code"]) == (503, "ServiceUnavailable")
         answers.append(_credentials("AKIASECOND", clock() + dt.timedelta(hours=1)))
+        assert get(endpoint.url, endpoint.token)[0] == 503  # backed off: the source is not asked
+        assert endpoint.renewals == 2
+        clock.advance(int(headers["retry-after"]))
         assert get(endpoint.url, endpoint.token)[1]["AccessKeyId"] == "AKIASECOND"
+        assert endpoint.renewals == 3
+
+
+def test_the_first_request_never_serves_credentials_within_the_refresh_margin():
+    """Issue 20 item 8: the 15-minute rule holds before any credentials were served, too."""
+    clock = MovableClock()
+    stale = _credentials("AKIASTALE", clock() + dt.timedelta(seconds=478))  # what a throttled portal leaves
+
+    with CredentialsEndpoint(lambda: stale, peek=lambda: stale, clock=clock) as endpoint:
+        status, body = get(endpoint.url, endpoint.token)
+    assert (status, body["Code"]) == (503, "ServiceUnavailable") and "AccessKeyId" not in body
+
+
+def test_failing_renewals_back_off_instead_of_calling_for_every_request():
+    clock = MovableClock()
+    calls: list[float] = []
+
+    def failing() -> RoleCredentials:
+        from boto_sso_oidc_provider.exceptions import SSOProviderError
+
+        calls.append(0)
+        raise SSOProviderError("the portal is throttling")
+
+    with CredentialsEndpoint(failing, clock=clock) as endpoint:
+        waits = []
+        for _ in range(6):
+            statuses = {get(endpoint.url, endpoint.token)[0] for _ in range(20)}
+            assert statuses == {503}
+            _, _, headers = answer(endpoint.url, endpoint.token)
+            waits.append(int(headers["retry-after"]))
+            clock.advance(waits[-1])
+    assert len(calls) == 6  # one call per back-off period, not 126
+    assert waits == [1, 2, 4, 8, 16, 30]
 
 
 def test_credentials_shorter_lived_than_the_margin_are_renewed_for_every_request():
@@ -96,19 +137,40 @@ def test_credentials_shorter_lived_than_the_margin_are_renewed_for_every_request
     assert keys == ["AKIA0", "AKIA1", "AKIA2"] and endpoint.renewals == 3
 
 
-def test_connections_beyond_the_limit_get_503_and_service_resumes():
+def test_idle_connections_take_no_slot_and_requests_beyond_the_slots_wait_then_get_503():
+    release = threading.Event()
+    started: list[int] = []
+
+    def slow_source() -> RoleCredentials:
+        started.append(1)
+        release.wait(30)
+        return _credentials("AKIA", dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1))
+
     source = lambda: _credentials("AKIA", dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1))  # noqa: E731
     with CredentialsEndpoint(source, max_connections=2, request_timeout=1) as endpoint:
-        idle = [socket.create_connection(("127.0.0.1", endpoint.port)) for _ in range(2)]
-        try:
-            busy = status_of(raw("127.0.0.1", endpoint.port, b"GET / HTTP/1.1\r\n\r\n"))
+        idle = [socket.create_connection(("127.0.0.1", endpoint.port)) for _ in range(20)]
+        try:  # twenty connections that never send a byte: no slot taken
+            assert get(endpoint.url, endpoint.token)[0] == 200
         finally:
             for sock in idle:
                 sock.close()
-        deadline = time.monotonic() + 10  # the slots free up as their handlers see the close
-        while (resumed := get(endpoint.url, endpoint.token)[0]) != 200 and time.monotonic() < deadline:
-            time.sleep(0.05)
-    assert busy == 503 and resumed == 200
+    # Two slots held by requests renewing (two other paths of the same endpoint): a third
+    # complete request waits for a slot until its deadline, then gets 503 Busy; then service resumes.
+    with CredentialsEndpoint(source, max_connections=2, request_timeout=1,
+                             routes={"/slow-1": (slow_source, None), "/slow-2": (slow_source, None)}) \
+            as endpoint:
+        holders = [threading.Thread(target=get, args=(endpoint.url_of(path), endpoint.token))
+                   for path in ("/slow-1", "/slow-2")]
+        for holder in holders:
+            holder.start()
+        while len(started) < 2:
+            time.sleep(0.01)
+        status, body = get(endpoint.url, endpoint.token)
+        release.set()
+        for holder in holders:
+            holder.join(30)
+        resumed = get(endpoint.url, endpoint.token)[0]
+    assert (status, body["Code"]) == (503, "Busy") and resumed == 200
 
 
 def test_the_token_stays_out_of_repr_and_the_url_is_loopback():

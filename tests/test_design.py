@@ -24,7 +24,7 @@ LAYERS: list[set[str]] = [
     {"logins.device_authorization", "logins.authorization_code", "logins._flows"},
     {"token"},
     {"role_credentials"},
-    {"servers", "servers.container"},
+    {"servers", "servers._http", "servers._source", "servers.container", "servers.imds"},
     {"sessions"},
     {"provider", "aio", "sdk_v4"},
     {"installation"},

@@ -58,8 +58,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def add_endpoint_options(parser: argparse.ArgumentParser) -> None:
     """Options ``serve`` and ``exec`` share."""
-    parser.add_argument("--request-timeout", type=float, default=5.0, metavar="SECONDS",
-                        help="a request must be complete within this many seconds (default 5)")
+    parser.add_argument("--request-timeout", type=_seconds, default=5.0, metavar="SECONDS",
+                        help="a request must be complete within this many seconds (default 5; more "
+                             "than 0, at most 3600)")
+
+
+def _seconds(text: str) -> float:
+    """argparse type: a finite number of seconds, more than 0 and at most an hour."""
+    from ..servers._http import check_timeout
+
+    try:
+        return check_timeout(float(text), "it")
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of seconds greater than 0 and at most 3600") from None
 
 
 def credentials_source(config: AWSConfig, profile: str, *,
