@@ -175,7 +175,7 @@ def test_the_session_ending_is_a_clear_error_and_a_login_brings_service_back(log
                 print(type(error).__name__, error)
         """, sdk_env(logged_in, served.variables))
         login()  # as `boto-sso-oidc login` would, in another process
-        time.sleep(int(answer(served.url, served.token)[2]["retry-after"]))  # the back-off (at most 2 s)
+        time.sleep(int(answer(served.url, served.token)[2].get("retry-after", 0)))  # any back-off left
         again = get(served.url, served.token)
         assert served.stop() == 0
     assert [status for status, _ in failures] == [424, 424, 424]
