@@ -55,12 +55,16 @@ def botocore_session(
     raise TypeError(f"expected a boto3 or botocore Session, got {type(session).__name__}")
 
 
-def create_client(service: str, region: str, session: Any = None, *, signed: bool = False) -> Any:
-    """A botocore client for ``service`` in ``region``.
+def create_client(service: str, region: str | None, session: Any = None, *, signed: bool = False,
+                  credentials: tuple[str, str, str] | None = None) -> Any:
+    """A botocore client for ``service`` in ``region`` (None: the session's region).
 
     ``sso-oidc`` and ``sso`` are unsigned: they authenticate with client
     secrets and bearer tokens, never with AWS credentials, so creating them
     never triggers a credential look-up (and so never recurses into us).
+    ``credentials`` (access key id, secret key, session token) sign the
+    client's calls with exactly those (STS AssumeRole with a chain's source
+    credentials); no credential look-up happens then either.
     """
     import botocore
     from botocore.config import Config
@@ -72,6 +76,11 @@ def create_client(service: str, region: str, session: Any = None, *, signed: boo
     # a hung endpoint for minutes while holding the cache lock. See CALL_BOUND.
     config = Config(region_name=region, connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT,
                     retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS})
+    if credentials is not None:
+        key, secret, token = credentials
+        return botocore_session(session).create_client(
+            service, region_name=region, config=config, aws_access_key_id=key,
+            aws_secret_access_key=secret, aws_session_token=token)
     if not signed:
         config = config.merge(Config(signature_version=botocore.UNSIGNED))
     return botocore_session(session).create_client(service, region_name=region, config=config)

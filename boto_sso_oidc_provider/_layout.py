@@ -7,6 +7,9 @@ package, under these names, so each tool uses what another cached::
     ~/.aws/sso/cache/<token_cache_key>.json         the SSO token of an sso-session
     ~/.aws/sso/cache/<registration_cache_key>.json  the OIDC client registration
     ~/.aws/cli/cache/<role_cache_key>.json          role credentials (botocore's SSOCredentialFetcher)
+    ~/.aws/cli/cache/<assume_role_cache_key>.json   assumed-role credentials of a role_arn profile
+                                                    (botocore's AssumeRoleCredentialFetcher; the
+                                                    AWS CLI v1 and v2 fill and read it too)
 
 The directories follow ``HOME`` at call time (tests and containers move it).
 Standard library only and cheap to import: the warm path of
@@ -18,13 +21,18 @@ from __future__ import annotations
 import json
 import os
 
-__all__ = ["EXPIRY_WINDOW", "DEFAULT_LOCK_TIMEOUT", "sso_cache_dir", "role_cache_dir",
-           "token_cache_key", "registration_cache_key", "role_cache_key"]
+__all__ = ["EXPIRY_WINDOW", "CHAINED_ROLE_SECONDS", "DEFAULT_LOCK_TIMEOUT", "sso_cache_dir", "role_cache_dir",
+           "token_cache_key", "registration_cache_key", "role_cache_key", "assume_role_cache_key"]
 
 EXPIRY_WINDOW = 15 * 60
 """Seconds. A token, role credentials or a client registration with less than this left is
 renewed before use: botocore's advisory refresh window and the AWS CLI v2's registration margin
 are both 15 minutes, so the tools agree on when a cached entry is stale."""
+
+CHAINED_ROLE_SECONDS = (900, 3600)
+"""The ``duration_seconds`` a role assumed with role credentials may have (AssumeRole's lower bound;
+STS caps role chaining at one hour). Every role assumed from IAM Identity Center role credentials is
+chained: a profile asking for more is refused (by the config and the warm path alike)."""
 
 DEFAULT_LOCK_TIMEOUT = 600.0
 """Seconds to wait for another process holding an entry's lock: long enough for its login."""
@@ -75,4 +83,32 @@ def role_cache_key(account_id: str, role_name: str, *, sso_session: str | None,
     else:
         args["startUrl"] = start_url or ""
     digest = _sha1_hex(json.dumps(args, sort_keys=True, separators=(",", ":")).encode("utf-8"))
+    return _file_safe(digest)
+
+
+def assume_role_cache_key(role_arn: str, *, role_session_name: str | None = None,
+                          external_id: str | None = None, mfa_serial: str | None = None,
+                          duration_seconds: int | None = None) -> str:
+    """botocore ``BaseAssumeRoleCredentialFetcher._create_cache_key`` for a profile's AssumeRole, exactly.
+
+    sha1 of the key-sorted JSON (botocore's default separators, unlike the SSO key) of the
+    AssumeRole arguments ``AssumeRoleProvider`` builds from the profile: ``RoleArn`` and those of
+    ``RoleSessionName``, ``ExternalId``, ``SerialNumber`` and ``DurationSeconds`` (an integer) the
+    profile sets (None: unset). A missing or empty session name takes no part: botocore then
+    generates one per call (``botocore-session-<epoch>``) and leaves it out of the key.
+    """
+    args: dict[str, object] = {"RoleArn": role_arn}
+    if role_session_name:
+        args["RoleSessionName"] = role_session_name
+    if external_id is not None:
+        args["ExternalId"] = external_id
+    if mfa_serial is not None:
+        args["SerialNumber"] = mfa_serial
+    if duration_seconds is not None:
+        args["DurationSeconds"] = duration_seconds
+    return _file_safe(_sha1_hex(json.dumps(args, sort_keys=True).encode("utf-8")))
+
+
+def _file_safe(digest: str) -> str:
+    """botocore ``CachedCredentialFetcher._make_file_safe``."""
     return digest.replace(":", "_").replace(os.sep, "_").replace("/", "_")

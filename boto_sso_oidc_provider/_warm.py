@@ -24,7 +24,13 @@ import json
 import os
 import time
 
-from ._layout import EXPIRY_WINDOW, role_cache_dir, role_cache_key
+from ._layout import (
+    CHAINED_ROLE_SECONDS,
+    EXPIRY_WINDOW,
+    assume_role_cache_key,
+    role_cache_dir,
+    role_cache_key,
+)
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:  # pragma: no cover
@@ -33,7 +39,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from typing import Any
 
 __all__ = ["WarmProfile", "config_file", "credentials_file", "default_profile",
-           "read_profile", "role_cache_file", "cached_process_output"]
+           "read_profile", "role_cache_file", "role_chain_cache_file", "cached_process_output"]
 
 _MAX_CONFIG_BYTES = 16 << 20
 
@@ -136,16 +142,24 @@ def _load_sections(path: str) -> tuple[dict[str, dict[str, str]], dict[str, dict
     return profiles, sessions
 
 
-def _credentials_file_has_sso_keys(profile: str) -> bool:
-    """botocore merges the credentials file's ``[profile]`` over the config's: SSO keys there
-    would change the answer, so they send us to the full path (absent file: fast ``False``)."""
+# Keys that make botocore give a profile other credentials than its SSO role's (the assume-role
+# and web-identity providers come before the SSO one), or, in the credentials file, a different chain.
+_ROLE_KEYS = ("role_arn", "source_profile", "credential_source", "web_identity_token_file")
+_NOT_SSO_KEYS = ("role_arn", "web_identity_token_file")
+
+
+def _credentials_file_has_sso_keys(*profiles: str) -> bool:
+    """botocore merges the credentials file's ``[profile]`` over the config's: SSO or role keys
+    there would change the answer, so they send us to the full path (absent file: fast ``False``)."""
     path = credentials_file()
     if not os.path.exists(path):
         return False
     parser = _parse(path)
     if parser is None:
         return True
-    return parser.has_section(profile) and any(key.startswith("sso_") for key in parser.options(profile))
+    return any(parser.has_section(profile) and any(key.startswith("sso_") or key in _ROLE_KEYS
+                                                   for key in parser.options(profile))
+               for profile in profiles)
 
 
 def read_profile(profile: str, path: str | None = None) -> WarmProfile | None:
@@ -153,14 +167,21 @@ def read_profile(profile: str, path: str | None = None) -> WarmProfile | None:
 
     None covers every case the full path should judge: a missing or
     unparseable file, an unknown profile, missing keys, a profile whose SSO
-    keys disagree with its sso-session, SSO keys in the credentials file.
+    keys disagree with its sso-session, SSO keys in the credentials file, a
+    ``role_arn`` profile (see :func:`role_chain_cache_file`).
     """
     loaded = _load_sections(config_file() if path is None else path)
     if loaded is None or _credentials_file_has_sso_keys(profile):
         return None
     profiles, sessions = loaded
+    return _sso_role(profile, profiles, sessions)
+
+
+def _sso_role(profile: str, profiles: Mapping[str, Mapping[str, str]],
+              sessions: Mapping[str, Mapping[str, str]]) -> WarmProfile | None:
+    """``profile`` as a plain SSO role profile of these sections, or None."""
     values = profiles.get(profile)
-    if values is None:
+    if values is None or any(key in values for key in _NOT_SSO_KEYS):
         return None
     account_id, role_name = values.get("sso_account_id"), values.get("sso_role_name")
     if not account_id or not role_name:
@@ -184,6 +205,78 @@ def role_cache_file(profile: WarmProfile) -> str:
     key = role_cache_key(profile.account_id, profile.role_name,
                              sso_session=profile.sso_session, start_url=profile.start_url)
     return os.path.join(role_cache_dir(), f"{key}.json")
+
+
+# -- role chains (role_arn + source_profile, ending at an SSO profile) ---------------------------
+
+# Hop keys the full path refuses or botocore treats otherwise: their profiles go there.
+_UNPLAIN_HOP_KEYS = ("credential_source", "web_identity_token_file", "mfa_serial",
+                     "aws_access_key_id", "aws_secret_access_key", "credential_process")
+
+
+def role_chain_cache_file(profile: str, path: str | None = None) -> str | None:
+    """The assumed-role cache file of ``role_arn`` profile ``profile``, or None if not plainly there.
+
+    The chain is walked to its end as botocore validates it before reading the
+    cache: every hop names a defined ``source_profile``, no cycle, no hop the
+    full path refuses (``credential_source``, ``mfa_serial``, web identity,
+    static keys), ``duration_seconds`` within role chaining's hour, and the
+    last profile a plain SSO role profile. The key is botocore's
+    ``AssumeRoleCredentialFetcher`` one for the first hop's arguments.
+    """
+    loaded = _load_sections(config_file() if path is None else path)
+    return None if loaded is None else _chain_cache_file(profile, *loaded)
+
+
+def _chain_cache_file(profile: str, profiles: Mapping[str, Mapping[str, str]],
+                      sessions: Mapping[str, Mapping[str, str]]) -> str | None:
+    top = profiles.get(profile)
+    if top is None or "role_arn" not in top:
+        return None
+    chain = [profile]
+    values: Mapping[str, str] = top
+    while "role_arn" in values:
+        if any(key in values for key in _UNPLAIN_HOP_KEYS) or not _plain_duration(values):
+            return None
+        source = values.get("source_profile")
+        if not source or source in chain or source not in profiles:
+            return None  # the full path names the missing key, the cycle or the undefined profile
+        chain.append(source)
+        values = profiles[source]
+    if _sso_role(chain[-1], profiles, sessions) is None or _credentials_file_has_sso_keys(*chain):
+        return None
+    duration = top.get("duration_seconds")
+    key = assume_role_cache_key(top["role_arn"], role_session_name=top.get("role_session_name"),
+                                external_id=top.get("external_id"),
+                                duration_seconds=int(duration) if duration is not None else None)
+    return os.path.join(role_cache_dir(), f"{key}.json")
+
+
+def _plain_duration(values: Mapping[str, str]) -> bool:
+    """``duration_seconds`` absent, or an integer role chaining allows (else the full path judges)."""
+    text = values.get("duration_seconds")
+    if text is None:
+        return True
+    try:
+        seconds = int(text)
+    except ValueError:
+        return False
+    return CHAINED_ROLE_SECONDS[0] <= seconds <= CHAINED_ROLE_SECONDS[1]
+
+
+def _cache_file_of(profile: str) -> str | None:
+    """The file holding ``profile``'s credentials when it is plainly an SSO role or role chain
+    (the config file read once)."""
+    loaded = _load_sections(config_file())
+    if loaded is None:
+        return None
+    profiles, sessions = loaded
+    if "role_arn" in profiles.get(profile, {}):
+        return _chain_cache_file(profile, profiles, sessions)
+    if _credentials_file_has_sso_keys(profile):
+        return None
+    settings = _sso_role(profile, profiles, sessions)
+    return None if settings is None else role_cache_file(settings)
 
 
 _MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
@@ -244,16 +337,16 @@ def cached_process_output(profile: str, *, window: float = EXPIRY_WINDOW) -> dic
     """The profile's cached role credentials as ``credential_process`` JSON, or None.
 
     None means "take the full path": the profile is not a plain SSO profile
-    here, there is no cache entry, it is unreadable, or it expires within
+    or role chain here, there is no cache entry, it is unreadable, or it expires within
     ``window`` seconds.
     """
-    settings = read_profile(profile)
-    if settings is None:
+    path = _cache_file_of(profile)
+    if path is None:
         return None
     from ._files import read_small_file
 
     try:
-        data = json.loads(read_small_file(role_cache_file(settings)))
+        data = json.loads(read_small_file(path))
     except (OSError, ValueError, RecursionError):  # absent, not a file, not JSON, nested too deep
         return None
     return _process_output(data, window=window)

@@ -51,7 +51,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from ._layout import DEFAULT_LOCK_TIMEOUT, registration_cache_key, token_cache_key
+from ._layout import (
+    CHAINED_ROLE_SECONDS,
+    DEFAULT_LOCK_TIMEOUT,
+    assume_role_cache_key,
+    registration_cache_key,
+    token_cache_key,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import botocore.session
@@ -64,6 +70,8 @@ __all__ = [
     "PluginSettings",
     "SSOSessionConfig",
     "SSOProfileConfig",
+    "AssumeRoleProfileConfig",
+    "ProfileCredentialsConfig",
     "AWSConfig",
     "login_command",
     "ENABLED_KEY",
@@ -154,6 +162,55 @@ class SSOProfileConfig:
     sso: SSOSessionConfig
     account_id: str
     role_name: str
+
+
+
+@dataclass(frozen=True)
+class AssumeRoleProfileConfig:
+    """A profile that assumes ``role_arn`` with the credentials of its ``source_profile``: one hop
+    of a role chain, which ends (any number of hops down) at an SSO profile.
+
+    The AssumeRole arguments are the profile's keys as botocore's ``AssumeRoleProvider`` reads
+    them (None: not set); ``region`` is the profile's own, for the STS client.
+    """
+
+    profile: str
+    role_arn: str
+    source: SSOProfileConfig | AssumeRoleProfileConfig
+    role_session_name: str | None = None
+    external_id: str | None = None
+    duration_seconds: int | None = None
+    region: str | None = None
+
+    @property
+    def chain(self) -> tuple[str, ...]:
+        """The profile names from this one down to the SSO profile."""
+        below = self.source.chain if isinstance(self.source, AssumeRoleProfileConfig) \
+            else (self.source.profile,)
+        return (self.profile, *below)
+
+    @property
+    def sso_profile(self) -> SSOProfileConfig:
+        """The SSO profile the chain ends at."""
+        source = self.source
+        return source.sso_profile if isinstance(source, AssumeRoleProfileConfig) else source
+
+    @property
+    def cache_key(self) -> str:
+        """The file stem of the assumed-role credentials in ~/.aws/cli/cache (botocore's key)."""
+        return assume_role_cache_key(self.role_arn, role_session_name=self.role_session_name,
+                                     external_id=self.external_id,
+                                     duration_seconds=self.duration_seconds)
+
+
+ProfileCredentialsConfig = SSOProfileConfig | AssumeRoleProfileConfig
+"""A profile this package can get credentials for: an SSO role, or a role chain ending at one."""
+
+_UNSUPPORTED_HOP_KEYS = {
+    "credential_source": "takes its source credentials from credential_source",
+    "web_identity_token_file": "assumes its role with a web identity token",
+    "mfa_serial": "needs an MFA code (mfa_serial), which boto-sso-oidc does not prompt for",
+}
 
 
 def login_command(sso: SSOSessionConfig, profile: str | None = None) -> str:
@@ -416,6 +473,100 @@ class AWSConfig:
             account_id=str(values["sso_account_id"]),
             role_name=str(values["sso_role_name"]),
         )
+
+    def is_role_chain(self, profile: str) -> bool:
+        """Does ``profile`` assume a role (``role_arn``), as botocore's AssumeRoleProvider decides?"""
+        values = self._profiles.get(profile, {})
+        return "role_arn" in values and "web_identity_token_file" not in values
+
+    def credentials_profile(self, profile: str) -> ProfileCredentialsConfig:
+        """``profile`` as something to get credentials for: its role chain when it has ``role_arn``
+        (any depth, ending at an SSO profile), else an SSO role profile (:meth:`role_profile`).
+
+        Raises :class:`SSOConfigError` naming the profile and the key to fix: a cycle of
+        ``source_profile`` ("profile a -> b -> a"), a chain that does not end at an SSO
+        profile, a hop this package does not support (``credential_source``,
+        ``mfa_serial``, web identity), a ``duration_seconds`` beyond role chaining's hour.
+        """
+        self._profile_values(profile)
+        if not self.is_role_chain(profile):
+            return self.role_profile(profile)
+        visited: list[str] = []
+        name = profile
+        while self.is_role_chain(name):
+            visited.append(name)
+            source = self._hop_source(name, visited)
+            name = source
+        if self.profile_kind(name) != "sso-role":
+            path = " -> ".join(visited + [name])
+            raise _config_error(
+                f'Profile "{visited[-1]}" takes its credentials from profile "{name}" (profile {path}), '
+                f'which has no IAM Identity Center role: boto-sso-oidc follows role chains that end at '
+                f'an SSO profile; give [profile {name}] sso_session, sso_account_id and sso_role_name, '
+                "or point source_profile at a profile that has them.",
+                profile=visited[-1], key="source_profile")
+        current: SSOProfileConfig | AssumeRoleProfileConfig = self.role_profile(name)
+        for hop in reversed(visited):
+            current = self._assume_role_profile(hop, current)
+        return current
+
+    def _hop_source(self, name: str, visited: list[str]) -> str:
+        """The ``source_profile`` of role profile ``name``, checked (``visited``: the chain so far)."""
+        values = self._profiles[name]
+        path = " -> ".join(visited)
+        for key, what in _UNSUPPORTED_HOP_KEYS.items():
+            if key in values:
+                raise _config_error(
+                    f'Profile "{name}" (profile {path}) {what}: boto-sso-oidc supports role chains '
+                    "whose every hop names a source_profile, ending at an IAM Identity Center profile; "
+                    "use this profile through boto3 or the AWS CLI instead.",
+                    profile=name, key=key)
+        source = values.get("source_profile")
+        if not source:
+            raise _config_error(
+                f'Profile "{name}" sets role_arn but no source_profile: add source_profile = ... to '
+                f"[profile {name}], naming the IAM Identity Center profile whose credentials assume "
+                "the role.", profile=name, key="source_profile")
+        source = str(source)
+        if source in visited:
+            cycle = " -> ".join([*visited[visited.index(source):], source])
+            raise _config_error(
+                f"Role chain cycle: profile {cycle}. Each of these takes its source credentials from "
+                f'the next; point the source_profile of "{name}" at an IAM Identity Center profile.',
+                profile=name, key="source_profile")
+        if source not in self._profiles:
+            raise _config_error(
+                f'Profile "{name}" sets source_profile = {source}, which is not defined: add '
+                f"[profile {source}] or fix source_profile.", profile=name, key="source_profile")
+        return source
+
+    def _assume_role_profile(self, name: str, source: SSOProfileConfig | AssumeRoleProfileConfig) \
+            -> AssumeRoleProfileConfig:
+        values = self._profiles[name]
+        duration: int | None = None
+        raw = values.get("duration_seconds")
+        if raw is not None:
+            try:
+                duration = int(raw)
+            except ValueError:  # botocore ignores a duration it cannot read
+                duration = None
+        shortest, longest = CHAINED_ROLE_SECONDS
+        if duration is not None and not shortest <= duration <= longest:
+            raise _config_error(
+                f'Profile "{name}" sets duration_seconds = {raw}, but a role assumed with role '
+                f"credentials (role chaining, as every role assumed from IAM Identity Center is) "
+                f"lasts {shortest} to {longest} seconds: set duration_seconds to at most {longest}, "
+                "or remove it.",
+                profile=name, key="duration_seconds")
+
+        def text(key: str) -> str | None:
+            value = values.get(key)
+            return None if value is None else str(value)
+
+        return AssumeRoleProfileConfig(
+            profile=name, role_arn=str(values["role_arn"]), source=source,
+            role_session_name=text("role_session_name"), external_id=text("external_id"),
+            duration_seconds=duration, region=text("region"))
 
     def role_profiles_of(self, sso: SSOSessionConfig) -> list[tuple[str, str]]:
         """The ``(account_id, role_name)`` pairs of every profile that uses ``sso``, sorted."""

@@ -125,6 +125,20 @@ class RoleCredentials:
                          expiration.replace(microsecond=0), account_id)
 
     @classmethod
+    def from_assume_role(cls, response: Mapping[str, Any]) -> RoleCredentials:
+        """From an STS AssumeRole response as botocore parses it (``Expiration`` a datetime); the
+        account id comes from the assumed role's ARN, as botocore adds it."""
+        body = response["Credentials"]
+        expiration = body["Expiration"]
+        if not isinstance(expiration, _dt.datetime):
+            expiration = parse_timestamp(str(expiration))
+        arn = str(response.get("AssumedRoleUser", {}).get("Arn", ""))
+        parts = arn.split(":")
+        account_id = parts[4] if len(parts) > 5 and parts[0] == "arn" and parts[4] else None
+        return cls._made(body["AccessKeyId"], body["SecretAccessKey"], body["SessionToken"],
+                         expiration.astimezone(_dt.timezone.utc).replace(microsecond=0), account_id)
+
+    @classmethod
     def _made(cls, access_key_id: str, secret_access_key: str, session_token: str,
               expiration: _dt.datetime, account_id: str | None) -> RoleCredentials:
         from . import _redaction
@@ -185,6 +199,10 @@ class RoleCredentialsManager:
     @property
     def clock(self) -> Clock:
         return self._clock
+
+    @property
+    def profile_name(self) -> str:
+        return self.profile.profile
 
     # -- reading -------------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ LAYERS: list[set[str]] = [
     {"logins.device_authorization", "logins.authorization_code", "logins._flows"},
     {"token"},
     {"role_credentials"},
+    {"chained"},
     {"servers", "servers._http", "servers._source", "servers.container", "servers.imds"},
     {"sessions"},
     {"provider", "aio", "sdk_v4"},
@@ -157,6 +158,7 @@ _LAYOUT_FACTS = {
     "the role-credential directory": r"[\"']cli[\"'],\s*[\"']cache[\"']|cli/cache[\"']",
     "the registration key": r"[\"']tool[\"']:\s*[\"']botocore[\"']",
     "the role key": r"[\"']roleName[\"']:\s*role_name",
+    "the assume-role key": r"[\"']RoleArn[\"']:\s*role_arn",
 }
 
 

@@ -1,10 +1,16 @@
 """``boto-sso-oidc console``: sign in to the AWS console with a profile's role credentials.
 
 Gets the profile's role credentials (from the cache, refreshing or logging in
-as ``export`` does), exchanges them at the federation endpoint for a sign-in
-token (see :mod:`boto_sso_oidc_provider.console`) and opens the console in a
-browser, or with ``--url`` prints the sign-in URL on stdout (it signs anyone
-in for 15 minutes: treat it as a secret).
+as ``export`` does; a ``role_arn`` profile's through its role chain),
+exchanges them at the federation endpoint for a sign-in token (see
+:mod:`boto_sso_oidc_provider.console`) and opens the console in a browser, or
+with ``--url`` prints the sign-in URL on stdout (it signs anyone in for 15
+minutes: treat it as a secret).
+
+Credentials of a chained role (``role_arn`` via ``source_profile``) sign in
+too, but the federation endpoint refuses a ``SessionDuration`` for them (their
+console session lasts 1 hour): ``--session-duration`` is refused for such a
+profile before anything is fetched.
 
 Exit codes: 0 opened (or printed); 1 failure (one line on stderr); 2 usage.
 """
@@ -13,8 +19,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from ._common import EXIT_OK, add_profile, fail, report, setup_logging
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..config import AWSConfig
 
 
 def _duration(text: str) -> int:
@@ -42,18 +52,24 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--session-duration", type=_duration, metavar="SECONDS", dest="session_duration",
                         help=f"how long the console session lasts, {MIN_SESSION_DURATION} to "
                              f"{MAX_SESSION_DURATION} seconds "
-                             "(default: the federation endpoint's, 12 hours)")
+                             "(default: the federation endpoint's, 12 hours; a chained role's "
+                             "console session lasts 1 hour and takes no --session-duration)")
     parser.add_argument("--url", action="store_true",
                         help="print the sign-in URL on stdout instead of opening a browser "
                              "(anyone holding it can sign in for 15 minutes)")
 
 
-def _region(profile: str, region: str | None) -> str | None:
-    if region:
-        return region
-    from ..config import AWSConfig
+def _region(config: AWSConfig, profile: str, region: str | None) -> str | None:
+    return region or config.profile_value(profile, "region")
 
-    return AWSConfig.load().profile_value(profile, "region")
+
+def _chained_duration_refused(config: AWSConfig, profile: str, duration: int | None) -> str | None:
+    """Why ``--session-duration`` cannot be given for ``profile``, if it cannot."""
+    if duration is None or not config.is_role_chain(profile):
+        return None
+    return (f'profile "{profile}" assumes its role with role credentials (role chaining, role_arn via '
+            "source_profile), and the federation endpoint refuses a SessionDuration for such "
+            "credentials: the console session lasts 1 hour. Leave out --session-duration.")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,10 +79,15 @@ def run(args: argparse.Namespace) -> int:
     setup_logging(args.debug)
     profile = args.profile or default_profile()
     try:
+        from ..config import AWSConfig
         from ..console import console_destination, federation_endpoint, signin_url
 
+        config = AWSConfig.load()
+        refused = _chained_duration_refused(config, profile, args.session_duration)
+        if refused is not None:
+            return fail("console", refused)
         credentials = process_output(profile, debug=args.debug)
-        region = _region(profile, args.region)
+        region = _region(config, profile, args.region)
         url = signin_url(credentials, destination=console_destination(args.destination, region),
                          session_duration=args.session_duration, endpoint=federation_endpoint(region))
     except Exception as error:  # one line for a person, never a traceback

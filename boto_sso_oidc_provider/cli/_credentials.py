@@ -1,11 +1,12 @@
-"""Role credentials for ``credential-process`` and ``export``: the warm path, else the full path.
+"""Credentials for ``credential-process``, ``export`` and ``console``: the warm path, else the full path.
 
 The warm path (:mod:`boto_sso_oidc_provider._warm`) answers from botocore's
 role-credential cache without importing boto3 or botocore. Anything it does
 not plainly understand goes to the full path: botocore's config loader,
-:func:`~boto_sso_oidc_provider.config.resolve_profile` and
-:class:`~boto_sso_oidc_provider.role_credentials.RoleCredentialsManager`, which
-refreshes the token and the credentials, logs in when a person can answer,
+:meth:`~boto_sso_oidc_provider.config.AWSConfig.credentials_profile` and
+:func:`~boto_sso_oidc_provider.chained.credentials_manager` (an SSO role, or
+a ``role_arn`` chain ending at one), which refreshes the token and the
+credentials (assuming each role of a chain), logs in when a person can answer,
 and raises typed errors that name the profile and the fix.
 
 Neither path ever runs a profile's own ``credential_process``: the SSO
@@ -27,7 +28,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up
 if TYPE_CHECKING:  # pragma: no cover
     from typing import IO, Any
 
-    from ..config import AWSConfig, SSOProfileConfig
+    from ..config import AWSConfig, ProfileCredentialsConfig
 
 __all__ = ["CHAIN_VARIABLE", "CredentialCycleError", "enter_chain", "process_output"]
 
@@ -84,29 +85,31 @@ def _full_path(profile: str) -> dict[str, Any]:
     import contextlib
 
     from .._interaction import LoginPrompt
-    from ..config import AWSConfig
+    from ..chained import credentials_manager
+    from ..config import AssumeRoleProfileConfig, AWSConfig
     from ..options import Options
-    from ..role_credentials import RoleCredentialsManager
 
-    settings = _sso_profile(profile, AWSConfig.load())
+    settings = _credentials_profile(profile, AWSConfig.load())
+    sso = (settings.sso_profile if isinstance(settings, AssumeRoleProfileConfig) else settings).sso
     with contextlib.ExitStack() as stack:
         terminal = _open_terminal()
         if terminal is not None:
             stack.callback(terminal.close)
         # botocore's credential_process runner captures stderr, so the person at
         # the terminal would never see a prompt written there: write to the terminal.
-        prompt = LoginPrompt(terminal, browser=settings.sso.settings.open_browser)
-        manager = RoleCredentialsManager(settings, options=Options(prompt=prompt))
+        prompt = LoginPrompt(terminal, browser=sso.settings.open_browser)
+        manager = credentials_manager(settings, options=Options(prompt=prompt))
         result: dict[str, Any] = manager.get().to_process_output()
         return result
 
 
-def _sso_profile(profile: str, config: AWSConfig) -> SSOProfileConfig:
-    """The profile's SSO settings; a clearer error when its own credential_process would loop back."""
+def _credentials_profile(profile: str, config: AWSConfig) -> ProfileCredentialsConfig:
+    """The profile's SSO settings or role chain; a clearer error when its own credential_process
+    would loop back."""
     from ..exceptions import SSOConfigError
 
     try:
-        return config.role_profile(profile)
+        return config.credentials_profile(profile)
     except SSOConfigError as error:
         process = config.profile_value(profile, "credential_process") or ""
         if error.key == "sso_session" and ("boto-sso-oidc" in process or "boto_sso_oidc" in process):

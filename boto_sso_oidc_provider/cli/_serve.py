@@ -76,16 +76,18 @@ def _seconds(text: str) -> float:
 
 def credentials_source(config: AWSConfig, profile: str, *,
                        allow_login: bool | None) -> Callable[[], RoleCredentials]:
-    """The profile's role credentials, renewed through the locked shared cache when needed.
+    """The profile's credentials (an SSO role, or a role chain ending at one), renewed through
+    the locked shared caches when needed.
 
     ``allow_login`` False: never prompt (a server's requests, a command's
     terminal); None: as the profile's settings and the terminal decide.
-    Raises :class:`SSOConfigError` for a profile that is not a complete SSO profile.
+    Raises :class:`SSOConfigError` for a profile that is neither a complete SSO
+    profile nor a role chain ending at one.
     """
+    from ..chained import profile_credentials
     from ..options import Options
-    from ..role_credentials import RoleCredentialsManager
 
-    return RoleCredentialsManager(config.role_profile(profile), options=Options(allow_login=allow_login)).get
+    return profile_credentials(config, profile, options=Options(allow_login=allow_login)).get
 
 
 def start_endpoint(config: AWSConfig, profile: str, *, host: str = "127.0.0.1", port: int = 0,

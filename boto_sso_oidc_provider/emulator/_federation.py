@@ -7,7 +7,9 @@ Two actions, as the IAM User Guide's "custom identity broker" describes them:
     ``sessionKey``, ``sessionToken``). The emulator accepts only credentials
     it issued (GetRoleCredentials or AssumeRole), unexpired, with the secret
     and session token issued with that access key id; ``SessionDuration``
-    (the console session, 900 to 43200 seconds) is optional. The answer is
+    (the console session, 900 to 43200 seconds) is optional, and refused for
+    credentials of a role assumed by role chaining (every AssumeRole's here),
+    whose console session lasts one hour, as AWS does. The answer is
     ``{"SigninToken": "..."}``, a token valid for 15 minutes.
 ``GET /federation?Action=login&SigninToken=T&Destination=URL[&Issuer=I]``
     Redirects (302) to ``Destination`` when the sign-in token is one the
@@ -35,6 +37,8 @@ SIGNIN_TOKEN_TTL = 15 * 60
 """How long a sign-in token may be used to sign in (15 minutes, as documented)."""
 MIN_SESSION_DURATION = 900
 MAX_SESSION_DURATION = 43200
+CHAINED_SESSION_DURATION = 3600
+"""The console session of role-chained credentials, which may not ask for a SessionDuration."""
 OPERATIONS = ("GetSigninToken", "ConsoleLogin")
 
 
@@ -107,6 +111,11 @@ def _get_signin_token(state: EmulatorState, request: Request) -> Response:
             raise _refuse("The credentials in Session are not valid", 400)
         if not state.alive(issued.expires_at):
             raise _refuse("The credentials in Session have expired", 400)
+        if issued.chained:
+            if duration_text is not None:  # AWS answers this "Invalid credentials parameter"
+                raise _refuse("Invalid credentials parameter: SessionDuration cannot be given for "
+                              "credentials of a role assumed by role chaining", 400)
+            duration = CHAINED_SESSION_DURATION
         token = SigninToken(
             token=secrets.token_urlsafe(96), access_key_id=issued.access_key_id,
             session_duration=duration, expires_at=state.expiry(SIGNIN_TOKEN_TTL),

@@ -176,6 +176,9 @@ class IssuedCredentials:
     account_id: str
     arn: str
     user_id: str
+    chained: bool = False
+    """Issued by AssumeRole to role credentials (role chaining): the federation endpoint refuses
+    a SessionDuration for them, and their console session lasts one hour."""
 
 
 @dataclass
@@ -456,7 +459,7 @@ class EmulatorState:
     # -- AWS credentials ----------------------------------------------------
 
     def issue_credentials(
-        self, *, account_id: str, arn: str, user_id: str, ttl: float
+        self, *, account_id: str, arn: str, user_id: str, ttl: float, chained: bool = False
     ) -> IssuedCredentials:
         with self.lock:
             credentials = IssuedCredentials(
@@ -467,6 +470,7 @@ class EmulatorState:
                 account_id=account_id,
                 arn=arn,
                 user_id=user_id,
+                chained=chained,
             )
             self.credentials[credentials.access_key_id] = credentials
             return credentials

@@ -194,7 +194,8 @@ def _assume_role(state: EmulatorState, request: Request, params: Mapping[str, st
                       f"perform: sts:AssumeRole on resource: {role_arn}")
     identity = assumed_role(account_id, role_name, session_name)
     issued = state.issue_credentials(
-        account_id=account_id, arn=identity.arn, user_id=identity.user_id, ttl=duration
+        account_id=account_id, arn=identity.arn, user_id=identity.user_id, ttl=duration,
+        chained=True,  # the emulator's callers are always role credentials
     )
     source_identity = params.get("SourceIdentity")
     result = (
