@@ -64,6 +64,10 @@ class ProfileCredentials(Protocol):
         """Credentials with more than the expiry window left; raises the package's typed errors."""
         ...
 
+    def cached(self) -> RoleCredentials | None:
+        """What the profile's cache entry holds now, valid or not (no lock, no network)."""
+        ...
+
 
 def assumed_role_entry(profile: AssumeRoleProfileConfig, lock_timeout: float) -> CacheEntry:
     """The cache entry of a role profile's assumed-role credentials."""
