@@ -121,14 +121,17 @@ class TransientServiceError(Exception):
     never a request or response body).
     """
 
-    def __init__(self, reason: str, *, retryable: bool = True) -> None:
+    def __init__(self, reason: str, *, retryable: bool = True, advice: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retryable = retryable
+        self._advice = advice
 
     @property
     def advice(self) -> str:
         """What to do, for the end of a message."""
+        if self._advice:
+            return self._advice
         return ("Try again later." if self.retryable
                 else "This will not pass by itself: run again with --debug and check the endpoint "
                      "and any proxy in between.")
@@ -140,6 +143,31 @@ def error_code(error: Any) -> tuple[str, int]:
     code = str(response.get("Error", {}).get("Code", ""))
     status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
     return code, status
+
+
+# The reasons SSO OIDC gives (AccessDeniedException, InvalidRequestException) when an IAM
+# Identity Center instance encrypted with a customer managed KMS key cannot use that key.
+_KMS_REASONS = {
+    "KMS_AccessDeniedException": "the key policy does not let IAM Identity Center use it",
+    "KMS_NotFoundException": "the key was not found (deleted, or in another account or region)",
+    "KMS_InvalidKeyUsageException": "the key is not a symmetric encryption key",
+    "KMS_InvalidStateException": "the key is not in a usable state (pending deletion or import)",
+    "KMS_DisabledException": "the key is disabled",
+}
+KMS_ADVICE = ("Only an administrator of the IAM Identity Center instance can fix its KMS key; "
+              "logging in again will not help.")
+
+
+def kms_problem(error: Any) -> str | None:
+    """For a botocore ``ClientError`` carrying one of SSO OIDC's KMS reasons: what is wrong, as
+    ``Code (Reason): the instance's customer managed KMS key ...``; else None."""
+    response = getattr(error, "response", None) or {}
+    reason = response.get("reason")
+    if not isinstance(reason, str) or not reason.startswith("KMS_"):
+        return None
+    what = _KMS_REASONS.get(reason, "IAM Identity Center cannot use it")
+    return (f"{error_code(error)[0] or 'error'} ({reason}): the customer managed KMS key of the "
+            f"IAM Identity Center instance cannot be used: {what}")
 
 
 def call(operation: Callable[..., _T], /, *, refusals: Collection[str] = (), **params: Any) -> _T:
@@ -156,6 +184,9 @@ def call(operation: Callable[..., _T], /, *, refusals: Collection[str] = (), **p
         return operation(**params)
     except botocore.exceptions.ClientError as error:
         code, status = error_code(error)
+        kms = kms_problem(error)
+        if kms is not None:  # not the token's fault, nor passing by itself: say what it is
+            raise TransientServiceError(kms, retryable=False, advice=KMS_ADVICE) from None
         if code in refusals and status < 500:
             raise ServiceRefused(code, status) from None
         # 4xx other than throttling will not pass by waiting (414, 413, 400 from a proxy...).

@@ -7,8 +7,10 @@ sign-in token; the URL is the endpoint's ``login`` action with that token and
 the console page to land on. Whoever holds the URL can sign in for 15
 minutes: it is printed only when asked for (``--url``), never logged.
 
-The endpoint is ``https://signin.aws.amazon.com/federation`` (the GovCloud
-and China partitions have their own); ``BOTO_SSO_OIDC_FEDERATION_ENDPOINT``
+The endpoint is ``https://signin.aws.amazon.com/federation``; GovCloud
+(``signin.amazonaws-us-gov.com``), China (``signin.amazonaws.cn``) and the European
+Sovereign Cloud (``<region>.signin.amazonaws-eusc.eu``, console
+``<region>.console.amazonaws-eusc.eu``) have their own; ``BOTO_SSO_OIDC_FEDERATION_ENDPOINT``
 overrides it (the emulator serves one at ``<url>/federation``).
 """
 
@@ -44,6 +46,8 @@ def _partition_domains(region: str | None) -> tuple[str, str]:
         return "signin.amazonaws-us-gov.com", "console.amazonaws-us-gov.com"
     if region and region.startswith("cn-"):
         return "signin.amazonaws.cn", "console.amazonaws.cn"
+    if region and region.startswith("eusc-"):  # the European Sovereign Cloud: per-region hosts
+        return f"{region}.signin.amazonaws-eusc.eu", f"{region}.console.amazonaws-eusc.eu"
     return "signin.aws.amazon.com", "console.aws.amazon.com"
 
 

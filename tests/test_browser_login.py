@@ -317,19 +317,39 @@ def test_no_secret_in_debug_logs_the_url_or_errors(sso_emulator):
 # -- vanity start URLs ------------------------------------------------------------------------
 
 
-@pytest.mark.sso_emulator(portal_url="https://d-1234567890.portal.eu-west-1.app.aws/start")
-def test_vanity_start_url_resolves_through_the_redirect(sso_emulator):
+# Every partition's AWS-owned start URL hosts (the AWS CLI 2.36.x patterns) and the issuer
+# hosts: (where the vanity URL redirects, the region the login then uses).
+PORTALS = {
+    "commercial app.aws": ("https://d-1234567890.portal.eu-west-1.app.aws/start", "eu-west-1"),
+    "commercial issuer": ("https://identitycenter.amazonaws.com/ssoins-7223ab2c8d1e9f04", "us-east-1"),
+    "GovCloud issuer": ("https://identitycenter.us-gov.amazonaws.com/ssoins-7223ab2c8d1e9f04",
+                        "us-east-1"),
+    "GovCloud portal": ("https://d-1234567890.us-gov-west-1.portal.amazonaws.com/start",
+                        "us-gov-west-1"),
+    "China portal": ("https://d-1234567890.cn-north-1.portal.amazonaws.com.cn/start", "cn-north-1"),
+    "China app": ("https://ssoins-1234.portal.cn-northwest-1.app.amazonwebservices.com.cn/start",
+                  "cn-northwest-1"),
+    "EUSC portal": ("https://d-1234567890.eusc-de-east-1.portal.amazonaws.eu/start",
+                    "eusc-de-east-1"),
+    "EUSC api": ("https://ssoins-1234.portal.eusc-de-east-1.api.amazonwebservices.eu/start",
+                 "eusc-de-east-1"),
+}
+
+
+@pytest.mark.parametrize("portal, region", [
+    pytest.param(portal, region, id=name, marks=pytest.mark.sso_emulator(portal_url=portal))
+    for name, (portal, region) in PORTALS.items()])
+def test_vanity_start_url_resolves_through_the_redirect(sso_emulator, portal, region):
     vanity = f"{sso_emulator.url}/start"
     sso_emulator.write_config(sso_emulator.config_file.read_text().replace(
         "https://emulator.awsapps.com/start", vanity))
     result = _browser_login(sso_emulator, "--debug")
     assert result.returncode == 0, result.stderr
-    assert (f"Start URL {vanity} resolves to https://d-1234567890.portal.eu-west-1.app.aws/start "
-            "(region eu-west-1)") in result.stderr
-    assert "region eu-west-1, but sso_region is us-east-1" in result.stderr
+    assert f"Start URL {vanity} resolves to {portal} (region {region})" in result.stderr
+    assert (f"region {region}, but sso_region is us-east-1" in result.stderr) is (region != "us-east-1")
     with sso_emulator.state.lock:
         (client,) = sso_emulator.state.registrations.values()
-    assert client.issuer_url == "https://d-1234567890.portal.eu-west-1.app.aws/start"
+    assert client.issuer_url == portal
     # The cache keys stay the CLI's: the session name, and the configured start URL.
     assert token_file(sso_emulator.home, "emulator").exists()
     assert registration_file(sso_emulator.home, start_url=vanity).exists()

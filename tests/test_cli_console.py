@@ -9,7 +9,12 @@ from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
 
-from boto_sso_oidc_provider.console import ConsoleSigninError, console_destination, signin_url
+from boto_sso_oidc_provider.console import (
+    ConsoleSigninError,
+    console_destination,
+    federation_endpoint,
+    signin_url,
+)
 
 from .cli_helpers import one_line, run_cli
 
@@ -108,3 +113,17 @@ def test_destinations():
         "https://console.aws.amazon.com/console/home?region=eu-west-1"
     assert console_destination("https://example.com/x", "eu-west-1") == "https://example.com/x"
     assert console_destination("ec2", "cn-north-1") == "https://console.amazonaws.cn/ec2/home?region=cn-north-1"
+    assert console_destination("s3", "us-gov-west-1") == \
+        "https://console.amazonaws-us-gov.com/s3/home?region=us-gov-west-1"
+    assert console_destination(None, "eusc-de-east-1") == \
+        "https://eusc-de-east-1.console.amazonaws-eusc.eu/console/home?region=eusc-de-east-1"
+
+
+@pytest.mark.parametrize("region, endpoint", [
+    ("eu-west-1", "https://signin.aws.amazon.com/federation"),
+    ("us-gov-east-1", "https://signin.amazonaws-us-gov.com/federation"),
+    ("cn-northwest-1", "https://signin.amazonaws.cn/federation"),
+    ("eusc-de-east-1", "https://eusc-de-east-1.signin.amazonaws-eusc.eu/federation"),
+])
+def test_every_partition_has_its_federation_endpoint(region, endpoint):
+    assert federation_endpoint(region, environ={}) == endpoint

@@ -77,11 +77,14 @@ class EmulatorControl:
         count: int = 1,
         delay: float | None = None,
         grant_type: str | None = None,
+        reason: str | None = None,
     ) -> None:
         """Make the next ``count`` calls of ``operation`` fail with ``error`` and/or wait
-        ``delay`` seconds first. ``grant_type`` limits a CreateToken fault to one grant."""
+        ``delay`` seconds first. ``grant_type`` limits a CreateToken fault to one grant;
+        ``reason`` is the SSO OIDC error's ``reason`` (``KMS_DisabledException`` ...)."""
         payload: dict[str, Any] = {"operation": operation, "count": count}
-        for key, value in (("error", error), ("delay", delay), ("grantType", grant_type)):
+        for key, value in (("error", error), ("delay", delay), ("grantType", grant_type),
+                           ("reason", reason)):
             if value is not None:
                 payload[key] = value
         self._call("POST", "faults", payload)

@@ -112,7 +112,7 @@ def calls(state: EmulatorState, request: Request) -> Response:
 
 def _fault_json(fault: Fault) -> dict[str, Any]:
     return {"operation": fault.operation, "error": fault.error, "delay": fault.delay,
-            "count": fault.count, "grantType": fault.grant_type}
+            "count": fault.count, "grantType": fault.grant_type, "reason": fault.reason}
 
 
 def parse_fault(payload: Mapping[str, Any]) -> Fault:
@@ -136,7 +136,13 @@ def parse_fault(payload: Mapping[str, Any]) -> Fault:
         raise ValueError("count must be a positive integer")
     if grant_type is not None and (operation != "CreateToken" or not isinstance(grant_type, str)):
         raise ValueError("grantType filters CreateToken faults only, and is a string")
-    return Fault(operation, error, float(delay) if delay else None, count, grant_type)
+    reason = payload.get("reason")
+    if reason is not None and (_SHAPES[operation] is not _oidc.ERRORS
+                               or reason not in _oidc.REASONS.get(str(error), ())):
+        raise ValueError("reason is for SSO OIDC errors only: "
+                         + "; ".join(f"{name}: {', '.join(sorted(reasons))}"
+                                     for name, reasons in _oidc.REASONS.items()))
+    return Fault(operation, error, float(delay) if delay else None, count, grant_type, reason)
 
 
 def add_fault(state: EmulatorState, request: Request) -> Response:

@@ -73,9 +73,11 @@ class OidcErrors:
     internal_error = "InternalServerException"
 
     def error(self, name: str, message: str, status: int | None = None,
-              request_id: str = "") -> Response:
+              request_id: str = "", reason: str | None = None) -> Response:
         modeled_status, code = _ERRORS.get(name, (400, "invalid_request"))
         payload = {"error": code, "error_description": message}
+        if reason is not None:
+            payload["reason"] = reason
         return rest_json_error(status or modeled_status, name, payload)
 
     def fault_errors(self) -> Mapping[str, int]:
@@ -83,6 +85,14 @@ class OidcErrors:
 
 
 ERRORS = OidcErrors()
+
+# The ``reason`` an error may carry (the 2025 model): an instance encrypted with a customer
+# managed KMS key that IAM Identity Center cannot use.
+REASONS: dict[str, frozenset[str]] = {
+    "AccessDeniedException": frozenset({"KMS_AccessDeniedException"}),
+    "InvalidRequestException": frozenset({"KMS_NotFoundException", "KMS_InvalidKeyUsageException",
+                                          "KMS_InvalidStateException", "KMS_DisabledException"}),
+}
 
 
 def oidc_error(name: str, message: str) -> ServiceError:

@@ -175,6 +175,9 @@ class _Handler(BaseHTTPRequestHandler):
             if fault is not None:
                 if fault.delay:
                     time.sleep(fault.delay)
+                if fault.reason:  # an SSO OIDC error (parse_fault checked)
+                    return _oidc.ERRORS.error(str(fault.error), f"Injected fault: {fault.error}",
+                                              request_id=request_id, reason=fault.reason)
                 if fault.error:
                     return route.shape.error(fault.error, f"Injected fault: {fault.error}",
                                              request_id=request_id)

@@ -190,6 +190,8 @@ class Fault:
     delay: float | None = None
     count: int = 1
     grant_type: str | None = None
+    reason: str | None = None
+    """The ``reason`` member of an SSO OIDC error (the KMS reasons, see ``_oidc.REASONS``)."""
 
 
 class _Expiring(Protocol):

@@ -48,7 +48,7 @@ def log_in(
     """
     import botocore.exceptions
 
-    from .._clients import error_code
+    from .._clients import KMS_ADVICE, error_code, kms_problem
     from ._start_url import resolve_start_url
 
     location = resolve_start_url(sso.start_url, sso.region, what=sso.display_name)
@@ -61,7 +61,8 @@ def log_in(
 
     def attempt(force_new: bool) -> tuple[TokenResponse, Registration]:
         registration = get_registration(client, sso, clock=clock, force_new=force_new,
-                                        browser=browser, issuer_url=location.url, store=False)
+                                        browser=browser, issuer_url=location.url, store=False,
+                                        sleep=sleep)
         if browser:
             from .authorization_code import DEFAULT_TIMEOUT, run_authorization_code_flow
 
@@ -76,12 +77,20 @@ def log_in(
                                prompt=prompt, sleep=sleep), registration
 
     try:
-        result = attempt(force_new=False)
+        try:
+            result = attempt(force_new=False)
+        except botocore.exceptions.ClientError as error:
+            if error_code(error)[0] != "InvalidClientException":
+                raise
+            # The service no longer knows the cached client: register anew, once.
+            result = attempt(force_new=True)
     except botocore.exceptions.ClientError as error:
-        if error_code(error)[0] != "InvalidClientException":
+        kms = kms_problem(error)
+        if kms is None:
             raise
-        # The service no longer knows the cached client: register anew, once.
-        result = attempt(force_new=True)
+        from ..exceptions import SSOLoginError
+
+        raise SSOLoginError(f"Cannot log in to {sso.display_name}: {kms}. {KMS_ADVICE}") from None
     # Only now: a login that failed leaves both caches byte for byte as they were.
     store_registration(sso, result[1])
     return result

@@ -1,14 +1,17 @@
 """Where a start URL really lives: vanity domains resolved as the AWS CLI v2 (2.3x) resolves them.
 
 A start URL on an AWS-owned host (``*.awsapps.com``, ``*.app.aws``,
-``*.portal.amazonaws.com`` and their China and EU counterparts, the
-``identitycenter.amazonaws.*`` hosts) is used as it is, with the configured
-``sso_region``. Any other host is a custom (vanity) domain: one HEAD request,
+``*.portal.amazonaws.com`` and their China and European Sovereign Cloud
+counterparts, the issuer hosts ``identitycenter.amazonaws.com``,
+``identitycenter.us-gov.amazonaws.com`` (GovCloud), ``.com.cn`` and ``.eu``) is used
+as it is, with the configured ``sso_region``. Any other host is a custom (vanity) domain: one HEAD request,
 redirects **not** followed (GET when HEAD answers 405 or 501; 10 s timeout),
 and the ``Location`` of a 301/302/303/307/308 joined to the URL must be an
 https URL on an AWS-owned host. The region comes from that host where its
 pattern carries one (``<id>.portal.<region>.app.aws``,
-``<id>.<region>.portal.amazonaws.com``), else from the configuration.
+``<id>.<region>.portal.amazonaws.com`` and ``.com.cn``,
+``<id>.portal.<region>.app.amazonwebservices.com.cn``, ``<id>.<region>.portal.amazonaws.eu``,
+``<id>.portal.<region>.api.amazonwebservices.eu``), else from the configuration.
 
 Plain http is accepted only on a loopback host (a local emulator serves its
 vanity redirect there). The token and registration cache keys keep the
@@ -36,12 +39,18 @@ _AWS_SUFFIXES = (
     ".portal.amazonaws.com.cn", ".app.amazonwebservices.com.cn", ".portal.amazonaws.eu",
     ".api.amazonwebservices.eu",
 )
-_IDENTITY_CENTER_HOST = re.compile(r"(?:^|\.)identitycenter\.amazonaws\.(?:com|com\.cn|eu)$")
-_REGION = r"([a-z]{2}(?:-[a-z]+)+-\d+)"
+# The issuer hosts: commercial, GovCloud (identitycenter.us-gov.amazonaws.com), China, EUSC.
+_IDENTITY_CENTER_HOST = re.compile(
+    r"(?:^|\.)identitycenter\.(?:us-gov\.)?amazonaws\.com$|(?:^|\.)identitycenter\.amazonaws\.(?:com\.cn|eu)$")
+_REGION = r"([a-z]{2,4}(?:-[a-z]+)+-\d+)"  # us-east-1, us-gov-west-1, eusc-de-east-1
 _REGION_PATTERNS = (
     re.compile(rf"\.portal\.{_REGION}\.app\.aws$"),
     re.compile(rf"^[^.]+\.{_REGION}\.portal\.amazonaws\.com(?:\.cn)?$"),
     re.compile(rf"\.portal\.{_REGION}\.app\.amazonwebservices\.com\.cn$"),
+    # The European Sovereign Cloud (AWS CLI 2.36.x): <id>.<region>.portal.amazonaws.eu and
+    # <id>.portal.<region>.api.amazonwebservices.eu
+    re.compile(rf"^[^.]+\.{_REGION}\.portal\.amazonaws\.eu$"),
+    re.compile(rf"\.portal\.{_REGION}\.api\.amazonwebservices\.eu$"),
 )
 _REDIRECTS = (301, 302, 303, 307, 308)
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")

@@ -36,6 +36,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from .._clients import kms_problem
 from .._interaction import LoginPrompt
 from .device_authorization import TokenResponse
 from .registration import AUTHORIZATION_CODE_GRANT, Registration
@@ -182,7 +183,9 @@ def _authorize_and_redeem(oidc_client: Any, registration: Registration, listener
             f"SSO OIDC refused the authorization code of the login to {what} (expired, already "
             "used, or not issued for this login). Run the login again."
         ) from None
-    except errors.AccessDeniedException:
+    except errors.AccessDeniedException as error:
+        if kms_problem(error):
+            raise  # not the person's answer: the instance's KMS key (see _flows)
         raise AuthorizationDeniedError(
             f"The login to {what} was denied. Run the login again and allow access."
         ) from None

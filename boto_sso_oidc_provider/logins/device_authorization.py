@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .._clients import kms_problem
 from .._interaction import LoginPrompt
 from .registration import DEVICE_CODE_GRANT, Registration
 
@@ -143,7 +144,9 @@ def run_device_flow(
             except errors.SlowDownException:
                 interval += SLOW_DOWN_INCREMENT
                 logger.debug("slow_down: polling interval is now %ss", interval)
-            except errors.AccessDeniedException:
+            except errors.AccessDeniedException as error:
+                if kms_problem(error):
+                    raise  # not the person's answer: the instance's KMS key (see _flows)
                 raise DeviceAuthorizationDeniedError(
                     f"The login to {what} was denied in the browser. Run the login again "
                     "and approve the request."

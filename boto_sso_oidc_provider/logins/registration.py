@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,10 @@ BROWSER_GRANT_TYPES = (AUTHORIZATION_CODE_GRANT, REFRESH_TOKEN_GRANT)
 REDIRECT_URI = "http://127.0.0.1/oauth/callback"
 """The redirect URI the browser flow registers; any port is allowed at /authorize (RFC 8252)."""
 DEFAULT_BROWSER_SCOPES = ("sso:account:access",)
+# RegisterClient may answer SlowDownException (a throttle botocore's retry modes do not know by
+# that name): wait and try again, doubling the wait, this many times.
+SLOW_DOWN_RETRIES = 3
+SLOW_DOWN_FIRST_WAIT = 0.5
 """The scopes the browser flow registers when ``sso_registration_scopes`` is not set."""
 
 
@@ -117,8 +122,12 @@ def _entry(sso: SSOSessionConfig) -> CacheEntry:
 
 
 def register_client(oidc_client: Any, sso: SSOSessionConfig, *,
-                    browser: bool = False, issuer_url: str | None = None) -> Registration:
+                    browser: bool = False, issuer_url: str | None = None,
+                    sleep: Callable[[float], None] = time.sleep) -> Registration:
     """Call RegisterClient: a public client.
+
+    A ``SlowDownException`` is retried :data:`SLOW_DOWN_RETRIES` times with a
+    doubling wait (0.5, 1, 2 s); the last one is raised (a botocore ``ClientError``).
 
     Device flow: for an sso-session also the device-code and refresh-token
     grants and the configured scopes (legacy profiles get neither, as in the
@@ -139,7 +148,7 @@ def register_client(oidc_client: Any, sso: SSOSessionConfig, *,
             kwargs["scopes"] = list(sso.registration_scopes)
         if not sso.is_legacy:
             kwargs["grantTypes"] = [DEVICE_CODE_GRANT, REFRESH_TOKEN_GRANT]
-    response = oidc_client.register_client(**kwargs)
+    response = _slowed_down(lambda: oidc_client.register_client(**kwargs), sleep, sso)
     from .. import _redaction
 
     _redaction.remember(response["clientSecret"])
@@ -155,6 +164,26 @@ def register_client(oidc_client: Any, sso: SSOSessionConfig, *,
     )
 
 
+def _slowed_down(register: Callable[[], Any], sleep: Callable[[float], None],
+                  sso: SSOSessionConfig) -> Any:
+    import botocore.exceptions
+
+    from .._clients import error_code
+
+    wait = SLOW_DOWN_FIRST_WAIT
+    for _ in range(SLOW_DOWN_RETRIES):
+        try:
+            return register()
+        except botocore.exceptions.ClientError as error:
+            if error_code(error)[0] != "SlowDownException":
+                raise
+        logger.info("RegisterClient for %s answered SlowDownException; trying again in %.1fs",
+                    sso.display_name, wait)
+        sleep(wait)
+        wait *= 2
+    return register()
+
+
 def get_registration(
     oidc_client: Any,
     sso: SSOSessionConfig,
@@ -164,6 +193,7 @@ def get_registration(
     browser: bool = False,
     issuer_url: str | None = None,
     store: bool = True,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> Registration:
     """The cached registration while usable and fit for the flow, else a new one (cached
     before it is returned, unless not ``store``: then :func:`store_registration` caches it
@@ -183,7 +213,8 @@ def get_registration(
 
             _redaction.remember(cached.client_secret)
             return cached
-    registration = register_client(oidc_client, sso, browser=browser, issuer_url=issuer_url)
+    registration = register_client(oidc_client, sso, browser=browser, issuer_url=issuer_url,
+                                   sleep=sleep)
     if store:
         entry.write(registration.to_cache())
     return registration
