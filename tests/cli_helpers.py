@@ -44,8 +44,12 @@ def run_aws(emulator: Any, *args: str, timeout: float = 60, **extra_env: str) \
         -> subprocess.CompletedProcess[str]:
     """The AWS CLI (``python -m awscli``) with the installed ``boto-sso-oidc`` script on PATH,
     as a user's shell would run it; ``AWS_PROFILE`` is unset so ``--profile`` decides."""
+    import importlib.util
+
     import pytest
 
+    if importlib.util.find_spec("awscli") is None:
+        pytest.skip("the AWS CLI v1 (awscli) is not installed (pip install -e '.[test]')")
     script = console_script()
     if script is None:
         pytest.skip("the boto-sso-oidc console script is not installed (pip install -e .)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import signal
@@ -54,6 +55,13 @@ def global_install() -> Any:
     sso.install()
     yield
     sso.uninstall()
+
+
+def requires(*modules: str) -> pytest.MarkDecorator:
+    """Skip, saying which, when one of ``modules`` (an optional test extra) is not installed."""
+    missing = [name for name in modules if importlib.util.find_spec(name) is None]
+    return pytest.mark.skipif(bool(missing), reason=f"{', '.join(missing)} not installed (an "
+                              "optional test dependency: pip install -e '.[test]')")
 
 
 def token_file(home: Path, name: str) -> Path:

@@ -54,6 +54,10 @@ PROGRAMS = {
     """,
 }
 
+PROGRAM_MODULES = {"boto3": ("boto3",), "botocore": ("botocore",), "aiobotocore": ("aiobotocore",),
+                   "aioboto3": ("aioboto3",)}
+"""What each program imports (the async ones come with the optional test extras)."""
+
 ENABLED = "boto_sso_oidc_enabled = true\n"
 
 

@@ -19,7 +19,7 @@ import pytest
 from boto_sso_oidc_provider._clock import format_timestamp, parse_timestamp, utc_now
 
 from .cli_helpers import login, role_cache_files, run_cli, secrets_of
-from .conftest import REPO, age_token, read_json, run_python, token_file
+from .conftest import REPO, age_token, read_json, requires, run_python, token_file
 from .endpoint_helpers import JS_CLIENT, answer, get, javascript_sdk, raw, sdk_env, serve, status_of
 
 BOTO3_CLIENT = """
@@ -55,6 +55,7 @@ def test_boto3_without_the_plugin_gets_credentials_and_calls_sts(logged_in):
     assert parse_timestamp(body["Expiration"]) > utc_now() + dt.timedelta(minutes=15)
 
 
+@requires("awscli")
 def test_aws_cli_v1_gets_credentials_and_calls_sts(logged_in):
     with serve(logged_in) as served:
         env = sdk_env(logged_in, served.variables)

@@ -22,9 +22,9 @@ import pytest
 from boto_sso_oidc_provider.emulator import sso_config
 
 from .cli_helpers import login
-from .conftest import age_token, token_file
+from .conftest import age_token, requires, token_file
 from .credentials_helpers import race
-from .programs import ENABLED, PROGRAMS, program_env, requires_hook, run_program
+from .programs import ENABLED, PROGRAM_MODULES, PROGRAMS, program_env, requires_hook, run_program
 
 pytestmark = requires_hook
 
@@ -70,7 +70,8 @@ PROGRAM_CASES = {
 }
 
 
-@pytest.mark.parametrize("program", list(PROGRAMS))
+@pytest.mark.parametrize("program", [pytest.param(name, marks=requires(*PROGRAM_MODULES[name]))
+                                     for name in PROGRAMS])
 def test_the_config_setting_decides_and_the_environment_can_switch_it_off(sso_emulator, program):
     for case in PROGRAM_CASES[program]:
         config, switch, expected = CASES[case]
@@ -89,6 +90,7 @@ def test_boto_sso_oidc_enabled_true_in_the_environment_turns_it_on_for_every_pro
     assert _through_the_plugin(sso_emulator, result)
 
 
+@requires("aiobotocore")
 def test_a_warm_second_process_shares_the_role_credential_cache_and_calls_only_sts(sso_emulator):
     sso_emulator.write_config(ON_SSO_SESSION)
     env = program_env(sso_emulator, BOTO_SSO_OIDC_AUTO_LOGIN="true")
@@ -165,6 +167,7 @@ def moto_s3():
 
 
 @pytest.mark.slow
+@requires("s3fs", "moto")
 def test_s3fs_reads_an_object_through_an_activated_profile(sso_emulator, moto_s3):
     import boto3
 
