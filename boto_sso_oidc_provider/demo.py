@@ -84,14 +84,6 @@ def _private_environment(home: Path, endpoint: str) -> Iterator[dict[str, str]]:
         os.environ.update(saved)
 
 
-def _helper_command() -> list[str]:
-    """How to run this package's CLI in a child: the console script if installed beside us."""
-    script = Path(sys.executable).with_name("boto-sso-oidc")
-    if script.is_file() and os.access(script, os.X_OK):
-        return [str(script)]
-    return [sys.executable, "-m", "boto_sso_oidc_provider"]
-
-
 def _counts(emulator: Any) -> dict[str, int]:
     calls = emulator.calls()
     counts = {op: int(n) for op, n in calls.get("operations", {}).items()}
@@ -182,7 +174,9 @@ def run_demo(*, interactive: bool = False, out: IO[str] | None = None) -> int:
                 say(f"    signed with the role credentials; the emulator checked the signature: {arn}")
 
             with narrator.section("The warm path: credential-process answers from the cache"):
-                command = [*_helper_command(), "credential-process", "--profile", PROFILE]
+                from .cli._common import helper_command
+
+                command = [*helper_command(), "credential-process", "--profile", PROFILE]
                 before = _counts(emulator)
                 times: list[float] = []
                 for _ in range(3):  # the first run may also pay for reading files from disk

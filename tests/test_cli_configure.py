@@ -6,14 +6,17 @@ import json
 import os
 import shutil
 import stat
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import botocore.configloader
 import pytest
 
 import boto_sso_oidc_provider as sso
 
-from .cli_helpers import CLI, one_line, run_aws, run_cli
+from .cli_helpers import CLI, console_script, one_line, run_aws, run_cli
 from .conftest import REPO, subprocess_env
 from .pty_helpers import Pty
 
@@ -21,9 +24,12 @@ START_URL = "https://emulator.awsapps.com/start"
 
 
 @pytest.fixture
-def empty_home(sso_emulator):
-    """The fixture's emulator, with no ~/.aws at all."""
+def empty_home(sso_emulator, monkeypatch):
+    """The fixture's emulator, with no ~/.aws at all and no AWS_DEFAULT_REGION (a new machine:
+    every region comes from the profiles configure writes)."""
     shutil.rmtree(sso_emulator.home / ".aws")
+    sso_emulator.env.pop("AWS_DEFAULT_REGION")
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
     return sso_emulator
 
 
@@ -66,6 +72,8 @@ def test_configure_at_a_terminal(empty_home):
         term.expect(r"Default region for the profile \[us-east-1\]: ")
         term.send("eu-west-1")
         term.expect(r"Default output format .*: ")
+        term.send("jsn")
+        term.expect(r"knows no output format 'jsn': use one of json, yaml, yaml-stream, text, table")
         term.send("json")
         term.expect(r"Also write \[profile work-cli\] .*\[y/N\]: ")
         term.send("y")
@@ -82,6 +90,9 @@ def test_configure_at_a_terminal(empty_home):
     assert parsed["profiles"]["work"] == {"sso_session": "corp", "sso_account_id": "222222222222",
                                           "sso_role_name": "ReadOnlyAccess", "region": "eu-west-1",
                                           "output": "json"}
+    assert parsed["profiles"]["work-cli"] == {
+        "credential_process": f"{console_script()} credential-process --profile work",
+        "region": "eu-west-1", "output": "json"}
     works(empty_home, "work", "222222222222")
 
 
@@ -101,6 +112,73 @@ def test_configure_with_flags_only_and_no_terminal(empty_home):
     again = run_cli(empty_home, *FLAGS)
     assert again.returncode == 0, again.stderr
     assert "Already there" in again.stderr and config.read_bytes() == before
+
+
+def _first_hour(emulator, script: Path) -> tuple[dict[str, str], subprocess.CompletedProcess[str]]:
+    """``SCRIPT configure FLAGS`` from a shell whose PATH lacks the venv's bin, without
+    AWS_DEFAULT_REGION (the environment of a new machine)."""
+    env = subprocess_env(emulator)
+    env.pop("AWS_PROFILE", None)
+    assert "AWS_DEFAULT_REGION" not in env
+    venv_bin = Path(sys.executable).parent
+    env["PATH"] = os.pathsep.join(entry for entry in env.get("PATH", "").split(os.pathsep)
+                                  if entry and Path(entry).resolve() != venv_bin.resolve())
+    assert shutil.which("boto-sso-oidc", path=env["PATH"]) is None
+    result = subprocess.run([str(script), *FLAGS], env=env, capture_output=True, text=True,
+                            timeout=60, stdin=subprocess.DEVNULL, start_new_session=True)
+    return env, result
+
+
+def _aws_cli_accounts(env: dict[str, str], *profiles: str) -> list[str]:
+    """The account ``aws sts get-caller-identity`` (the AWS CLI v1) returns for each profile."""
+    accounts = []
+    for profile in profiles:
+        result = subprocess.run([sys.executable, "-m", "awscli", "sts", "get-caller-identity",
+                                 "--profile", profile], env=env, capture_output=True, text=True,
+                                timeout=60, stdin=subprocess.DEVNULL, start_new_session=True)
+        assert result.returncode == 0, f"{profile}: {result.stderr}"
+        accounts.append(json.loads(result.stdout)["Account"])
+    return accounts
+
+
+def test_the_first_hour_without_a_region_or_the_venv_on_path(empty_home):
+    """configure by flags, then the AWS CLI through both profiles it wrote, on a machine with no
+    AWS_DEFAULT_REGION and the venv's bin not on PATH: [profile NAME-cli] runs the helper by the
+    absolute path of the executable that wrote it, and carries the profile's region."""
+    script = console_script()
+    if script is None:
+        pytest.skip("the boto-sso-oidc console script is not installed (pip install -e .)")
+    env, configure = _first_hour(empty_home, script)
+    assert configure.returncode == 0, configure.stderr
+    profiles = botocore.configloader.load_config(str(empty_home.config_file))["profiles"]
+    assert profiles["dev2-cli"] == {
+        "credential_process": f"{script} credential-process --profile dev2", "region": "eu-west-1"}
+    assert _aws_cli_accounts(env, "dev2", "dev2-cli") == ["111111111111", "111111111111"]
+
+
+def test_a_helper_path_with_spaces_is_quoted_for_the_aws_cli(empty_home, tmp_path):
+    """The executable's directory has a space: the line is quoted as botocore splits it."""
+    script = console_script()
+    if script is None:
+        pytest.skip("the boto-sso-oidc console script is not installed (pip install -e .)")
+    spaced = tmp_path / "My Tools" / "boto-sso-oidc"
+    spaced.parent.mkdir()
+    spaced.symlink_to(script)
+    env, configure = _first_hour(empty_home, spaced)
+    assert configure.returncode == 0, configure.stderr
+    line = botocore.configloader.load_config(str(empty_home.config_file))["profiles"]["dev2-cli"][
+        "credential_process"]
+    assert line == f"'{spaced}' credential-process --profile dev2"
+    assert _aws_cli_accounts(env, "dev2-cli") == ["111111111111"]
+
+
+def test_an_output_the_aws_cli_refuses_is_refused(empty_home):
+    result = run_cli(empty_home, *FLAGS, "--output", "jsn")
+    assert result.returncode == 2
+    assert ("--output: The AWS CLI knows no output format 'jsn': use one of json, yaml, "
+            "yaml-stream, text, table.") in result.stderr
+    assert not empty_home.config_file.exists()
+    assert empty_home.calls()["operations"]["StartDeviceAuthorization"] == 0
 
 
 def test_without_a_terminal_a_missing_answer_fails_at_once_naming_the_flags(empty_home):

@@ -105,6 +105,7 @@ def test_the_onboarding_script_from_an_empty_home(sso_emulator):
     shutil.rmtree(sso_emulator.home / ".aws")
     env = subprocess_env(sso_emulator)
     env.pop("AWS_PROFILE")
+    env.pop("AWS_DEFAULT_REGION")  # a new machine: the regions come from the profiles written
     env["PATH"] = f"{script.parent}{os.pathsep}{env.get('PATH', '')}"
     result = subprocess.run(["sh", str(EXAMPLES / "onboarding.sh")], env=env, capture_output=True,
                             text=True, stdin=subprocess.DEVNULL, start_new_session=True, cwd=REPO,

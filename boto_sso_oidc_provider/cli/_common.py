@@ -36,9 +36,37 @@ __all__ = ["EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "EXIT_INTERRUPTED", "EXIT_TE
            "GLOBAL_FLAGS", "GLOBAL_VALUE_OPTIONS", "global_options",
            "hoist_command", "add_profile", "add_profile_or_session", "add_json",
            "add_debug", "setup_logging", "fail", "error_line", "report", "print_json", "quiet_stdout",
-           "duration", "moment"]
+           "duration", "moment", "helper_command", "command_line"]
 
 _PROG = "boto-sso-oidc"
+
+def helper_command() -> list[str]:
+    """How another program runs this installation's ``boto-sso-oidc``, by absolute path.
+
+    The console script this process was started as; else the one installed beside this
+    interpreter; else this interpreter with ``-m boto_sso_oidc_provider``. Never a bare
+    name looked up on PATH: a ``credential_process`` line or a child must work where the
+    venv's ``bin`` is not on PATH.
+    """
+    started_as = os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    beside = os.path.join(os.path.dirname(sys.executable), _PROG)
+    for script in (started_as, beside):
+        if os.path.basename(script) == _PROG and os.path.isfile(script) and os.access(script, os.X_OK):
+            return [script]
+    return [os.path.abspath(sys.executable), "-m", "boto_sso_oidc_provider"]
+
+
+def command_line(argv: Sequence[str]) -> str:
+    """``argv`` as one line that botocore splits back into ``argv`` (its ``compat_shell_split``:
+    POSIX shell quoting, or the Windows command-line rules), as ``credential_process`` needs."""
+    if sys.platform == "win32":
+        import subprocess
+
+        return subprocess.list2cmdline(list(argv))
+    import shlex
+
+    return shlex.join(argv)
+
 
 GLOBAL_FLAGS = ("--debug",)
 """Global options without a value."""

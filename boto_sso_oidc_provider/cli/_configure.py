@@ -25,7 +25,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from ._common import EXIT_OK, fail, report, setup_logging
+from ._common import EXIT_OK, command_line, fail, helper_command, report, setup_logging
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..config_writer import ConfigEdit
@@ -51,10 +51,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         default=None, help=f"comma-separated (default: {DEFAULT_SCOPES})")
     parser.add_argument("--account-id", metavar="ID", dest="account_id", help="the AWS account to use")
     parser.add_argument("--role-name", metavar="ROLE", dest="role_name", help="the role to use there")
-    parser.add_argument("--output", metavar="FORMAT", help="the profile's output format (json, text, ...)")
+    parser.add_argument("--output", metavar="FORMAT", type=_output_format,
+                        help=f"the profile's output format: {', '.join(OUTPUT_FORMATS)}")
     parser.add_argument("--credential-process", action="store_true", dest="credential_process",
-                        help="also write [profile NAME-cli] with credential_process = boto-sso-oidc "
-                             "credential-process --profile NAME, for the AWS CLI v1 and other tools")
+                        help="also write [profile NAME-cli] with credential_process = "
+                             "/absolute/path/to/boto-sso-oidc credential-process --profile NAME (and "
+                             "the profile's region and output), for the AWS CLI v1 and other tools")
     parser.add_argument("--overwrite", action="store_true",
                         help="change existing sections whose keys differ without asking")
     parser.add_argument("--dry-run", action="store_true", dest="dry_run",
@@ -84,6 +86,23 @@ class _Asker:
         if self.terminal is None:
             raise _NoTerminal(what)
         return self.terminal
+
+
+OUTPUT_FORMATS = ("json", "yaml", "yaml-stream", "text", "table")
+"""The values the AWS CLI accepts for ``output`` (it refuses a profile with any other)."""
+
+
+def _check_output(output: str) -> str | None:
+    if output in OUTPUT_FORMATS:
+        return None
+    return f"The AWS CLI knows no output format {output!r}: use one of {', '.join(OUTPUT_FORMATS)}."
+
+
+def _output_format(text: str) -> str:
+    complaint = _check_output(text)
+    if complaint:
+        raise argparse.ArgumentTypeError(complaint)
+    return text
 
 
 def _check_url(url: str) -> str | None:
@@ -188,7 +207,8 @@ def _configure(args: argparse.Namespace, asker: _Asker) -> int:
     region, output = args.region, args.output
     if asker.terminal is not None and not args.profile:  # asked only with the other questions
         region = region or asker.terminal.ask_optional("Default region for the profile", default=sso_region)
-        output = output or asker.terminal.ask_optional("Default output format (json, text, table)")
+        output = output or asker.terminal.ask_optional(
+            f"Default output format ({', '.join(OUTPUT_FORMATS)})", check=_check_output)
     profile_values = {"sso_session": session_name, "sso_account_id": account_id, "sso_role_name": role_name}
     profile_values.update({key: value for key, value in (("region", region), ("output", output)) if value})
     with_process = args.credential_process
@@ -196,13 +216,17 @@ def _configure(args: argparse.Namespace, asker: _Asker) -> int:
         with_process = asker.terminal.confirm(
             f"Also write [profile {profile}-cli] for the AWS CLI v1 and other credential_process users?")
 
+    # The AWS CLI runs the helper by this line, with its own PATH (maybe not the venv's), and
+    # takes the region and output from the -cli profile itself (it never reads PROFILE's).
+    process_values = {
+        "credential_process": command_line([*helper_command(), "credential-process", "--profile", profile]),
+        **{key: value for key, value in profile_values.items() if key in ("region", "output")}}
+
     def change(edit: ConfigEdit, overwrite: bool) -> None:
         edit.set_section("sso-session", session_name, session_values, overwrite=overwrite)
         edit.set_section("profile", profile, profile_values, overwrite=overwrite)
         if with_process:
-            edit.set_section("profile", f"{profile}-cli", {
-                "credential_process": f"boto-sso-oidc credential-process --profile {profile}"},
-                overwrite=overwrite)
+            edit.set_section("profile", f"{profile}-cli", process_values, overwrite=overwrite)
 
     overwrite = _settle(asker, args, path, lambda edit: change(edit, overwrite), overwrite=overwrite)
     result = edit_config(lambda edit: change(edit, overwrite), path=path, dry_run=args.dry_run)

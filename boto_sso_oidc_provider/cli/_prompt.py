@@ -69,10 +69,16 @@ class Terminal:
                 continue
             return answer
 
-    def ask_optional(self, question: str, *, default: str | None = None) -> str | None:
-        """Ask; an empty answer is ``default`` (None: no value)."""
+    def ask_optional(self, question: str, *, default: str | None = None,
+                     check: Callable[[str], str | None] | None = None) -> str | None:
+        """Ask until ``check`` has no complaint; an empty answer is ``default`` (None: no value)."""
         suffix = f" [{default or 'none'}]"
-        return self._line(f"{question}{suffix}: ") or default
+        while True:
+            answer = self._line(f"{question}{suffix}: ") or default
+            complaint = check(answer) if check and answer else None
+            if not complaint:
+                return answer
+            self.say(f"  {complaint}")
 
     def confirm(self, question: str, *, default: bool = False) -> bool:
         hint = "Y/n" if default else "y/N"
