@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -43,7 +44,7 @@ from .options import Options
 from .role_credentials import RoleCredentials, RoleCredentialsManager
 
 __all__ = ["ProfileCredentials", "AssumedRoleCredentialsManager", "assumed_role_entry",
-           "profile_credentials", "credentials_manager"]
+           "delete_assumed_role_credentials", "profile_credentials", "credentials_manager"]
 
 logger = logging.getLogger(__name__)
 
@@ -202,6 +203,20 @@ def _cache_content(credentials: RoleCredentials, response: dict[str, Any]) -> di
     if isinstance(user, dict):
         content["AssumedRoleUser"] = {key: str(value) for key, value in user.items()}
     return content
+
+
+def delete_assumed_role_credentials(chains: Iterable[AssumeRoleProfileConfig]) -> int:
+    """Delete the cached credentials of every hop of these role chains; how many files were removed.
+
+    Takes no lock (an unlink is atomic), like :func:`~.role_credentials.delete_role_credentials`.
+    """
+    paths: set[Path] = set()
+    for chain in chains:
+        hop: ProfileCredentialsConfig = chain
+        while isinstance(hop, AssumeRoleProfileConfig):
+            paths.add(assumed_role_entry(hop, 0.0).path)
+            hop = hop.source
+    return sum(CacheEntry(path, describe="assumed-role credentials").delete() for path in sorted(paths))
 
 
 def credentials_manager(profile: ProfileCredentialsConfig, *, options: Options | None = None,

@@ -568,6 +568,23 @@ class AWSConfig:
             role_session_name=text("role_session_name"), external_id=text("external_id"),
             duration_seconds=duration, region=text("region"))
 
+    def role_chains_of(self, sso: SSOSessionConfig) -> list[AssumeRoleProfileConfig]:
+        """Every ``role_arn`` profile whose chain ends at ``sso``, sorted by name (chains that do
+        not resolve are left out)."""
+        from .exceptions import SSOConfigError
+
+        chains = []
+        for name in self.profile_names():
+            if not self.is_role_chain(name):
+                continue
+            try:
+                resolved = self.credentials_profile(name)
+            except SSOConfigError:
+                continue
+            if isinstance(resolved, AssumeRoleProfileConfig) and resolved.sso_profile.sso == sso:
+                chains.append(resolved)
+        return chains
+
     def role_profiles_of(self, sso: SSOSessionConfig) -> list[tuple[str, str]]:
         """The ``(account_id, role_name)`` pairs of every profile that uses ``sso``, sorted."""
         pairs: set[tuple[str, str]] = set()
@@ -648,7 +665,8 @@ class AWSConfig:
         )
 
     def resolve(self, profile: str | None = None, sso_session: str | None = None) -> SSOSessionConfig:
-        """The sso-session to log in to, named directly or through a profile.
+        """The sso-session to log in to, named directly or through a profile (a ``role_arn``
+        profile's: the one its chain ends at).
 
         With neither name, the default profile's. Raises :class:`SSOConfigError`
         when both are given and disagree, or the configuration is incomplete.
@@ -656,7 +674,12 @@ class AWSConfig:
         if profile is None and sso_session is not None:
             return self.sso_session(sso_session)
         profile = profile or self.default_profile()
-        sso = self.sso_of_profile(profile)
+        if self.is_role_chain(profile):  # a role chain logs in where it ends
+            resolved = self.credentials_profile(profile)
+            assert isinstance(resolved, AssumeRoleProfileConfig)
+            sso = resolved.sso_profile.sso
+        else:
+            sso = self.sso_of_profile(profile)
         if sso_session is not None and sso.name != sso_session:
             raise _config_error(
                 f'Profile "{profile}" uses {sso.display_name}, not sso-session "{sso_session}": '

@@ -133,9 +133,13 @@ def login(
 
 def forget_role_credentials(sso: SSOSessionConfig, config: AWSConfig,
                             pairs: Iterable[tuple[str, str]] = ()) -> int:
-    """Delete the cached role credentials of every profile of ``config`` that uses ``sso``,
-    and of the extra ``(account_id, role_name)`` pairs given. Returns how many files were removed."""
-    return delete_role_credentials(sso, [*config.role_profiles_of(sso), *pairs])
+    """Delete the cached role credentials of every profile of ``config`` that uses ``sso``, of
+    the extra ``(account_id, role_name)`` pairs given, and the assumed-role credentials of every
+    role chain that ends at ``sso``. Returns how many files were removed."""
+    from .chained import delete_assumed_role_credentials
+
+    return (delete_role_credentials(sso, [*config.role_profiles_of(sso), *pairs])
+            + delete_assumed_role_credentials(config.role_chains_of(sso)))
 
 
 def end_session(sso: SSOSessionConfig, config: AWSConfig, *, options: Options | None = None) -> bool:

@@ -33,6 +33,7 @@ from boto_sso_oidc_provider.exceptions import SSOConfigError
 
 from .cli_helpers import CLI, login, one_line, run_aws, run_cli
 from .conftest import REPO, read_json, subprocess_env
+from .credentials_helpers import race
 from .endpoint_helpers import get, sdk_env, serve
 
 # dev (SSO, account 111111111111) -> hop1 (a role in 222222222222) -> hop2 (a role in 111111111111)
@@ -377,3 +378,46 @@ def test_the_warm_reader_leaves_every_doubtful_chain_to_the_full_path(sso_emulat
     # a role key for a hop in the credentials file changes botocore's answer
     Path(os.environ["AWS_SHARED_CREDENTIALS_FILE"]).write_text("[hop1]\nrole_arn = arn:aws:iam::2:role/X\n")
     assert _warm.role_chain_cache_file("hop2") is None
+
+
+# -- many processes, hostile files, login and logout through a chain --------------------------------
+
+
+RACER = """
+import json
+from boto_sso_oidc_provider.cli._credentials import process_output
+wait_for_go()
+print(json.dumps(process_output("hop2")))
+"""
+
+
+def test_processes_racing_on_a_cold_chain_make_one_call_per_hop(chain, tmp_path):
+    results = race(RACER, 8, subprocess_env(chain), tmp_path)
+    assert all(result.returncode == 0 for result in results), [r.stderr for r in results]
+    keys = {json.loads(result.stdout)["AccessKeyId"] for result in results}
+    assert len(keys) == 1
+    assert _calls(chain) == (1, 2)  # GetRoleCredentials once, AssumeRole once per hop
+
+
+def test_a_corrupt_chained_entry_is_a_warning_and_a_fresh_start(chain):
+    _process(chain)
+    path = _entry(chain, HOP2_KEY)
+    path.write_text('{"Credentials": ')
+    result = run_cli(chain, "credential-process", "--profile", "hop2")
+    assert result.returncode == 0, result.stderr
+    assert "Ignoring the assumed-role credentials" in result.stderr and str(path) in result.stderr
+    assert json.loads(result.stdout)["AccessKeyId"] == read_json(path)["Credentials"]["AccessKeyId"]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert _calls(chain) == (1, 3)  # hop2 again; hop1 came from its entry
+
+
+def test_logout_removes_the_chained_entries_and_login_works_through_the_chain(chain):
+    _process(chain)
+    assert _entry(chain, HOP1_KEY).exists() and _entry(chain, HOP2_KEY).exists()
+    result = run_cli(chain, "logout", "--profile", "hop2")  # the session the chain ends at
+    assert result.returncode == 0, result.stderr
+    assert not _entry(chain, HOP1_KEY).exists() and not _entry(chain, HOP2_KEY).exists()
+    failed = run_cli(chain, "credential-process", "--profile", "hop2")
+    assert failed.returncode == 1 and "boto-sso-oidc login --profile dev" in one_line(failed.stderr)
+    assert run_cli(chain, "login", "--profile", "hop2").returncode == 0
+    assert _identity(_process(chain)) == HOP2_ARN
