@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:  # pragma: no cover
     import botocore.session
 
-__all__ = ["ClientFactory", "SessionClients", "create_client", "botocore_session", "call",
-           "renew_once", "ServiceRefused", "TransientServiceError", "error_code", "CONNECT_TIMEOUT",
-           "READ_TIMEOUT", "MAX_ATTEMPTS", "CALL_BOUND"]
+__all__ = ["ClientFactory", "ClientProfile", "interactive", "BULK", "SessionClients", "create_client",
+           "botocore_session", "call", "renew_once", "ServiceRefused", "TransientServiceError",
+           "error_code", "CONNECT_TIMEOUT", "READ_TIMEOUT", "MAX_ATTEMPTS", "CALL_BOUND",
+           "THROTTLE_CODES"]
 
 _T = TypeVar("_T")
 
@@ -37,6 +39,38 @@ CALL_BOUND = MAX_ATTEMPTS * (CONNECT_TIMEOUT + READ_TIMEOUT) + 2.0
 """The longest one SSO call can take against an endpoint that never answers (about 28 s; 2 s is
 botocore's retry back-off). A credential request makes at most two such calls in a row (a token
 refresh, then GetRoleCredentials), and the cache locks are released when it fails."""
+
+
+@dataclass(frozen=True)
+class ClientProfile:
+    """How a client waits: botocore's timeouts, retry mode and attempts, connection pool.
+
+    Two exist: the interactive one for the credential path (a person or a
+    program is waiting: fail fast; :data:`CONNECT_TIMEOUT`, :data:`READ_TIMEOUT`,
+    :data:`MAX_ATTEMPTS`, see :func:`interactive`) and :data:`BULK` for listing an
+    organization (thousands of calls at the service's pace).
+    """
+
+    connect_timeout: float
+    read_timeout: float
+    max_attempts: int
+    max_pool_connections: int = 10
+
+
+def interactive() -> ClientProfile:
+    """The credential path's profile: short timeouts, one retry (see :data:`CALL_BOUND`)."""
+    return ClientProfile(CONNECT_TIMEOUT, READ_TIMEOUT, MAX_ATTEMPTS)
+
+BULK = ClientProfile(connect_timeout=5.0, read_timeout=20.0, max_attempts=1,
+                     max_pool_connections=32)
+"""Listing an organization: one attempt per botocore call, because the listing engine
+(:mod:`._listing`) retries every call itself, through one rate limiter shared by all its
+workers, with backoff, jitter and one deadline; botocore retrying on its own would hide
+the throttles the limiter must see. Longer read timeout; a pool for the workers."""
+
+THROTTLE_CODES = frozenset({"TooManyRequestsException", "SlowDownException", "ThrottlingException",
+                            "Throttling", "RequestLimitExceeded"})
+"""Error codes that mean "slow down": the portal's 429 and its kin."""
 
 
 def botocore_session(
@@ -56,8 +90,10 @@ def botocore_session(
 
 
 def create_client(service: str, region: str | None, session: Any = None, *, signed: bool = False,
-                  credentials: tuple[str, str, str] | None = None) -> Any:
-    """A botocore client for ``service`` in ``region`` (None: the session's region).
+                  credentials: tuple[str, str, str] | None = None,
+                  profile: ClientProfile | None = None) -> Any:
+    """A botocore client for ``service`` in ``region`` (None: the session's region), waiting as
+    ``profile`` says (None: :func:`interactive`).
 
     ``sso-oidc`` and ``sso`` are unsigned: they authenticate with client
     secrets and bearer tokens, never with AWS credentials, so creating them
@@ -72,10 +108,12 @@ def create_client(service: str, region: str | None, session: Any = None, *, sign
     from . import _redaction
 
     _redaction.install()
-    # An interactive credential path: botocore's defaults (60 s read timeout, 3 attempts) stall
-    # a hung endpoint for minutes while holding the cache lock. See CALL_BOUND.
-    config = Config(region_name=region, connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT,
-                    retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS})
+    # By default an interactive credential path: botocore's defaults (60 s read timeout,
+    # 3 attempts) stall a hung endpoint for minutes while holding the cache lock. See CALL_BOUND.
+    profile = profile or interactive()
+    config = Config(region_name=region, connect_timeout=profile.connect_timeout,
+                    read_timeout=profile.read_timeout, max_pool_connections=profile.max_pool_connections,
+                    retries={"mode": "standard", "total_max_attempts": profile.max_attempts})
     if credentials is not None:
         key, secret, token = credentials
         return botocore_session(session).create_client(
@@ -89,10 +127,11 @@ def create_client(service: str, region: str | None, session: Any = None, *, sign
 class SessionClients:
     """The default :data:`ClientFactory`: clients on ``session``'s endpoint settings, one per
     (service, region), made on first use. ``session`` is a boto3 or botocore session, or None
-    for a new botocore session."""
+    for a new botocore session; ``profile`` says how the clients wait."""
 
-    def __init__(self, session: Any = None) -> None:
+    def __init__(self, session: Any = None, *, profile: ClientProfile | None = None) -> None:
         self._session = session
+        self._profile = profile
         self._clients: dict[tuple[str, str], Any] = {}
 
     def __repr__(self) -> str:
@@ -101,7 +140,8 @@ class SessionClients:
     def __call__(self, service: str, region: str) -> Any:
         client = self._clients.get((service, region))
         if client is None:
-            client = self._clients[(service, region)] = create_client(service, region, self._session)
+            client = self._clients[(service, region)] = create_client(service, region, self._session,
+                                                                      profile=self._profile)
         return client
 
 
@@ -121,11 +161,14 @@ class TransientServiceError(Exception):
     never a request or response body).
     """
 
-    def __init__(self, reason: str, *, retryable: bool = True, advice: str | None = None) -> None:
+    def __init__(self, reason: str, *, retryable: bool = True, advice: str | None = None,
+                 throttled: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retryable = retryable
         self._advice = advice
+        self.throttled = throttled
+        """The service said "slow down" (429, a throttling code), not "something broke"."""
 
     @property
     def advice(self) -> str:
@@ -190,8 +233,10 @@ def call(operation: Callable[..., _T], /, *, refusals: Collection[str] = (), **p
         if code in refusals and status < 500:
             raise ServiceRefused(code, status) from None
         # 4xx other than throttling will not pass by waiting (414, 413, 400 from a proxy...).
-        retryable = status >= 500 or status in (0, 408, 429) or "Throttl" in code
-        raise TransientServiceError(f"{code or 'error'} (HTTP {status})", retryable=retryable) from None
+        throttled = status == 429 or code in THROTTLE_CODES or "Throttl" in code
+        retryable = throttled or status >= 500 or status in (0, 408)
+        raise TransientServiceError(f"{code or 'error'} (HTTP {status})", retryable=retryable,
+                                    throttled=throttled) from None
     except (botocore.exceptions.BotoCoreError, OSError) as error:
         raise TransientServiceError(f"{type(error).__name__}{_endpoint_note(operation, error)}") \
             from None

@@ -11,6 +11,12 @@ package, under these names, so each tool uses what another cached::
                                                     (botocore's AssumeRoleCredentialFetcher; the
                                                     AWS CLI v1 and v2 fill and read it too)
 
+and one of this package's own, which no other tool reads::
+
+    ~/.aws/boto-sso-oidc/directory/<directory_cache_key>.json
+                                                    the accounts and roles of an sso-session
+                                                    (``list``/``generate``; no secret in it)
+
 The directories follow ``HOME`` at call time (tests and containers move it).
 Standard library only and cheap to import: the warm path of
 ``credential-process`` imports this module and nothing heavier.
@@ -22,7 +28,8 @@ import json
 import os
 
 __all__ = ["EXPIRY_WINDOW", "CHAINED_ROLE_SECONDS", "DEFAULT_LOCK_TIMEOUT", "sso_cache_dir", "role_cache_dir",
-           "token_cache_key", "registration_cache_key", "role_cache_key", "assume_role_cache_key"]
+           "directory_cache_dir", "token_cache_key", "registration_cache_key", "role_cache_key",
+           "assume_role_cache_key", "directory_cache_key"]
 
 EXPIRY_WINDOW = 15 * 60
 """Seconds. A token, role credentials or a client registration with less than this left is
@@ -46,6 +53,11 @@ def sso_cache_dir() -> str:
 def role_cache_dir() -> str:
     """``~/.aws/cli/cache``: role credentials."""
     return os.path.expanduser(os.path.join("~", ".aws", "cli", "cache"))
+
+
+def directory_cache_dir() -> str:
+    """``~/.aws/boto-sso-oidc/directory``: the accounts and roles ``list`` and ``generate`` found."""
+    return os.path.expanduser(os.path.join("~", ".aws", "boto-sso-oidc", "directory"))
 
 
 def _sha1_hex(data: bytes) -> str:
@@ -112,3 +124,10 @@ def assume_role_cache_key(role_arn: str, *, role_session_name: str | None = None
 def _file_safe(digest: str) -> str:
     """botocore ``CachedCredentialFetcher._make_file_safe``."""
     return digest.replace(":", "_").replace(os.sep, "_").replace("/", "_")
+
+
+def directory_cache_key(sso_session: str | None, start_url: str) -> str:
+    """The directory cache file stem: sha1 of the sso-session name and start URL (so a session
+    pointed at another start URL never reads the old organization)."""
+    return _sha1_hex(json.dumps({"sessionName": sso_session, "startUrl": start_url},
+                                sort_keys=True).encode("utf-8"))

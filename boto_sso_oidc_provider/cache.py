@@ -127,7 +127,10 @@ class CacheEntry:
     ``describe`` names the entry in warnings (never its content).
     """
 
-    def __init__(self, path: Path, *, describe: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
+    def __init__(self, path: Path, *, describe: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+                 max_bytes: int | None = None) -> None:
+        self.max_bytes = max_bytes
+        """Files larger are unusable (None: :data:`~._files.MAX_CACHE_BYTES`)."""
         self.path = Path(path)
         self.lock_path = self.path.with_name(self.path.name + ".lock")
         self.describe = describe
@@ -144,10 +147,10 @@ class CacheEntry:
         Never blocks and never reads without bound: a FIFO, a device, a directory or a file
         over :data:`~boto_sso_oidc_provider._files.MAX_CACHE_BYTES` is unusable.
         """
-        from ._files import NotARegularFileError, read_small_file
+        from ._files import MAX_CACHE_BYTES, NotARegularFileError, read_small_file
 
         try:
-            data = json.loads(read_small_file(self.path))
+            data = json.loads(read_small_file(self.path, self.max_bytes or MAX_CACHE_BYTES))
         except FileNotFoundError:
             return None
         except (OSError, ValueError, RecursionError) as error:

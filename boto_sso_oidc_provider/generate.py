@@ -6,8 +6,9 @@ the accounts and roles SSO ListAccounts/ListAccountRoles returned, and
 nothing here reads or writes a file.
 
 Names come from a template with the fields ``{account_name}``,
-``{account_id}``, ``{role_name}`` and ``{sso_session}`` (default
-``{account_name}.{role_name}``), normalised to what a profile name may hold
+``{account_id}``, ``{role_name}``, ``{sso_session}`` and ``{region}`` (default
+``{account_name}.{role_name}``; with several regions, one profile per region,
+and a template without ``{region}`` gets ``.{region}`` appended), normalised to what a profile name may hold
 unquoted (letters, digits and ``_.@+-``: accents dropped, anything else
 becomes ``-``). Collisions (two accounts with the same name, or a name a
 profile outside the block already has) are resolved deterministically: every
@@ -27,10 +28,10 @@ from dataclasses import dataclass
 from .config_writer import SectionSpec
 
 __all__ = ["DEFAULT_TEMPLATE", "FIELDS", "Assignment", "TemplateError", "normalise_profile_name",
-           "profile_names", "generated_sections", "assignments"]
+           "profile_names", "generated_sections", "assignments", "template_for"]
 
 DEFAULT_TEMPLATE = "{account_name}.{role_name}"
-FIELDS = ("account_name", "account_id", "role_name", "sso_session")
+FIELDS = ("account_name", "account_id", "role_name", "sso_session", "region")
 
 _INVALID = re.compile(r"[^A-Za-z0-9_.@+-]+")
 _DASHES = re.compile(r"-{2,}")
@@ -47,15 +48,26 @@ class Assignment:
     account_id: str
     role_name: str
     account_name: str = ""
+    region: str = ""
+    """The profile's ``region`` (one profile per region with several); '' for none."""
 
 
-def assignments(accounts: Iterable[Mapping[str, object]]) -> list[Assignment]:
-    """Every (account, role) from ``list``'s account records, sorted by account id and role."""
+def assignments(accounts: Iterable[Mapping[str, object]], regions: Sequence[str] = ("",)) \
+        -> list[Assignment]:
+    """Every (account, role, region) from ``list``'s account records, sorted by account id and role."""
     found = [
-        Assignment(str(account["account_id"]), str(role), str(account.get("account_name") or ""))
+        Assignment(str(account["account_id"]), str(role), str(account.get("account_name") or ""), region)
         for account in accounts for role in account.get("roles", []) or []  # type: ignore[attr-defined]
+        for region in (regions or ("",))
     ]
     return sorted(found)
+
+
+def template_for(template: str, regions: Sequence[str]) -> str:
+    """``template``, with ``.{region}`` appended when there are several regions and it has none."""
+    if len(regions) > 1 and "{region}" not in template:
+        return template + ".{region}"
+    return template
 
 
 def check_template(template: str) -> None:
@@ -86,7 +98,7 @@ def _render(template: str, assignment: Assignment, sso_session: str) -> str:
     name = normalise_profile_name(template.format(
         account_name=normalise_profile_name(assignment.account_name) or assignment.account_id,
         account_id=assignment.account_id, role_name=normalise_profile_name(assignment.role_name),
-        sso_session=normalise_profile_name(sso_session)))
+        sso_session=normalise_profile_name(sso_session), region=assignment.region))
     return name or normalise_profile_name(f"{assignment.account_id}.{assignment.role_name}")
 
 
@@ -124,13 +136,16 @@ def generated_sections(items: Sequence[Assignment], *, sso_session: str,
     """The ``[profile ...]`` sections for ``items``, in name order, each with ``extra`` keys.
 
     Each has ``sso_session``, ``sso_account_id`` and ``sso_role_name``, then
-    ``extra`` (which must not set those three).
+    ``region`` (the assignment's, if it has one) and ``extra`` (which must not set
+    those three, nor ``region`` when assignments have one).
     """
     names = profile_names(items, template=template, sso_session=sso_session, taken=taken)
     extra = dict(extra or {})
     sections = [
         SectionSpec("profile", name, (("sso_session", sso_session), ("sso_account_id", item.account_id),
-                                      ("sso_role_name", item.role_name), *extra.items()))
+                                      ("sso_role_name", item.role_name),
+                                      *((("region", item.region),) if item.region else ()),
+                                      *extra.items()))
         for item, name in names.items()
     ]
     return sorted(sections, key=lambda spec: spec.name)

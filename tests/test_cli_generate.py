@@ -110,15 +110,21 @@ def test_generate_every_account_and_role(tmp_path):
     with state_emulator(state) as url:
         me = SimpleNamespace(env={**emulator_environment(home, url), "AWS_PROFILE": "default"})
         assert run_cli(me, "login", "--sso-session", "corp").returncode == 0
+        # Within the directory cache's TTL nothing changes until --refresh lists again.
+        cached = run_cli(me, "generate", "--sso-session", "corp", "--set", "output=json",
+                         "--region", "eu-central-1", "--dry-run")
+        assert cached.returncode == 0 and cached.stdout == "", cached.stderr
+        assert "Used the directory cache" in cached.stderr
         dry = run_cli(me, "generate", "--sso-session", "corp", "--set", "output=json",
-                      "--region", "eu-central-1", "--dry-run")
+                      "--region", "eu-central-1", "--dry-run", "--refresh")
         assert dry.returncode == 0, dry.stderr
         assert "-[profile Production.Billing]" in dry.stdout
         assert config.read_bytes() == before
         result = run_cli(me, "generate", "--sso-session", "corp", "--set", "output=json",
-                         "--region", "eu-central-1")
+                         "--region", "eu-central-1", "--verbose")
         assert result.returncode == 0, result.stderr
-        assert "removed Production.Billing" in result.stderr
+        assert "0 added, 1 removed, 8 unchanged" in result.stderr
+        assert "  removed Production.Billing" in result.stderr.splitlines()
     after = config.read_text()
     assert "Production.Billing" not in profiles(config)
     assert len(profiles(config)) == 10  # default, mine and eight generated

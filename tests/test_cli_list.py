@@ -14,7 +14,7 @@ EXPECTED = [
 ]
 
 
-@pytest.mark.sso_emulator(page_size=1)
+@pytest.mark.sso_emulator(page_size=1, max_page_size=1)
 def test_lists_every_page(sso_emulator):
     login()
     result = run_cli(sso_emulator, "list", "--profile", "dev", "--json")

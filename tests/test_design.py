@@ -17,13 +17,13 @@ PACKAGE = Path(sso.__file__).resolve().parent
 # The flow, bottom to top: a module may import only modules of its own layer or below.
 LAYERS: list[set[str]] = [
     {"_layout", "_clock", "exceptions", "_redaction", "_files", "_interrupts"},
-    {"_warm", "_clients", "logins", "logins._start_url"},
+    {"_warm", "_clients", "_listing", "logins", "logins._start_url"},
     {"config"},
     {"options", "_interaction", "cache", "logins._loopback_callback", "config_writer", "generate", "console"},
     {"logins.registration"},
     {"logins.device_authorization", "logins.authorization_code", "logins._flows"},
     {"token"},
-    {"role_credentials"},
+    {"role_credentials", "directory"},
     {"chained"},
     {"servers", "servers._http", "servers._source", "servers.container", "servers.imds"},
     {"sessions"},

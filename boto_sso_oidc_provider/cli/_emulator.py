@@ -33,6 +33,38 @@ def _count(minimum: int) -> Any:
     return parse
 
 
+def _rate_limit(text: str) -> tuple[str, float | None]:
+    operation, sep, rate = text.partition("=")
+    if not sep:
+        return operation.strip(), None
+    try:
+        value = float(rate)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected OPERATION=TPS with TPS a positive number, "
+                                         f"not {text!r}")
+    return operation.strip(), value
+
+
+def _rate_limits(given: list[tuple[str, float | None]]) -> dict[str, float]:
+    """``--rate-limit`` values as operation -> TPS; no TPS is IAM Identity Center's own figure."""
+    from ..emulator import PORTAL_RATE_LIMITS
+
+    limits: dict[str, float] = {}
+    for operation, rate in given:
+        if operation == "portal" and rate is None:
+            limits.update(PORTAL_RATE_LIMITS)
+        elif rate is None:
+            if operation not in PORTAL_RATE_LIMITS:
+                raise ValueError(f"--rate-limit {operation} needs =TPS (IAM Identity Center "
+                                 f"publishes 20 TPS for {', '.join(PORTAL_RATE_LIMITS)})")
+            limits[operation] = PORTAL_RATE_LIMITS[operation]
+        else:
+            limits[operation] = rate
+    return limits
+
+
 _EPILOG = """\
 pages (for people, in a browser):
   GET  /                     index: the endpoint to use, logins awaiting approval
@@ -71,7 +103,16 @@ control plane (JSON, no authentication):
                            "authorization_codes"}
   POST /_emulator/reset                               forget tokens, registrations, faults
 
-Exit codes: 0 stopped by SIGINT or SIGTERM, 1 unusable --state file or address, 2 bad usage.
+throttling (off unless asked for):
+  --rate-limit OPERATION=TPS   a token bucket for a portal operation (ListAccounts,
+                               ListAccountRoles, GetRoleCredentials, Logout): one second
+                               of burst, then TooManyRequestsException (HTTP 429);
+                               GET /_emulator/calls counts the throttled calls
+  --rate-limit portal          IAM Identity Center's published 20 TPS on ListAccounts,
+                               ListAccountRoles and GetRoleCredentials
+
+Exit codes: 0 stopped by SIGINT or SIGTERM, 1 unusable --state file, address or rate limit,
+2 bad usage.
 """
 
 
@@ -92,6 +133,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "redirects to (default: %(default)s)")
     parser.add_argument("--state", metavar="FILE",
                         help="JSON file with the user, accounts and roles to serve")
+    parser.add_argument("--accounts", type=_count(0), metavar="N",
+                        help="serve a synthetic organization of N accounts (ids 100000000001 "
+                             "on, names 'Account 00001' on) instead of --state's")
+    parser.add_argument("--roles-per-account", type=_count(1), default=3, metavar="K",
+                        dest="roles_per_account",
+                        help="roles of each synthetic account (default: 3: AdministratorAccess, "
+                             "ReadOnlyAccess, Billing, then Role4 ...)")
+    parser.add_argument("--rate-limit", type=_rate_limit, action="append", default=[],
+                        metavar="OPERATION=TPS", dest="rate_limit",
+                        help="throttle a portal operation to TPS calls a second (repeatable; "
+                             "'portal' alone: IAM Identity Center's 20 TPS); see below")
+    parser.add_argument("--latency", type=_seconds, default=0.0, metavar="S",
+                        help="seconds every service call takes before its answer (default: 0)")
     timings = parser.add_argument_group("lifetimes (seconds)")
     for flag, help_text, default in (
         ("--access-token-ttl", "access token lifetime", 3600),
@@ -145,9 +199,11 @@ def run(args: argparse.Namespace) -> int:
             authorization_code_ttl=args.authorization_code_ttl, portal_url=args.portal_url,
             interval=args.interval, registration_ttl=args.registration_ttl,
             page_size=args.page_size, directory=directory, verbose=args.verbose,
+            accounts=args.accounts, roles_per_account=args.roles_per_account,
+            rate_limits=_rate_limits(args.rate_limit), latency=args.latency,
         )
         server = EmulatorServer(config)
-    except DirectoryError as error:
+    except (DirectoryError, ValueError) as error:
         print(f"boto-sso-oidc emulator: {error}", file=sys.stderr)
         return EXIT_FAILURE
     except OSError as error:

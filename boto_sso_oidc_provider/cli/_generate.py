@@ -8,8 +8,17 @@ of roles that are gone are removed, nothing outside the block changes (not a
 byte), and when nothing changed the file is not even written. Names follow
 ``--template`` (see :mod:`boto_sso_oidc_provider.generate`).
 
+With several ``--region`` values, one profile per role and region (the
+template gets ``{region}``; see :mod:`boto_sso_oidc_provider.generate`).
+``--account``/``--role`` keep some accounts and roles only (the block then
+holds just those). Accounts and roles come from the directory cache when it is
+fresh (``--refresh`` lists again).
+
 stdout: with ``--dry-run`` the diff that would be applied; otherwise nothing.
-A summary goes to stderr.
+stderr: a summary of at most a few lines (counts of profiles added, removed and
+unchanged against the block written before, and how the listing went); the
+names with ``--verbose``. A listing that fails writes nothing and says how far
+it got.
 
 Exit codes: 0 written (or nothing to do); 1 failure (one line on stderr); 2 usage.
 """
@@ -37,21 +46,31 @@ def _key_value(text: str) -> tuple[str, str]:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     from ..generate import DEFAULT_TEMPLATE
+    from ._list import add_listing_options
 
     parser.epilog = ("Example: boto-sso-oidc generate --sso-session corp --region eu-west-1 "
                      "--set output=json. Exit codes: 0 written or nothing to do, 1 failure "
                      "(reason on stderr), 2 bad usage.")
     add_profile_or_session(parser)
     parser.add_argument("--template", default=DEFAULT_TEMPLATE, metavar="TEMPLATE",
-                        help="profile names, from {account_name}, {account_id}, {role_name} and "
-                             f"{{sso_session}} (default: {DEFAULT_TEMPLATE}); normalised to letters, "
-                             "digits and _.@+-")
+                        help="profile names, from {account_name}, {account_id}, {role_name}, "
+                             f"{{sso_session}} and {{region}} (default: {DEFAULT_TEMPLATE}; with "
+                             "several --region, .{region} is appended unless the template has it); "
+                             "normalised to letters, digits and _.@+-")
     parser.add_argument("--set", type=_key_value, action="append", default=[], metavar="KEY=VALUE",
                         dest="extra",
                         help="a key for every generated profile, such as output=json or "
                              "boto_sso_oidc_auto_login=false (repeatable); --region R sets region = R")
+    # Repeatable here (one profile per region), unlike the global --region it replaces.
+    parser.conflict_handler = "resolve"
+    parser.add_argument("--region", action="append", default=None, metavar="REGION",
+                        help="the region of the generated profiles (repeatable: one profile per "
+                             "role and region)")
     parser.add_argument("--dry-run", action="store_true", dest="dry_run",
                         help="print the change as a diff on stdout and write nothing")
+    parser.add_argument("--verbose", action="store_true",
+                        help="name every profile added and removed (on stderr)")
+    add_listing_options(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,46 +83,60 @@ def run(args: argparse.Namespace) -> int:
 
 def _generate(args: argparse.Namespace) -> int:
     from ..config_writer import ConfigEdit, block_markers, edit_config
-    from ..generate import assignments, check_template, generated_sections
-    from ._list import _fetch
+    from ..generate import assignments, check_template, generated_sections, template_for
+    from ..sessions import token_manager
+    from ._list import fetch, listing_summary
 
-    check_template(args.template)
+    regions = list(dict.fromkeys(args.region or []))
+    template = template_for(args.template, regions)
+    check_template(template)
     extra = dict(args.extra)
-    if args.region and "region" not in extra:
-        extra = {"region": args.region, **extra}
-    sso, accounts = _fetch(args.profile, args.sso_session)
+    if "region" in extra and len(regions) > 1:
+        return fail("generate", "--set region=... and several --region values disagree: give the "
+                                "regions with --region only.")
+    if len(regions) == 1 and "region" not in extra:
+        extra = {"region": regions[0], **extra}
+    manager = token_manager(args.profile, args.sso_session)
+    sso = manager.sso
     if sso.name is None:
         return fail("generate", f'profile "{args.profile}" keeps sso_start_url in the profile itself '
                                 "(the legacy form), so there is no sso-session to generate for: run "
                                 "boto-sso-oidc configure to create an [sso-session], then generate "
                                 "--sso-session NAME.")
-    items = assignments(accounts)
+    block: str = sso.name
+    _, found = fetch(args, manager)
+    items = assignments(found.accounts, regions if len(regions) > 1 else ("",))
     report_: dict[str, Any] = {}
 
     def change(edit: ConfigEdit) -> None:
-        before = {name for kind, name in edit.block_sections(sso.name) if kind == "profile"}
+        before = {name for kind, name in edit.block_sections(block) if kind == "profile"}
         taken = edit.names("profile", outside_block=sso.name)
-        sections = generated_sections(items, sso_session=sso.name, template=args.template,
+        sections = generated_sections(items, sso_session=block, template=template,
                                       taken=taken, extra=extra)
         preamble = (f"Managed by `boto-sso-oidc generate --sso-session {sso.name}`: running it again "
                     "rewrites everything up to the END line\n(profiles of roles that are gone are "
                     "removed). Edit outside this block; your edits inside it would be lost.")
-        edit.replace_block(sso.name, sections, preamble=preamble)
+        edit.replace_block(block, sections, preamble=preamble)
         after = {spec.name for spec in sections}
-        report_.update(added=sorted(after - before), removed=sorted(before - after), total=len(after))
+        report_.update(added=sorted(after - before), removed=sorted(before - after),
+                       unchanged=len(after & before), total=len(after))
 
     result = edit_config(change, dry_run=args.dry_run)
     if args.dry_run:
         sys.stdout.write(result.diff())
         sys.stdout.flush()
+    counts = (f"{len(report_['added'])} added, {len(report_['removed'])} removed, "
+              f"{report_['unchanged']} unchanged")
     what = (f"{report_['total']} profiles for {sso.display_name} in {result.path} "
             f"(between the '{block_markers(sso.name)[0]}' and END lines)")
     if not result.changed:
         print(f"Nothing to change: {what} are up to date.", file=sys.stderr)
     else:
         verb = "Would write" if args.dry_run else "Wrote"
-        details = "; ".join(part for part in (
-            f"added {', '.join(report_['added'])}" if report_["added"] else "",
-            f"removed {', '.join(report_['removed'])}" if report_["removed"] else "") if part)
-        print(f"{verb} {what}" + (f": {details}." if details else "."), file=sys.stderr)
+        print(f"{verb} {what}: {counts}.", file=sys.stderr)
+    print(listing_summary(found), file=sys.stderr)
+    if args.verbose:
+        for label in ("added", "removed"):
+            for name in report_[label]:
+                print(f"  {label} {name}", file=sys.stderr)
     return EXIT_OK

@@ -1,93 +1,146 @@
 """``boto-sso-oidc list``: the accounts and roles an SSO session may use.
 
-Calls SSO ListAccounts and ListAccountRoles through botocore's paginators
-(every page), the roles of several accounts in parallel. Uses the session's
-token, refreshing it or logging in as ``token.TokenManager.get`` allows; a
-token the service rejects is renewed once.
+Asks :func:`boto_sso_oidc_provider.directory.organization`: the directory
+cache when it is younger than its TTL (no portal call), otherwise a listing
+of ListAccounts and ListAccountRoles (every page) at the service's pace,
+through its throttling (see :mod:`boto_sso_oidc_provider._listing`), with the
+session's token, refreshing it or logging in as ``token.TokenManager.get``
+allows; a token the service rejects is renewed once. ``--refresh`` lists
+again; ``--account`` (ids, or globs on names) and ``--role`` (globs) filter.
+While it lists, a progress line goes to stderr when stderr is a terminal
+(nothing otherwise).
 
-Exit codes: 0 listed; 1 failure (login needed, config, service; one line on
-stderr); 2 usage.
+Exit codes: 0 listed; 1 failure (login needed, config, service, deadline; one
+line on stderr); 2 usage.
 """
 
 from __future__ import annotations
 
 import argparse
+import fnmatch
+import sys
+import time
 from typing import TYPE_CHECKING, Any
 
-from ._common import EXIT_OK, add_debug, add_json, add_profile_or_session, print_json, report, setup_logging
+from ._common import (
+    EXIT_OK,
+    add_debug,
+    add_json,
+    add_profile_or_session,
+    duration,
+    print_json,
+    report,
+    setup_logging,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .._listing import ListingProgress
+    from ..directory import Organization
     from ..token import TokenManager
 
-_PARALLEL = 8
-"""ListAccountRoles calls in flight at once (one per account)."""
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError("must be a positive number of seconds")
+    return value
+
+
+def add_listing_options(parser: argparse.ArgumentParser) -> None:
+    """``--refresh``, ``--account``, ``--role``, ``--timeout``: shared by ``list`` and ``generate``."""
+    from .._listing import Pace
+
+    group = parser.add_argument_group("listing")
+    group.add_argument("--refresh", action="store_true",
+                       help="list the accounts and roles again even if the directory cache is fresh")
+    group.add_argument("--account", action="append", default=[], metavar="ID_OR_GLOB", dest="accounts",
+                       help="only this account: an account id or a glob on account names, such as "
+                            "'prod-*' (repeatable)")
+    group.add_argument("--role", action="append", default=[], metavar="GLOB", dest="roles",
+                       help="only roles matching this glob, such as '*ReadOnly*' (repeatable)")
+    group.add_argument("--timeout", type=_positive, default=Pace.deadline, metavar="S",
+                       help=f"seconds for the whole listing, throttling included (default: "
+                            f"{Pace.deadline:g})")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.epilog = "Exit codes: 0 listed, 1 failure (reason on stderr), 2 bad usage."
     add_profile_or_session(parser)
+    add_listing_options(parser)
     add_json(parser)
     add_debug(parser)
 
 
-def _paginate(client: Any, operation: str, key: str, **params: Any) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    for page in client.get_paginator(operation).paginate(**params):
-        items.extend(page.get(key, []))
-    return items
+class Progress:
+    """One self-rewriting line on stderr, at most five times a second, only on a terminal."""
+
+    def __init__(self) -> None:
+        self.enabled = sys.stderr is not None and sys.stderr.isatty()
+        self._last = 0.0
+        self._shown = False
+
+    def __call__(self, moment: ListingProgress) -> None:
+        now = time.monotonic()
+        if not self.enabled or now - self._last < 0.2:
+            return
+        self._last = now
+        total = "?" if moment.accounts_total is None else str(moment.accounts_total)
+        left = moment.seconds_left
+        line = (f"Listing: {moment.accounts_done}/{total} accounts, {moment.roles} roles, "
+                f"{moment.throttles} throttles waited"
+                + (f", about {duration(left)} left" if left is not None else ""))
+        sys.stderr.write(f"\r\x1b[K{line}")
+        sys.stderr.flush()
+        self._shown = True
+
+    def clear(self) -> None:
+        if self._shown:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+            self._shown = False
 
 
-def list_accounts(client: Any, access_token: str) -> list[dict[str, Any]]:
-    """Every account with its role names, sorted by account id; all pages of both APIs."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    accounts = sorted(_paginate(client, "list_accounts", "accountList", accessToken=access_token),
-                      key=lambda account: str(account.get("accountId", "")))
-
-    def roles(account: dict[str, Any]) -> list[str]:
-        listed = _paginate(client, "list_account_roles", "roleList",
-                           accessToken=access_token, accountId=account["accountId"])
-        return sorted(str(role["roleName"]) for role in listed)
-
-    with ThreadPoolExecutor(max_workers=max(1, min(_PARALLEL, len(accounts)))) as pool:
-        role_lists = list(pool.map(roles, accounts))
-    return [
-        {"account_id": account["accountId"], "account_name": account.get("accountName", ""),
-         "email": account.get("emailAddress", ""), "roles": role_list}
-        for account, role_list in zip(accounts, role_lists, strict=True)
-    ]
-
-
-def _fetch(profile: str | None, sso_session: str | None) -> tuple[Any, list[dict[str, Any]]]:
+def fetch(args: argparse.Namespace, manager: TokenManager | None = None) -> tuple[Any, Organization]:
+    """The sso-session of ``--profile``/``--sso-session`` and its accounts, filtered as asked."""
+    from .._listing import Pace
+    from ..directory import AccountFilter, organization
     from ..sessions import token_manager
 
-    manager = token_manager(profile, sso_session)
-    return manager.sso, accounts_of(manager)
+    manager = manager or token_manager(args.profile, args.sso_session)
+    progress = Progress()
+    try:
+        found = organization(manager, refresh=args.refresh, pace=Pace(deadline=args.timeout),
+                             accounts_wanted=AccountFilter(tuple(args.accounts)), progress=progress)
+    finally:
+        progress.clear()
+    if args.roles:
+        kept = []
+        for account in found.accounts:
+            roles = [role for role in account["roles"]
+                     if any(fnmatch.fnmatchcase(role, pattern) for pattern in args.roles)]
+            if roles:
+                kept.append({**account, "roles": roles})
+        found.accounts = kept
+    return manager.sso, found
 
 
 def accounts_of(manager: TokenManager) -> list[dict[str, Any]]:
     """Every account and its roles for a :class:`~boto_sso_oidc_provider.token.TokenManager`'s
-    session, renewing (or logging in, as the manager allows) once if the token is refused."""
-    from .._clients import UNAUTHORIZED, TransientServiceError, call, renew_once
-    from ..exceptions import SSOProviderError
+    session (the directory cache if fresh), renewing (or logging in, as the manager allows)
+    once if the token is refused."""
+    from ..directory import organization
 
-    client = manager.options.clients()("sso", manager.sso.region)
+    return organization(manager).accounts
 
-    def token(rejected: str | None) -> str:
-        # Revoked or logged out elsewhere: renew (or log in, if allowed) once.
-        return manager.get(rejected_access_token=rejected).access_token
 
-    def listed(access_token: str) -> list[dict[str, Any]]:
-        return call(list_accounts, refusals=(UNAUTHORIZED,), client=client, access_token=access_token)
-
-    try:
-        accounts = renew_once(token, listed, gave_up=lambda: SSOProviderError(
-            f"The SSO portal refused a token of {manager.sso.display_name} that was just renewed. "
-            f"Log in again with: {manager.login_command}"))
-    except TransientServiceError as error:
-        raise SSOProviderError(f"Could not list the accounts of {manager.sso.display_name}: "
-                               f"{error.reason}. {error.advice}") from None
-    return accounts
+def listing_summary(found: Organization) -> str:
+    """One line: how the accounts were found (listed now, with figures, or from the cache)."""
+    if found.listing is None:
+        return (f"Used the directory cache of {found.listed_at} ({found.cache_path}); --refresh "
+                "lists again.")
+    listing = found.listing
+    return (f"Listed {len(found.accounts)} accounts in {listing.seconds:.1f} s: {listing.calls} calls, "
+            f"{listing.throttles} throttles waited out ({listing.retries} retries).")
 
 
 def _text(accounts: list[dict[str, Any]]) -> str:
@@ -102,13 +155,16 @@ def _text(accounts: list[dict[str, Any]]) -> str:
 def run(args: argparse.Namespace) -> int:
     setup_logging(args.debug)
     try:
-        sso, accounts = _fetch(args.profile, args.sso_session)
+        sso, found = fetch(args)
     except Exception as error:  # one line for a person, never a traceback
         return report("list", error, debug=args.debug, profile=args.profile)
+    accounts = found.accounts
     if args.json:
-        print_json({"sso_session": sso.name, "start_url": sso.start_url, "accounts": accounts})
+        print_json({"sso_session": sso.name, "start_url": sso.start_url, "listed_at": found.listed_at,
+                    "accounts": accounts})
     elif accounts:
         print(_text(accounts))
     else:
-        print(f"{sso.display_name} gives access to no account.")
+        print(f"{sso.display_name} gives access to no account"
+              + (" matching --account/--role." if args.accounts or args.roles else "."))
     return EXIT_OK

@@ -17,8 +17,9 @@ calls.
 Modules: ``_config`` (settings), ``_directory`` (user, accounts, roles; the
 ``--state`` file schema), ``_state`` (records, lifetimes, the lock and the
 clock), ``_oidc``, ``_portal``, ``_sts`` with ``_sigv4`` and ``_identity``,
-``_federation`` (console sign-in), ``_pages`` (HTML), ``_control`` (control plane) and ``_client`` (its
-client), ``_http`` (request/response records), ``_server`` (HTTP),
+``_federation`` (console sign-in), ``_throttle`` (rate limits), ``_pages`` (HTML),
+``_control`` (control plane) and ``_client`` (its client), ``_http``
+(request/response records), ``_server`` (HTTP),
 ``_runner`` (:func:`run_emulator`), ``_fixture`` and ``pytest_plugin`` (the
 ``sso_emulator`` fixture).
 
@@ -40,6 +41,7 @@ from ._fixture import SSOEmulator, emulator_environment, sso_config
 from ._runner import EmulatorHandle, run_emulator
 from ._server import EmulatorServer
 from ._state import EXPIRABLE, OPERATIONS, EmulatorState
+from ._throttle import PORTAL_RATE_LIMITS
 
 __all__ = [
     "emulator_environment",
@@ -56,6 +58,7 @@ __all__ = [
     "EmulatorServer",
     "EmulatorState",
     "OPERATIONS",
+    "PORTAL_RATE_LIMITS",
     "SSOEmulator",
     "User",
     "run_emulator",

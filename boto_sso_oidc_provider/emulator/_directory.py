@@ -2,8 +2,10 @@
 
 IAM Identity Center calls these a user, AWS accounts and permission sets
 assigned to the user in each account. The emulator has one user, who is the
-person approving every login. The directory never changes while the emulator
-runs; tokens and credentials live in :mod:`._state`.
+person approving every login. A directory is immutable; an emulator's state
+can swap it for another (an organization that changes between two listings),
+and tokens and credentials live in :mod:`._state`. :meth:`Directory.synthetic`
+makes an organization of any size without a state file.
 
 The ``--state FILE`` JSON schema (every key optional; a missing key keeps the
 default shown)::
@@ -27,6 +29,7 @@ unique.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -35,6 +38,8 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_ROLES: tuple[str, ...] = ("AdministratorAccess", "ReadOnlyAccess")
+SYNTHETIC_ROLES: tuple[str, ...] = ("AdministratorAccess", "ReadOnlyAccess", "Billing")
+"""The first roles of every account of :meth:`Directory.synthetic`."""
 
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 # IAM role names: letters, digits and +=,.@_- up to 64 characters.
@@ -82,12 +87,33 @@ class Directory:
         if len(ids) != len(set(ids)):
             raise DirectoryError("account ids must be unique")
 
+    @functools.cached_property
+    def _by_id(self) -> dict[str, Account]:
+        return {account.account_id: account for account in self.accounts}
+
     def account(self, account_id: str) -> Account | None:
         """The account with this id, or ``None`` when the user has no such account."""
-        for account in self.accounts:
-            if account.account_id == account_id:
-                return account
-        return None
+        return self._by_id.get(account_id)
+
+    @classmethod
+    def synthetic(cls, accounts: int, roles_per_account: int = 3, *, user: User | None = None) \
+            -> Directory:
+        """An organization of ``accounts`` accounts with ``roles_per_account`` roles each.
+
+        Deterministic: account ``i`` (from 1) has id ``100000000000 + i``, name
+        ``Account 00001`` and the roles :data:`SYNTHETIC_ROLES` (then ``Role4``,
+        ``Role5`` ...) in that order. Raises :class:`DirectoryError` for a count
+        below 0 (accounts) or 1 (roles), or more accounts than 12-digit ids allow.
+        """
+        if accounts < 0 or roles_per_account < 1 or accounts > 899_999_999_999:
+            raise DirectoryError("a synthetic organization needs 0 or more accounts and 1 or "
+                                 "more roles per account")
+        roles = tuple((*SYNTHETIC_ROLES, *(f"Role{n}" for n in range(
+            len(SYNTHETIC_ROLES) + 1, roles_per_account + 1)))[:roles_per_account])
+        return cls(user=user or User(), accounts=tuple(
+            Account(str(100_000_000_000 + index), f"Account {index:05d}",
+                    f"aws-{index:05d}@example.com", roles)
+            for index in range(1, accounts + 1)))
 
     def has_role(self, account_id: str, role_name: str) -> bool:
         """Whether the user is assigned ``role_name`` in ``account_id``."""

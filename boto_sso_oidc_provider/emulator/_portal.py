@@ -7,7 +7,8 @@ not assigned, ``InvalidRequestException`` (400) for a malformed request, and
 ``TooManyRequestsException`` (429) only through fault injection. Bodies are
 ``{"message": "..."}`` with ``x-amzn-errortype``.
 
-Pages hold ``max_result`` items, or the configured page size without it; the
+Pages hold ``max_result`` items, or the configured page size without it, and
+never more than the configured ``max_page_size``; the
 ``nextToken`` is opaque and only good for the listing it came from.
 """
 
@@ -70,9 +71,10 @@ def _required(request: Request, name: str) -> str:
     return value
 
 
-def _page(request: Request, items: Sequence[Any], listing: str, page_size: int) -> \
-        tuple[Sequence[Any], str | None]:
-    """The page of ``items`` the request asks for, and the token of the next one."""
+def _page(request: Request, items: Sequence[Any], listing: str, page_size: int,
+          max_page_size: int = _MAX_RESULTS) -> tuple[Sequence[Any], str | None]:
+    """The page of ``items`` the request asks for (at most ``max_page_size``), and the token of
+    the next one."""
     limit = page_size
     raw_limit = request.param("max_result")
     if raw_limit is not None:
@@ -89,7 +91,7 @@ def _page(request: Request, items: Sequence[Any], listing: str, page_size: int) 
         start = _decode_token(token, listing)
         if start > len(items):
             raise _refuse("InvalidRequestException", "Invalid next_token")
-    end = start + limit
+    end = start + min(limit, max_page_size)
     next_token = _encode_token(listing, end) if end < len(items) else None
     return items[start:end], next_token
 
@@ -118,7 +120,7 @@ def _paged(payload_key: str, items: list[dict[str, str]], next_token: str | None
 def list_accounts(state: EmulatorState, request: Request) -> Response:
     _session(state, request)
     accounts, next_token = _page(request, state.directory.accounts, "accounts",
-                                 state.config.page_size)
+                                 state.config.page_size, state.config.max_page_size)
     return _paged("accountList", [
         {"accountId": account.account_id, "accountName": account.account_name,
          "emailAddress": account.email_address}
@@ -133,7 +135,7 @@ def list_account_roles(state: EmulatorState, request: Request) -> Response:
     if account is None:
         raise _refuse("ResourceNotFoundException", "No access")
     roles, next_token = _page(request, account.roles, f"roles:{account_id}",
-                              state.config.page_size)
+                              state.config.page_size, state.config.max_page_size)
     return _paged("roleList", [
         {"roleName": role, "accountId": account_id} for role in roles
     ], next_token)

@@ -25,6 +25,7 @@ from . import _control, _federation, _oidc, _pages, _portal, _sts
 from ._config import EmulatorConfig
 from ._http import Request, Response, Route, ServiceError, rest_json_error
 from ._state import EmulatorState
+from ._throttle import THROTTLE_ERROR
 
 logger = logging.getLogger("boto_sso_oidc_provider.emulator")
 
@@ -171,6 +172,10 @@ class _Handler(BaseHTTPRequestHandler):
             return route.shape.error(route.shape.invalid_request, str(body_error),
                                      body_error.status, request_id)
         if operation is not None:
+            if state.config.latency:
+                time.sleep(state.config.latency)
+            if not state.admit(operation):
+                return route.shape.error(THROTTLE_ERROR, "Rate exceeded", request_id=request_id)
             fault = state.take_fault(operation, detail)
             if fault is not None:
                 if fault.delay:

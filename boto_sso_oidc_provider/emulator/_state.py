@@ -25,6 +25,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 from ._config import EmulatorConfig
+from ._directory import Directory
+from ._throttle import RATE_LIMITED_OPERATIONS, Throttle
 
 OPERATIONS: tuple[str, ...] = (
     "RegisterClient",
@@ -205,6 +207,11 @@ class EmulatorState:
         self.config = config or EmulatorConfig()
         self.directory = self.config.directory
         self.lock = threading.RLock()
+        unknown = sorted(set(self.config.rate_limits) - set(RATE_LIMITED_OPERATIONS))
+        if unknown:
+            raise ValueError(f"cannot rate-limit {unknown[0]}: the rate-limited operations are "
+                             f"{', '.join(RATE_LIMITED_OPERATIONS)}")
+        self.throttle = Throttle(self.config.rate_limits)
         self._clear()
 
     def _clear(self) -> None:
@@ -218,6 +225,7 @@ class EmulatorState:
         self.signin_tokens: dict[str, Any] = {}  # token -> _federation.SigninToken
         self.faults: list[Fault] = []
         self._operations: Counter[str] = Counter()
+        self._throttled: Counter[str] = Counter()
         self._grants: Counter[str] = Counter()
 
     # -- time ---------------------------------------------------------------
@@ -242,14 +250,30 @@ class EmulatorState:
                 self._grants[grant_type[:200]] += 1
 
     def calls(self) -> dict[str, dict[str, int]]:
-        """Requests received so far: every operation and known grant type, 0 if none."""
+        """Requests received so far: every operation and known grant type, 0 if none, and how
+        many of each operation's requests were throttled (answered over its rate limit)."""
         with self.lock:
             grants = {grant: 0 for grant in GRANT_TYPES}
             grants.update(self._grants)
             return {
                 "operations": {op: self._operations[op] for op in OPERATIONS},
                 "grants": grants,
+                "throttled": {op: self._throttled[op] for op in OPERATIONS},
             }
+
+    def admit(self, operation: str) -> bool:
+        """Whether a request of ``operation`` is within its rate limit now (counted if not)."""
+        if self.throttle.allows(operation):
+            return True
+        with self.lock:
+            self._throttled[operation] += 1
+        return False
+
+    def set_directory(self, directory: Directory) -> None:
+        """Serve ``directory`` from now on (an organization that changed: accounts or roles
+        added or removed). Tokens and credentials already issued stay valid."""
+        with self.lock:
+            self.directory = directory
 
     def add_fault(self, fault: Fault) -> None:
         with self.lock:

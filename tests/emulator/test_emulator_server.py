@@ -149,6 +149,7 @@ def test_counters_count_failed_calls_and_every_operation(clients: Clients,
     assert emulator.calls() == {
         "operations": dict.fromkeys(OPERATIONS, 0),
         "grants": {DEVICE_GRANT: 0, "refresh_token": 0, "authorization_code": 0},
+        "throttled": dict.fromkeys(OPERATIONS, 0),
     }
     with pytest.raises(clients.oidc.exceptions.InvalidClientException):
         clients.start({"clientId": "x", "clientSecret": "y"})

@@ -1,0 +1,202 @@
+"""The accounts and roles of an sso-session: listed at the service's pace, and cached.
+
+``list`` and ``generate`` ask :func:`organization`. Within :data:`DIRECTORY_TTL`
+of the last complete listing it answers from the directory cache and makes no
+portal call (it does not even need a token); otherwise it takes the session's
+token (refreshing or logging in as the :class:`~.token.TokenManager` allows),
+lists through :mod:`._listing` (one shared rate limiter, retries, one
+deadline) and replaces the cache.
+
+The cache, ``~/.aws/boto-sso-oidc/directory/<key>.json`` (see :mod:`._layout`),
+holds account ids, names, e-mail addresses and role names, never a token. It
+is written atomically, 0600 in a 0700 directory, and the listing happens under
+its lock: runs that start together wait for the first one's listing and then
+read it, so they agree, and the portal sees one listing, not four. The lock
+wait counts against the same deadline as the listing; a run that fails (or is
+killed) releases the lock and leaves the previous cache as it was. An
+unreadable or foreign file is a warning and a fresh listing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ._clients import BULK, UNAUTHORIZED, ServiceRefused, SessionClients
+from ._clock import format_timestamp, parse_timestamp
+from ._layout import directory_cache_dir, directory_cache_key
+from ._listing import Listing, ListingError, ListingProgress, Pace, list_organization
+from .cache import CacheEntry
+from .exceptions import SSOProviderError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .token import TokenManager
+
+__all__ = ["DIRECTORY_TTL", "AccountFilter", "Organization", "organization", "directory_entry"]
+
+DIRECTORY_TTL = 3600.0
+"""Seconds a complete listing is reused: accounts and roles change rarely (``--refresh`` forces
+a new listing at once)."""
+
+_MAX_BYTES = 64 << 20  # about 400,000 accounts with three roles each
+_VERSION = 1
+
+
+@dataclass(frozen=True)
+class AccountFilter:
+    """Which accounts to keep: ``patterns`` are account ids or globs on account names
+    (``fnmatch``, case-sensitive as names are); empty keeps every account."""
+
+    patterns: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.patterns)
+
+    def matches(self, account_id: str, account_name: str) -> bool:
+        return not self.patterns or any(
+            pattern == account_id or fnmatch.fnmatchcase(account_name, pattern)
+            for pattern in self.patterns)
+
+
+_DEFAULT_PACE = Pace()
+_EVERY_ACCOUNT = AccountFilter()
+
+
+@dataclass
+class Organization:
+    """Accounts (``account_id``, ``account_name``, ``email``, ``roles``) sorted by id, when they
+    were listed, and whether this run listed them (``listing`` has the figures) or read the cache."""
+
+    accounts: list[dict[str, Any]]
+    listed_at: str
+    from_cache: bool
+    listing: Listing | None = None
+    cache_path: Path | None = None
+
+
+def directory_entry(manager: TokenManager, *, lock_timeout: float = Pace.deadline) -> CacheEntry:
+    """The directory cache entry of ``manager``'s sso-session."""
+    sso = manager.sso
+    return CacheEntry(Path(directory_cache_dir()) / f"{directory_cache_key(sso.name, sso.start_url)}.json",
+                      describe=f"account directory of {sso.display_name}", lock_timeout=lock_timeout,
+                      max_bytes=_MAX_BYTES)
+
+
+def _encode(manager: TokenManager, accounts: Sequence[Mapping[str, Any]], listed_at: str) -> dict[str, Any]:
+    return {"version": _VERSION, "ssoSession": manager.sso.name, "startUrl": manager.sso.start_url,
+            "listedAt": listed_at,
+            "accounts": [[a["account_id"], a["account_name"], a["email"], list(a["roles"])]
+                         for a in accounts]}
+
+
+def _decode(manager: TokenManager, data: Mapping[str, Any]) -> tuple[str, list[dict[str, Any]]] | None:
+    """``(listed_at, accounts)`` of a cache file of this session, or None if it is not one."""
+    if (data.get("version") != _VERSION or data.get("ssoSession") != manager.sso.name
+            or data.get("startUrl") != manager.sso.start_url):
+        return None
+    listed_at, raw = data.get("listedAt"), data.get("accounts")
+    if not isinstance(listed_at, str) or not isinstance(raw, list):
+        return None
+    accounts = []
+    for item in raw:
+        if not (isinstance(item, list) and len(item) == 4 and all(isinstance(v, str) for v in item[:3])
+                and isinstance(item[3], list) and all(isinstance(r, str) for r in item[3])):
+            return None
+        accounts.append({"account_id": item[0], "account_name": item[1], "email": item[2],
+                         "roles": list(item[3])})
+    try:
+        parse_timestamp(listed_at)
+    except ValueError:
+        return None
+    return listed_at, accounts
+
+
+def _fresh(manager: TokenManager, entry: CacheEntry, ttl: float, *, after: str | None = None) \
+        -> tuple[str, list[dict[str, Any]]] | None:
+    """The cached listing if it is younger than ``ttl`` (and, with ``after``, made after it)."""
+    decoded = entry.load(lambda data: _decode(manager, data), "an account directory")
+    if decoded is None:
+        return None
+    listed_at = parse_timestamp(decoded[0])
+    age = (manager.options.clock() - listed_at).total_seconds()
+    if not 0 <= age < ttl:
+        return None
+    if after is not None and listed_at <= parse_timestamp(after):
+        return None
+    return decoded
+
+
+def _filtered(accounts: list[dict[str, Any]], accounts_wanted: AccountFilter) -> list[dict[str, Any]]:
+    return [a for a in accounts if accounts_wanted.matches(a["account_id"], a["account_name"])]
+
+
+def organization(manager: TokenManager, *, refresh: bool = False, ttl: float = DIRECTORY_TTL,
+                 pace: Pace = _DEFAULT_PACE, accounts_wanted: AccountFilter = _EVERY_ACCOUNT,
+                 progress: Callable[[ListingProgress], None] | None = None) -> Organization:
+    """The accounts and roles ``manager``'s session may use (see the module docstring).
+
+    ``refresh`` skips the cache (but not a listing another run finished while
+    this one waited for the lock). With ``accounts_wanted``, only those
+    accounts' roles are listed and the cache is read but not written (it holds
+    complete listings only). Raises :class:`~.exceptions.SSOProviderError`
+    saying how far the listing got and what to do, the token manager's login
+    errors, and :class:`~.exceptions.CacheLockTimeoutError`.
+    """
+    started = time.monotonic()
+    entry = directory_entry(manager, lock_timeout=pace.deadline)
+    if not refresh:
+        cached = _fresh(manager, entry, ttl)
+        if cached is not None:
+            return Organization(_filtered(cached[1], accounts_wanted), cached[0], True, cache_path=entry.path)
+    began = format_timestamp(manager.options.clock())
+    with entry.locked():
+        # Another run may have listed while this one waited: theirs is as new as ours would be.
+        cached = _fresh(manager, entry, ttl, after=began if refresh else None)
+        if cached is not None:
+            return Organization(_filtered(cached[1], accounts_wanted), cached[0], True, cache_path=entry.path)
+        left = pace.deadline - (time.monotonic() - started)
+        listing = _list(manager, dataclasses.replace(pace, deadline=max(0.0, left)), accounts_wanted,
+                        progress)
+        listed_at = format_timestamp(manager.options.clock())
+        if not accounts_wanted:
+            entry.write(_encode(manager, listing.accounts, listed_at))
+    return Organization(listing.accounts, listed_at, False, listing, entry.path)
+
+
+def _list(manager: TokenManager, pace: Pace, accounts_wanted: AccountFilter,
+          progress: Callable[[ListingProgress], None] | None) -> Listing:
+    from ._clients import renew_once
+
+    factory = manager.options.client_factory or SessionClients(profile=BULK)
+    client = factory("sso", manager.sso.region)
+    wanted = None
+    if accounts_wanted:
+        def wanted(account: Mapping[str, Any]) -> bool:
+            return accounts_wanted.matches(str(account.get("accountId", "")),
+                                           str(account.get("accountName", "") or ""))
+
+    def token(rejected: str | None) -> str:
+        # Revoked or logged out elsewhere: renew (or log in, if allowed) once.
+        return manager.get(rejected_access_token=rejected).access_token
+
+    def listed(access_token: str) -> Listing:
+        return list_organization(client, access_token, pace=pace, wanted=wanted, progress=progress)
+
+    try:
+        return renew_once(token, listed, gave_up=lambda: SSOProviderError(
+            f"The SSO portal refused a token of {manager.sso.display_name} that was just renewed. "
+            f"Log in again with: {manager.login_command}"))
+    except ListingError as error:
+        raise SSOProviderError(f"Could not list the accounts of {manager.sso.display_name}: "
+                               f"{error}.") from None
+    except ServiceRefused as error:
+        if error.code == UNAUTHORIZED:  # pragma: no cover - renew_once handles it
+            raise
+        raise SSOProviderError(f"Could not list the accounts of {manager.sso.display_name}: the "
+                               f"portal answered {error.code} (HTTP {error.status}). Run again with "
+                               "--debug and check the start URL and sso_region.") from None
