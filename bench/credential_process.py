@@ -16,6 +16,10 @@ process start-up included, as the AWS CLI experiences it. Commands:
   ``--aws-sso-util``), warmed the same way;
 * ``aws configure export-credentials --profile dev`` if the AWS CLI found has
   that command (v2; the v1 on PyPI has not);
+* the same warm ``credential-process`` with a big AWS config: the same
+  profiles plus 6,000 generated ones (2,000 accounts x 3 roles, as
+  ``generate`` writes them, about 36,000 lines; ``--big-profiles`` changes the
+  count), so the cost of unrelated profiles shows beside the small config's;
 * for reference, plain boto3 in a fresh interpreter
   (``import boto3; Session(profile_name=...).get_credentials()``): it reads
   the cached token but keeps role credentials in memory only, so it calls
@@ -65,6 +69,20 @@ class Candidate:
     """A string the first run's stdout must contain (None: only the exit code counts)."""
     times: list[float] | None = None
     note: str = ""
+    env: dict[str, str] | None = None
+    """Variables over the shared environment (the big config's AWS_CONFIG_FILE)."""
+
+
+def big_config(profiles: int) -> str:
+    """:data:`CONFIG` plus ``profiles`` generated profiles (three roles per account) of the same
+    sso-session, rendered as ``generate`` writes them."""
+    from boto_sso_oidc_provider.generate import Assignment, generated_sections
+
+    roles = ("AdministratorAccess", "ReadOnlyAccess", "Billing")
+    items = [Assignment(str(100_000_000_000 + n // 3), roles[n % 3], f"Account {n // 3:05d}")
+             for n in range(profiles)]
+    sections = generated_sections(items, sso_session="bench", extra={"region": "us-east-1"})
+    return CONFIG + "\n" + "\n".join(section.render() for section in sections)
 
 
 def machine() -> str:
@@ -88,7 +106,10 @@ def console_script(name: str) -> str | None:
     return shutil.which(name)
 
 
-def run_once(command: list[str], env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess[str]]:
+def run_once(command: list[str], env: dict[str, str], extra: dict[str, str] | None = None) \
+        -> tuple[float, subprocess.CompletedProcess[str]]:
+    if extra:
+        env = {**env, **extra}
     began = time.perf_counter()
     result = subprocess.run(command, env=env, capture_output=True, text=True,
                             stdin=subprocess.DEVNULL, timeout=120)
@@ -98,7 +119,7 @@ def run_once(command: list[str], env: dict[str, str]) -> tuple[float, subprocess
 def prepare(candidate: Candidate, env: dict[str, str]) -> bool:
     """Run twice untimed (fills caches); keep the candidate only if it worked and printed ``check``."""
     for _ in range(2):
-        _, result = run_once(candidate.command, env)
+        _, result = run_once(candidate.command, env, candidate.env)
         if result.returncode != 0 or (candidate.check and candidate.check not in result.stdout):
             reason = (result.stderr.strip().splitlines() or ["no output"])[-1][:100]
             candidate.note = f"skipped: failed here ({reason})"
@@ -111,7 +132,7 @@ def measure(candidates: list[Candidate], env: dict[str, str], runs: int) -> None
         candidate.times = []
     for _ in range(runs):
         for candidate in candidates:
-            elapsed, result = run_once(candidate.command, env)
+            elapsed, result = run_once(candidate.command, env, candidate.env)
             assert result.returncode == 0, (candidate.label, result.stderr)
             assert candidate.times is not None
             candidate.times.append(elapsed)
@@ -137,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=40, help="timed runs per command (default 40)")
     parser.add_argument("--aws-sso-util", help="path of aws-sso-util (default: look on PATH)")
     parser.add_argument("--aws", help="path of the AWS CLI (default: look on PATH)")
+    parser.add_argument("--big-profiles", type=int, default=6000,
+                        help="generated profiles in the big config (default 6000)")
     args = parser.parse_args(argv)
 
     helper = console_script("boto-sso-oidc")
@@ -148,6 +171,9 @@ def main(argv: list[str] | None = None) -> int:
         (Path(home) / ".aws").mkdir(mode=0o700)
         config = Path(home) / ".aws" / "config"
         config.write_text(CONFIG)
+        big = Path(home) / ".aws" / "config-big"
+        big.write_text(big_config(args.big_profiles))
+        big_lines = big.read_text().count("\n")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BOTO_SSO_OIDC_"))}
         env.update(emulator_environment(home, emulator.url), BOTO_SSO_OIDC_OPEN_BROWSER="false",
                    AWS_DEFAULT_REGION="us-east-1")
@@ -162,6 +188,9 @@ def main(argv: list[str] | None = None) -> int:
             Candidate("python -c pass", [sys.executable, "-c", "pass"]),
             Candidate(f"boto-sso-oidc credential-process --profile {PROFILE}",
                       [helper, "credential-process", "--profile", PROFILE], check='"Version"'),
+            Candidate(f"  the same, {args.big_profiles} more profiles ({big_lines} lines)",
+                      [helper, "credential-process", "--profile", PROFILE], check='"Version"',
+                      env={"AWS_CONFIG_FILE": str(big)}),
             Candidate("boto3 alone: Session(profile).get_credentials()",
                       [sys.executable, "-c", "import boto3; c = boto3.Session(profile_name="
                        f"'{PROFILE}').get_credentials().get_frozen_credentials(); print(c.access_key)"],
@@ -205,6 +234,11 @@ def main(argv: list[str] | None = None) -> int:
         ratio = statistics.median(ours.times) / statistics.median(usable[0].times or [1.0])
         print(f"Warm credential-process / python -c pass = {ratio:.2f}x (target: at most 3x); "
               f"served from the cache (no GetRoleCredentials call): {'yes' if warm else 'NO'}.")
+        bigger = next((c for c in usable if c.env), None)
+        if bigger is not None and bigger.times:
+            growth = statistics.median(bigger.times) / statistics.median(ours.times)
+            print(f"Big config / small config (warm credential-process medians) = {growth:.2f}x "
+                  "(target: at most 1.3x).")
     return 0
 
 

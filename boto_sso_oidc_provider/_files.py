@@ -54,7 +54,8 @@ def read_small_file(path: str | os.PathLike[str], limit: int = MAX_CACHE_BYTES) 
         chunks = []
         size = 0
         while True:
-            chunk = os.read(fd, min(65536, limit + 1 - size))
+            # The whole file in one read when its size is known (a big AWS config: one copy).
+            chunk = os.read(fd, min(max(65536, info.st_size + 1 - size), limit + 1 - size))
             if not chunk:
                 break
             chunks.append(chunk)

@@ -39,7 +39,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from typing import Any
 
 __all__ = ["WarmProfile", "config_file", "credentials_file", "default_profile",
-           "read_profile", "role_cache_file", "role_chain_cache_file", "cached_process_output"]
+           "read_profile", "profile_values", "role_cache_file", "role_chain_cache_file",
+           "cached_process_output"]
 
 _MAX_CONFIG_BYTES = 16 << 20
 
@@ -120,6 +121,106 @@ def _parse(path: str) -> configparser.RawConfigParser | None:
     return parser
 
 
+class _Unusual(Exception):
+    """The config file is not plain enough for the scan: parse all of it instead."""
+
+
+def _scan_sections(path: str, profile: str) \
+        -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]]] | None:
+    """Like :func:`_load_sections`, but only the sections ``profile`` needs: its own, those of
+    its role chain's ``source_profile`` hops and the sso-sessions they name, found by their
+    header lines and each parsed alone by configparser.
+
+    The rest of the file costs a few byte searches, not a parse: the cost hardly grows with
+    the number of unrelated profiles. Falls back to :func:`_load_sections` for anything whose
+    meaning depends on configparser's rules across sections: a carriage return, an indented
+    ``[`` line holding the name (a continuation, or a header configparser would still see;
+    one inside the section is caught by its own parse), a ``[DEFAULT]`` section
+    (its keys go into every section), two sections botocore maps to the same profile or
+    sso-session, a section whose lines do not parse alone. For every file botocore can
+    parse, the answer is the full parse's; lines botocore would refuse in sections the
+    profile does not use are not looked at (whoever runs the helper, such as the AWS CLI,
+    has parsed the file itself and would have stopped at them).
+    """
+    from ._files import read_small_file
+
+    try:
+        data = read_small_file(path, _MAX_CONFIG_BYTES)
+    except OSError:
+        return None
+    try:
+        if b"\r" in data or b"[DEFAULT]" in data:
+            raise _Unusual()
+        profiles: dict[str, dict[str, str]] = {}
+        name: str | None = profile
+        while name and name not in profiles:  # the profile, then its role chain's sources
+            found = _section(data, "profile", name)
+            if not found:
+                break
+            profiles.update(found)
+            values = found[name]
+            name = values.get("source_profile") if "role_arn" in values else None
+        sessions: dict[str, dict[str, str]] = {}
+        for values in list(profiles.values()):
+            session_name = values.get("sso_session")
+            if session_name and session_name not in sessions:
+                sessions.update(_section(data, "sso-session", session_name))
+        return profiles, sessions
+    except (_Unusual, UnicodeError):
+        return _load_sections(path)
+
+
+def _section(data: bytes, kind: str, name: str) -> dict[str, dict[str, str]]:
+    """``{name: values}`` of the one ``[kind name]`` section of ``data`` (``[default]`` too for
+    the default profile), parsed by configparser on its own lines; empty if there is none."""
+    import configparser
+
+    found: list[int] = []
+    for start in _lines_with(data, kind, name):
+        end = data.find(b"\n", start)
+        line = data[start:len(data) if end == -1 else end].decode("utf-8").rstrip()
+        header = line[1:line.rfind("]")]
+        if header and (_section_name(header, kind) == name
+                       or (kind == "profile" and header == "default" == name)):
+            found.append(start)
+    if not found:
+        return {}
+    if len(found) > 1:
+        raise _Unusual()  # which one wins is botocore's rule, not ours
+    start = found[0]
+    following = data.find(b"\n[", start)
+    parser = configparser.RawConfigParser()
+    try:
+        parser.read_string(data[start:len(data) if following == -1 else following + 1].decode("utf-8"))
+    except configparser.Error:
+        raise _Unusual() from None
+    if len(parser.sections()) != 1:
+        raise _Unusual()
+    return {name: dict(parser.items(parser.sections()[0]))}
+
+
+def _lines_with(data: bytes, kind: str, name: str) -> list[int]:
+    """The starts of the lines that begin with ``[`` and may be the header of ``[kind name]``.
+
+    Such a header holds the name (an sso-session's: ``[sso-session``, which is rarer, since
+    every profile using the session holds its name too), so only the lines holding that are
+    looked at.
+    """
+    needle = b"[sso-session" if kind == "sso-session" else name.encode("utf-8")
+    starts: list[int] = []
+    position = data.find(needle)
+    while position != -1:
+        start = data.rfind(b"\n", 0, position) + 1
+        if data.startswith(b"[", start):
+            starts.append(start)
+        elif data[start:position + 1].lstrip(b" \t").startswith(b"["):
+            # Indented: a continuation line, or a header configparser would still see.
+            raise _Unusual()
+        following_line = data.find(b"\n", position)
+        position = -1 if following_line == -1 else data.find(needle, following_line)
+    return starts
+
+
 def _load_sections(path: str) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]]] | None:
     """Profiles and sso-sessions of the config file, as botocore maps them; None if unreadable."""
     parser = _parse(path)
@@ -162,6 +263,13 @@ def _credentials_file_has_sso_keys(*profiles: str) -> bool:
                for profile in profiles)
 
 
+def profile_values(profile: str, path: str | None = None) -> dict[str, str] | None:
+    """The keys of ``profile`` in the config file (only its section is parsed); None if the
+    file cannot be read or has no such profile."""
+    loaded = _scan_sections(config_file() if path is None else path, profile)
+    return None if loaded is None else loaded[0].get(profile)
+
+
 def read_profile(profile: str, path: str | None = None) -> WarmProfile | None:
     """The SSO role settings of ``profile`` from the config file, or None if not plainly there.
 
@@ -170,7 +278,7 @@ def read_profile(profile: str, path: str | None = None) -> WarmProfile | None:
     keys disagree with its sso-session, SSO keys in the credentials file, a
     ``role_arn`` profile (see :func:`role_chain_cache_file`).
     """
-    loaded = _load_sections(config_file() if path is None else path)
+    loaded = _scan_sections(config_file() if path is None else path, profile)
     if loaded is None or _credentials_file_has_sso_keys(profile):
         return None
     profiles, sessions = loaded
@@ -224,7 +332,7 @@ def role_chain_cache_file(profile: str, path: str | None = None) -> str | None:
     last profile a plain SSO role profile. The key is botocore's
     ``AssumeRoleCredentialFetcher`` one for the first hop's arguments.
     """
-    loaded = _load_sections(config_file() if path is None else path)
+    loaded = _scan_sections(config_file() if path is None else path, profile)
     return None if loaded is None else _chain_cache_file(profile, *loaded)
 
 
@@ -266,8 +374,8 @@ def _plain_duration(values: Mapping[str, str]) -> bool:
 
 def _cache_file_of(profile: str) -> str | None:
     """The file holding ``profile``'s credentials when it is plainly an SSO role or role chain
-    (the config file read once)."""
-    loaded = _load_sections(config_file())
+    (the config file read once, and only the sections it needs parsed)."""
+    loaded = _scan_sections(config_file(), profile)
     if loaded is None:
         return None
     profiles, sessions = loaded

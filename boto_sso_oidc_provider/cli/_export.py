@@ -91,11 +91,9 @@ def render(output: Mapping[str, Any], fmt: str, region: str | None = None) -> st
 
 def profile_region(profile: str) -> str | None:
     """The profile's ``region`` from the config file (stdlib only: the warm path stays fast)."""
-    from .._warm import _load_sections, config_file
+    from .._warm import profile_values
 
-    loaded = _load_sections(config_file())
-    region = loaded[0].get(profile, {}).get("region") if loaded else None
-    return region or None
+    return (profile_values(profile) or {}).get("region") or None
 
 
 def run(args: argparse.Namespace) -> int:
