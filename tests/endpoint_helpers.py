@@ -22,6 +22,7 @@ from .conftest import REPO, subprocess_env
 
 FULL_URI = "AWS_CONTAINER_CREDENTIALS_FULL_URI"
 TOKEN = "AWS_CONTAINER_AUTHORIZATION_TOKEN"
+IMDS_ENDPOINT = "AWS_EC2_METADATA_SERVICE_ENDPOINT"
 
 
 class Served:
@@ -30,8 +31,8 @@ class Served:
     def __init__(self, proc: subprocess.Popen[str], variables: dict[str, str]) -> None:
         self.proc = proc
         self.variables = variables
-        self.url = variables[FULL_URI]
-        self.token = variables[TOKEN]
+        self.url = variables.get(FULL_URI) or variables.get(IMDS_ENDPOINT, "")
+        self.token = variables.get(TOKEN, "")
         parts = urlsplit(self.url)
         self.host, self.port, self.path = parts.hostname or "", parts.port or 80, parts.path
         self.stderr = ""
@@ -44,19 +45,23 @@ class Served:
 
 
 @contextlib.contextmanager
-def serve(emulator: Any, *args: str, **extra_env: str) -> Iterator[Served]:
-    """``boto-sso-oidc serve --profile dev --format dotenv ARGS`` until the block ends (SIGTERM)."""
+def serve(emulator: Any, *args: str, lines: int | None = None, **extra_env: str) -> Iterator[Served]:
+    """``boto-sso-oidc serve --profile dev --format dotenv ARGS`` until the block ends (SIGTERM).
+
+    ``lines``: how many lines of variables it prints (default 1 with ``--imds``, else 2)."""
+    count = lines if lines is not None else (1 if "--imds" in args else 2)
     env = subprocess_env(emulator, **extra_env)
     proc = subprocess.Popen([*CLI, "serve", "--profile", "dev", "--format", "dotenv", *args], env=env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, start_new_session=True, cwd=REPO)
     try:
         assert proc.stdout is not None
-        lines = [proc.stdout.readline() for _ in range(2)]
-        if not all(lines):
+        printed = [proc.stdout.readline() for _ in range(count)]
+        if not all(printed):
             proc.wait(30)
             raise AssertionError(f"serve did not start ({proc.returncode}): {proc.stderr.read()}")  # type: ignore[union-attr]
-        served = Served(proc, dict(line.strip().split("=", 1) for line in lines))
+        served = Served(proc, dict(line.strip().split("=", 1) for line in printed
+                                   if not line.startswith("#")))
         yield served
     finally:
         if proc.poll() is None:

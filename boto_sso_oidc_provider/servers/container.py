@@ -56,12 +56,12 @@ import hmac
 import json
 import logging
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._clock import Clock, format_timestamp, utc_now
 from .._layout import EXPIRY_WINDOW
-from ._http import HTTPFront, Refusal, Request, Response, check_timeout
+from ._http import HTTPFront, Network, Refusal, Request, Response, check_timeout
 from ._source import RENEWAL_BOUND, ServedCredentials, wait_for_renewals
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -110,7 +110,8 @@ class CredentialsEndpoint:
     ``get_credentials`` returns :class:`RoleCredentials` (renewing them if
     needed) or raises; it is called only when the credentials in memory have
     no more than ``refresh_margin`` seconds left (or ``peek`` no longer shows
-    them), by one thread at a time. ``routes`` serves more sources, one path
+    them), by one thread at a time. ``allow``: the client networks served
+    (None: all). ``routes`` serves more sources, one path
     each (``{"/role-credentials/ops": (get, peek)}``); ``get_credentials``
     may then be None. Binding happens in the constructor (``port`` 0 picks a
     free port), so :attr:`url` is known before serving; raises
@@ -134,6 +135,7 @@ class CredentialsEndpoint:
         peek: Callable[[], RoleCredentials | None] | None = None,
         routes: Mapping[str, Source] | None = None,
         name: str = "",
+        allow: Sequence[Network] | None = None,
     ) -> None:
         sources: dict[str, Source] = {}
         if get_credentials is not None:
@@ -153,7 +155,7 @@ class CredentialsEndpoint:
                         for route, (get, peek_route) in sources.items()}
         self._front = HTTPFront(self, host=host, port=port, request_timeout=self.request_timeout,
                                 max_head_bytes=max_request_bytes, max_connections=max_connections,
-                                logger=logger, name="credentials-endpoint")
+                                allow=allow, logger=logger, name="credentials-endpoint")
         self.host = host
         self.port: int = self._front.port
         self.base_url = f"http://{url_host(host)}:{self.port}"
