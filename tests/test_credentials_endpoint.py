@@ -49,11 +49,12 @@ def test_concurrent_requests_share_one_failed_renewal(sso_emulator):
     login()
     sso_emulator.fault("GetRoleCredentials", error="ResourceNotFoundException", delay=1.0)
     manager = role_credentials_manager("dev", allow_login=False)
-    with CredentialsEndpoint(manager.get) as endpoint:
+    clock = MovableClock()  # the back-off's time: it passes only when the test says so
+    with CredentialsEndpoint(manager.get, clock=clock) as endpoint:
         results, errors = in_threads(50, lambda: get(endpoint.url, endpoint.token))
         backed_off = answer(endpoint.url, endpoint.token)  # within the back-off: no new call
         calls_while_backed_off = _role_credentials_calls(sso_emulator)
-        time.sleep(int(backed_off[2]["retry-after"]))
+        clock.advance(int(backed_off[2]["retry-after"]))
         after = get(endpoint.url, endpoint.token)  # the fault is used up: served again
     assert errors == [] and len(results) == 50
     assert {status for status, _ in results} == {424}
