@@ -12,6 +12,8 @@ process start-up included, as the AWS CLI experiences it. Commands:
 * ``python -c pass``: the floor, the interpreter's own start-up;
 * ``boto-sso-oidc credential-process --profile dev``: the installed console
   script (the warm path: no boto3, no botocore);
+* the same for ``hop2``, a two-hop role chain ending at ``dev`` (its warm
+  path reads the AWS CLI's assume-role cache entry);
 * ``aws-sso-util credential-process --profile dev`` if found (PATH or
   ``--aws-sso-util``), warmed the same way;
 * ``aws configure export-credentials --profile dev`` if the AWS CLI found has
@@ -26,7 +28,7 @@ process start-up included, as the AWS CLI experiences it. Commands:
   GetRoleCredentials (on the loopback emulator) every run.
 
 Each command's output is checked once before timing, and the emulator's
-GetRoleCredentials counter proves ``boto-sso-oidc`` is served from the cache.
+GetRoleCredentials and AssumeRole counters prove ``boto-sso-oidc`` is served from the cache.
 aws-sso-util runs on a legacy profile of the same role (it does not read
 ``[sso-session]`` sections). This is a benchmark, not a test: it prints a table
 and never fails on a number.
@@ -57,6 +59,19 @@ sso_start_url = https://bench.awsapps.com/start
 sso_region = us-east-1
 sso_account_id = 111111111111
 sso_role_name = AdministratorAccess
+region = us-east-1
+
+# A two-hop role chain ending at dev: warm, it is one cache file too.
+[profile hop1]
+role_arn = arn:aws:iam::222222222222:role/Deployer
+source_profile = dev
+role_session_name = bench-hop1
+region = us-east-1
+
+[profile hop2]
+role_arn = arn:aws:iam::111111111111:role/Auditor
+source_profile = hop1
+role_session_name = bench-hop2
 region = us-east-1
 """
 
@@ -191,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
             Candidate(f"  the same, {args.big_profiles} more profiles ({big_lines} lines)",
                       [helper, "credential-process", "--profile", PROFILE], check='"Version"',
                       env={"AWS_CONFIG_FILE": str(big)}),
+            Candidate("boto-sso-oidc credential-process --profile hop2 (a two-hop role chain)",
+                      [helper, "credential-process", "--profile", "hop2"], check='"Version"'),
             Candidate("boto3 alone: Session(profile).get_credentials()",
                       [sys.executable, "-c", "import boto3; c = boto3.Session(profile_name="
                        f"'{PROFILE}').get_credentials().get_frozen_credentials(); print(c.access_key)"],
@@ -217,10 +234,12 @@ def main(argv: list[str] | None = None) -> int:
         usable = [c for c in everything if not c.note and prepare(c, env)]
         skipped = [c for c in everything if c not in usable]
         # Proof that ours answers from the cache: the emulator sees no call while it runs.
-        before = emulator.calls()["operations"]["GetRoleCredentials"]
+        before = emulator.calls()["operations"]
         for _ in range(3):
             run_once(candidates[1].command, env)
-        warm = emulator.calls()["operations"]["GetRoleCredentials"] == before
+            run_once(candidates[3].command, env)  # the role chain
+        after = emulator.calls()["operations"]
+        warm = all(after[name] == before[name] for name in ("GetRoleCredentials", "AssumeRole"))
         measure(usable, env, args.runs)
 
     print(f"Machine: {machine()}")
@@ -233,7 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     if ours is not None and ours.times:
         ratio = statistics.median(ours.times) / statistics.median(usable[0].times or [1.0])
         print(f"Warm credential-process / python -c pass = {ratio:.2f}x (target: at most 3x); "
-              f"served from the cache (no GetRoleCredentials call): {'yes' if warm else 'NO'}.")
+              f"served from the cache (no GetRoleCredentials or AssumeRole call, the chain's "
+              f"included): {'yes' if warm else 'NO'}.")
         bigger = next((c for c in usable if c.env), None)
         if bigger is not None and bigger.times:
             growth = statistics.median(bigger.times) / statistics.median(ours.times)
