@@ -421,3 +421,12 @@ def test_logout_removes_the_chained_entries_and_login_works_through_the_chain(ch
     assert failed.returncode == 1 and "boto-sso-oidc login --profile dev" in one_line(failed.stderr)
     assert run_cli(chain, "login", "--profile", "hop2").returncode == 0
     assert _identity(_process(chain)) == HOP2_ARN
+
+
+def test_status_of_a_chained_profile_reports_the_session_and_profile_it_ends_at(chain):
+    result = run_cli(chain, "status", "--profile", "hop2", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert [item["sso_session"] for item in report["sso_sessions"]] == ["emulator"]
+    assert report["sso_sessions"][0]["login_command"] == "boto-sso-oidc login --profile hop2"
+    assert [item["profile"] for item in report["profiles"]] == ["dev"]

@@ -7,7 +7,8 @@ own end is known only to the service, so it is not shown). For each SSO
 profile: its account, role and when its cached role credentials expire. It
 makes no network call and never prints a token, key or secret.
 
-With ``--profile``, only that profile and its session. Exit codes: 0 report
+With ``--profile``, only that profile and its session (a ``role_arn``
+profile: the SSO profile and session its chain ends at). Exit codes: 0 report
 printed (with ``--profile``: and the session is usable, valid or refreshable);
 1 a login is needed for that profile, or the config is wrong (one line on
 stderr); 2 usage.
@@ -111,6 +112,7 @@ def _selection(config: AWSConfig, profile_name: str | None) \
         -> tuple[dict[SSOSessionConfig, str | None], list[SSOProfileConfig]]:
     """The sessions to report (each with the profile that names it in the login command, if
     any) and the role profiles, for one profile or for the whole config."""
+    from ..config import SSOProfileConfig
     from ..exceptions import SSOConfigError
 
     names = [profile_name] if profile_name is not None else config.sso_profiles()
@@ -118,8 +120,9 @@ def _selection(config: AWSConfig, profile_name: str | None) \
     profiles: list[SSOProfileConfig] = []
     for name in names:
         try:
-            if config.profile_kind(name) == "sso-role":
-                profile = config.role_profile(name)
+            if config.profile_kind(name) == "sso-role" or config.is_role_chain(name):
+                resolved = config.credentials_profile(name)  # a role chain: the SSO profile it ends at
+                profile = resolved if isinstance(resolved, SSOProfileConfig) else resolved.sso_profile
                 profiles.append(profile)
                 sso = profile.sso
             else:
