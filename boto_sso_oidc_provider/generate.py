@@ -8,7 +8,9 @@ nothing here reads or writes a file.
 Names come from a template with the fields ``{account_name}``,
 ``{account_id}``, ``{role_name}``, ``{sso_session}`` and ``{region}`` (default
 ``{account_name}.{role_name}``; with several regions, one profile per region,
-and a template without ``{region}`` gets ``.{region}`` appended), normalised to what a profile name may hold
+and a template without ``{region}`` gets ``.{region}`` appended; a field may
+have a format spec such as ``{account_name:.20}``, its numbers at most
+:data:`MAX_FIELD_WIDTH`), normalised to what a profile name may hold
 unquoted (letters, digits and ``_.@+-``: accents dropped, anything else
 becomes ``-``). Collisions (two accounts with the same name, or a name a
 profile outside the block already has) are resolved deterministically: every
@@ -27,14 +29,18 @@ from dataclasses import dataclass
 
 from .config_writer import SectionSpec
 
-__all__ = ["DEFAULT_TEMPLATE", "FIELDS", "Assignment", "TemplateError", "normalise_profile_name",
-           "profile_names", "generated_sections", "assignments", "template_for"]
+__all__ = ["DEFAULT_TEMPLATE", "FIELDS", "MAX_FIELD_WIDTH", "Assignment", "TemplateError",
+           "normalise_profile_name", "profile_names", "generated_sections", "assignments", "template_for"]
 
 DEFAULT_TEMPLATE = "{account_name}.{role_name}"
 FIELDS = ("account_name", "account_id", "role_name", "sso_session", "region")
 
 _INVALID = re.compile(r"[^A-Za-z0-9_.@+-]+")
 _DASHES = re.compile(r"-{2,}")
+_NUMBER = re.compile(r"\d+")
+
+MAX_FIELD_WIDTH = 100
+"""The largest width or precision a template's format spec may give a field."""
 
 
 class TemplateError(ValueError):
@@ -71,19 +77,33 @@ def template_for(template: str, regions: Sequence[str]) -> str:
 
 
 def check_template(template: str) -> None:
-    """Raise :class:`TemplateError` unless ``template`` uses only :data:`FIELDS`."""
+    """Raise :class:`TemplateError` unless ``template`` uses only :data:`FIELDS`, each with at
+    most a format spec whose numbers stay within :data:`MAX_FIELD_WIDTH` (so that
+    ``{account_name:>9999999999}`` cannot ask for gigabytes) and that formats a string."""
     try:
-        fields = [name for _, name, spec, conversion in string.Formatter().parse(template)
+        parsed = [(name, spec) for _, name, spec, _conversion in string.Formatter().parse(template)
                   if name is not None]
     except ValueError as error:
         raise TemplateError(f"the profile name template {template!r} is malformed ({error}); "
                             "write fields as {account_name}") from None
-    unknown = [name for name in fields if name not in FIELDS]
-    if unknown or not fields:
+    unknown = [name for name, _ in parsed if name not in FIELDS]
+    if unknown or not parsed:
         raise TemplateError(
             f"the profile name template {template!r} must use the fields "
             f"{', '.join('{' + name + '}' for name in FIELDS)} only"
             + (f", not {{{unknown[0]}}}" if unknown else "") + ".")
+    for name, spec in parsed:
+        # A nested field ({account_name:>{account_id}}) would take its width from the data.
+        numbers = [int(number) for number in _NUMBER.findall(spec or "")]
+        if "{" in (spec or "") or any(number > MAX_FIELD_WIDTH for number in numbers):
+            raise TemplateError(f"the profile name template {template!r} formats {{{name}}} with "
+                                f"{spec!r}: a width or precision is a number up to {MAX_FIELD_WIDTH}, "
+                                f"such as {{{name}:.20}}.")
+    try:
+        template.format(**{name: "x" for name in FIELDS})
+    except (ValueError, TypeError) as error:
+        raise TemplateError(f"the profile name template {template!r} cannot be applied ({error}); "
+                            "write fields as {account_name} or {account_name:.20}") from None
 
 
 def normalise_profile_name(text: str) -> str:

@@ -176,3 +176,18 @@ def test_names_are_normalised_and_collisions_resolved_deterministically():
     }
     assert profile_names(list(reversed(items))) == names  # order does not matter
     assert profile_names(items, taken={"Other.Admin"})[items[2]] == "Other.Admin-333333333333"
+
+
+@pytest.mark.parametrize("template", ["{account_name:>9999999999}", "{account_name:.{account_id}}",
+                                      "{account_name:>{role_name}}", "{account_name:d}"])
+def test_a_template_that_would_ask_for_huge_or_impossible_names_is_refused(sso_emulator, template):
+    """A width from the template or from the data (a nested field) is bounded before any name is made."""
+    result = run_cli(sso_emulator, "generate", "--template", template)
+    assert result.returncode == 1
+    assert template in one_line(result.stderr)
+    assert "BEGIN boto-sso-oidc" not in sso_emulator.config_file.read_text()
+
+
+def test_a_bounded_format_spec_is_applied():
+    item = Assignment("111111111111", "Admin", "Development")
+    assert profile_names([item], template="{account_name:.3}-{role_name:_<7}") == {item: "Dev-Admin__"}
