@@ -182,9 +182,16 @@ def _profile_gate(core: botocore.session.Session) -> Callable[[str], bool] | Non
     """Which profiles get our providers in this session: a predicate, or None for none at all."""
     if _modes.get(core) == "always":
         return lambda profile: True
-    from .config import AWSConfig
-    from .exceptions import SSOConfigError
+    try:
+        from .config import AWSConfig
+        from .exceptions import SSOConfigError
+    except (ImportError, SyntaxError) as error:
+        # A broken install (a module gone or unparsable) must not break a program whose
+        # profiles never use the plugin: the session's own chain, and the hook's one warning.
+        from _boto_sso_oidc_provider_startup import warn_broken
 
+        warn_broken(error)
+        return None
     try:
         config = AWSConfig.load(core)  # botocore has read the file already: no I/O
     except SSOConfigError:
@@ -288,9 +295,11 @@ def _token_resolver(core: botocore.session.Session, kind: _Kind) -> Any:
 
         chain = create_token_resolver(core)
     gate = _profile_gate(core)
+    if gate is None:
+        return chain
     from .config import default_profile_name
 
-    if gate is None or not gate(default_profile_name(core)):
+    if not gate(default_profile_name(core)):
         return chain
     if kind == "sync":
         from .provider import SSOOIDCTokenProvider

@@ -26,6 +26,7 @@ from filelock import FileLock
 
 from _boto_sso_oidc_provider_startup import PTH_LINE, PTH_NAME
 
+from .cli_helpers import run_cli
 from .conftest import REPO
 from .programs import ENABLED, PROGRAMS, program_env, run_program
 
@@ -208,3 +209,61 @@ def test_this_venv_has_the_hook_where_site_processes_it():
         pytest.skip("re-run pip install -e '.[test]' to get the startup hook in this venv")
     assert [p.read_text() for p in found] == [PTH_LINE]
     assert str(found[0].parent) == sysconfig.get_path("purelib")
+
+
+# Two sessions, two clients: a broken install warns once, and neither call notices it.
+TWO_SESSIONS = """
+    import boto3
+    print(boto3.client("sts").get_caller_identity()["Arn"])
+    print(boto3.Session().client("sts").get_caller_identity()["Arn"])
+"""
+
+
+def _break(site_dir: Path, how: str) -> None:
+    package = site_dir / "boto_sso_oidc_provider"
+    if how == "package folder deleted":
+        shutil.rmtree(package)
+    else:
+        module = package / how.removeprefix("syntax error in ")
+        module.write_text(module.read_text() + "\ndef broken(:\n")
+
+
+@pytest.mark.parametrize("how", ["package folder deleted", "syntax error in installation.py",
+                                 "syntax error in config.py"])
+def test_a_broken_install_never_breaks_a_program_whose_profiles_do_not_use_the_plugin(
+        sso_emulator, wheelhouse, dependencies, tmp_path, how):
+    """botocore's own SSO provider serves the profile (the token is in the shared cache), the
+    broken plugin says so once per process, and the session is as botocore made it."""
+    python, site_dir = _fresh_venv(tmp_path / "venv")
+    _with_deps(site_dir, dependencies)
+    _pip(python, "install", "--no-deps", "--no-index", "--find-links", str(wheelhouse),
+         "boto-sso-oidc-provider")
+    _break(site_dir, how)
+    assert run_cli(sso_emulator, "login").returncode == 0  # this checkout's CLI, not the broken one
+
+    result = run_program(TWO_SESSIONS, program_env(sso_emulator), python=python)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [result.stdout.splitlines()[0]] * 2
+    assert result.stdout.startswith(ARN_PREFIX)
+    assert result.stderr.count("RuntimeWarning: boto-sso-oidc-provider is installed but cannot be "
+                               "used") == 1, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_pth_file_left_behind_without_its_module_prints_nothing(wheelhouse, dependencies, tmp_path,
+                                                                 sso_emulator):
+    python, site_dir = _fresh_venv(tmp_path / "venv")
+    _with_deps(site_dir, dependencies)
+    _pip(python, "install", "--no-deps", "--no-index", "--find-links", str(wheelhouse),
+         "boto-sso-oidc-provider")
+    shutil.rmtree(site_dir / "boto_sso_oidc_provider")
+    (site_dir / "_boto_sso_oidc_provider_startup.py").unlink()
+    assert (site_dir / PTH_NAME).read_text() == PTH_LINE
+
+    started = subprocess.run([python, "-c", "pass"], capture_output=True, text=True, timeout=60)
+    assert (started.returncode, started.stdout, started.stderr) == (0, "", "")
+
+    assert run_cli(sso_emulator, "login").returncode == 0
+    result = run_program(TWO_SESSIONS, program_env(sso_emulator), python=python)
+    assert (result.returncode, result.stderr) == (0, ""), result.stderr
