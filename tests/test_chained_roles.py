@@ -253,7 +253,7 @@ def test_exec_gives_the_command_the_chained_role(chain, mode):
 
 
 def test_serve_serves_the_chained_role_and_renews_it_from_its_source(chain):
-    with serve(chain, "--profile", "hop2") as served:
+    with serve(chain, profile="hop2") as served:
         status, body = get(served.url, served.token)
         assert status == 200 and body["AccountId"] == "111111111111"
         result = subprocess.run([sys.executable, "-c", textwrap.dedent(BOTO3_IDENTITY)],
@@ -269,13 +269,30 @@ def test_serve_serves_the_chained_role_and_renews_it_from_its_source(chain):
     data = read_json(path)
     data["Credentials"]["Expiration"] = format_timestamp(utc_now() + dt.timedelta(minutes=5))
     path.write_text(json.dumps(data))
-    with serve(chain, "--profile", "hop2") as served:
+    with serve(chain, profile="hop2") as served:
         status, renewed = get(served.url, served.token)
         assert status == 200 and renewed["AccessKeyId"] != body["AccessKeyId"]
         assert _calls(chain) == (1, 3)
         assert served.stop() == 0
     assert _identity({**renewed, "SessionToken": renewed["Token"]}) == HOP2_ARN  # the container shape
     assert read_json(path)["Credentials"]["AccessKeyId"] == renewed["AccessKeyId"]
+
+
+def test_serve_imds_serves_the_chained_role_to_plain_boto3(chain, tmp_path):
+    empty = tmp_path / "empty-config"
+    empty.write_text("")
+    with serve(chain, "--imds", profile="hop2") as served:
+        env = subprocess_env(chain, AWS_EC2_METADATA_SERVICE_ENDPOINT=served.url,
+                             AWS_CONFIG_FILE=str(empty), AWS_SHARED_CREDENTIALS_FILE=str(empty))
+        env.pop("AWS_PROFILE", None)
+        env.pop("AWS_EC2_METADATA_DISABLED")  # the fixture turns instance metadata off
+        result = subprocess.run([sys.executable, "-c", textwrap.dedent(BOTO3_IDENTITY)], env=env,
+                                capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+                                cwd=REPO)
+        assert served.stop() == 0
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"method": "iam-role", "arn": HOP2_ARN}
+    assert _calls(chain) == (1, 2)
 
 
 def test_console_signs_in_with_the_chained_role_for_its_one_hour(chain):
