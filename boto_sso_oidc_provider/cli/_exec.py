@@ -26,7 +26,11 @@ the profile asked for), the SDKs would use them before the endpoint, so
 environment; an ``exec`` into the same profile inside it is refused (the
 command already has these credentials).
 
-stdin, stdout and stderr are the command's own. SIGTERM, SIGHUP, SIGUSR1 and
+stdin, stdout and stderr are the command's own. On Linux the command gets
+SIGTERM when ``exec`` dies, even by SIGKILL (its parent-death signal), so it
+never keeps sending its token to a port another process may then bind. When
+the command ends while an endpoint request is renewing credentials, ``exec``
+lets the renewal finish and write its cache before it exits. SIGTERM, SIGHUP, SIGUSR1 and
 SIGUSR2 are passed on to the command; so are SIGINT and SIGQUIT, unless they
 came from the terminal (Ctrl-C reaches the whole foreground process group,
 the command included: passing it on would deliver it twice, and a second
@@ -44,7 +48,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -181,7 +185,7 @@ def _run_command(command: list[str], env: dict[str, str]) -> int:
     previous = {sig: signal.signal(sig, forward) for sig in _FORWARDED}
     try:
         try:
-            children.append(subprocess.Popen(command, env=env))
+            children.append(subprocess.Popen(command, env=env, preexec_fn=_die_with_parent()))
         except OSError as error:
             code, what = ((127, "command not found") if isinstance(error, FileNotFoundError)
                           else (126, "command not executable") if isinstance(error, PermissionError)
@@ -195,6 +199,35 @@ def _run_command(command: list[str], env: dict[str, str]) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 128 - code if code < 0 else code
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """On Linux, what makes the command get SIGTERM when ``exec`` dies (even by SIGKILL): its
+    parent-death signal (``prctl(PR_SET_PDEATHSIG)``). Without it a command outliving ``exec``
+    would keep sending its token to a port that any local process may then bind.
+
+    The C function is looked up here, before the fork: the child only makes two system calls
+    (nothing that could wait for a lock another thread of this process held). Elsewhere: None.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def in_child() -> None:
+        prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+        if os.getppid() != parent:  # exec died before the signal was armed
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return in_child
 
 
 def _foreground_of_terminal() -> bool:

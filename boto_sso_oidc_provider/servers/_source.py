@@ -81,6 +81,7 @@ class ServedCredentials:
         self._generation = 0
         self.renewals = 0
         self._logged: str | None = None  # the failure last logged; None while renewals succeed
+        self._closed = False
 
     def _fresh(self, credentials: RoleCredentials | None) -> bool:
         return credentials is not None and credentials.seconds_left(self._clock) > self._margin
@@ -124,6 +125,8 @@ class ServedCredentials:
                           "The role credentials are being renewed; try again in a moment.",
                           {"Retry-After": "1"})
         try:
+            if self._closed:
+                raise Refusal(503, "ShuttingDown", "The server is stopping.", {"Retry-After": "1"})
             if self._generation != generation:  # a renewal finished while we waited: share it
                 if self._error is not None:
                     raise self._backed_off() or self._error
@@ -135,7 +138,9 @@ class ServedCredentials:
             self._lock.release()
 
     def wait_idle(self, timeout: float) -> bool:
-        """Wait until no renewal is in progress (at most ``timeout`` s); False if one still is."""
+        """Start no more renewals; wait until none is in progress (at most ``timeout`` s). False if
+        one still is."""
+        self._closed = True
         if not self._lock.acquire(timeout=max(0.0, timeout)):
             return False
         self._lock.release()
