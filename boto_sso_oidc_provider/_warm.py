@@ -275,8 +275,9 @@ def read_profile(profile: str, path: str | None = None) -> WarmProfile | None:
 
     None covers every case the full path should judge: a missing or
     unparseable file, an unknown profile, missing keys, a profile whose SSO
-    keys disagree with its sso-session, SSO keys in the credentials file, a
-    ``role_arn`` profile (see :func:`role_chain_cache_file`).
+    keys disagree with its sso-session, a value of this package's settings the
+    full path refuses, SSO keys in the credentials file, a ``role_arn`` profile
+    (see :func:`role_chain_cache_file`).
     """
     loaded = _scan_sections(config_file() if path is None else path, profile)
     if loaded is None or _credentials_file_has_sso_keys(profile):
@@ -301,11 +302,34 @@ def _sso_role(profile: str, profiles: Mapping[str, Mapping[str, str]],
             return None
         if any(key in values and values[key] != session[key] for key in ("sso_start_url", "sso_region")):
             return None
+        if not _settings_usable(values, session):
+            return None
         return WarmProfile(profile, account_id, role_name, sso_session=session_name, start_url=None)
     start_url = values.get("sso_start_url")
-    if not start_url or not values.get("sso_region"):
+    if not start_url or not values.get("sso_region") or not _settings_usable(values):
         return None
     return WarmProfile(profile, account_id, role_name, sso_session=None, start_url=start_url)
+
+
+# -- this package's own settings ------------------------------------------------------------------
+
+def _settings_usable(*sections: Mapping[str, str]) -> bool:
+    """Whether this package's keys in these sections (the profile's, its sso-session's) and its
+    ``BOTO_SSO_OIDC_*`` variables all have values the full path accepts: the same parsing
+    (:mod:`._settings`), so a value boto3, ``login`` and ``status`` refuse is refused here too,
+    by sending the caller to the full path, whose message names the section it is in (and
+    which warns about a key under this package's prefix that is none of its settings)."""
+    from ._settings import SettingError, check_environment, check_section, unknown_keys
+
+    try:
+        for values in sections:
+            if unknown_keys(values):
+                return False  # the full path warns about the misspelling
+            check_section(values)
+        check_environment(os.environ)
+    except SettingError:
+        return False
+    return True
 
 
 def role_cache_file(profile: WarmProfile) -> str:

@@ -51,6 +51,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from . import _settings as _settings_module
 from ._layout import (
     CHAINED_ROLE_SECONDS,
     DEFAULT_LOCK_TIMEOUT,
@@ -88,23 +89,9 @@ ProfileKind = Literal["sso-role", "sso-login", "other", "undefined"]
 ``sso-login`` names an sso-session or start URL but no role (enough to log in
 and list); ``other`` is any other profile; ``undefined`` is not in the config."""
 
-ENABLED_KEY = "boto_sso_oidc_enabled"
-ENV_ENABLED = "BOTO_SSO_OIDC_ENABLED"  # also read, without this module, by the startup hook
-
-# this package's setting -> (its key, the key's older alias)
-_KEYS: dict[str, tuple[str, str]] = {
-    "auto_login": ("boto_sso_oidc_auto_login", "sso_auto_login"),
-    "open_browser": ("boto_sso_oidc_open_browser", "sso_open_browser"),
-    "lock_timeout": ("boto_sso_oidc_lock_timeout", "sso_lock_timeout"),
-}
-
-_ENV_AUTO_LOGIN = "BOTO_SSO_OIDC_AUTO_LOGIN"
-_ENV_OPEN_BROWSER = "BOTO_SSO_OIDC_OPEN_BROWSER"
-_ENV_LOCK_TIMEOUT = "BOTO_SSO_OIDC_LOCK_TIMEOUT"
-_ENV_USE_DEVICE_CODE = "BOTO_SSO_OIDC_USE_DEVICE_CODE"
-
-_TRUE = frozenset({"true", "1", "yes", "on"})
-_FALSE = frozenset({"false", "0", "no", "off"})
+ENABLED_KEY = _settings_module.ENABLED_KEY
+ENV_ENABLED = _settings_module.ENV_ENABLED
+switched_off = _settings_module.switched_off
 
 
 @dataclass(frozen=True)
@@ -247,79 +234,52 @@ def _config_error(message: str, **kwargs: Any) -> SSOConfigError:
     return SSOConfigError(message, **kwargs)
 
 
-def switched_off(value: object) -> bool:
-    """Is ``value`` (a raw config or environment value, or None) one of the spellings of false?"""
-    return isinstance(value, str) and value.strip().lower() in _FALSE
+def _check_sections(*sections: tuple[str, Mapping[str, Any]], environ: Mapping[str, str],
+                    **ctx: Any) -> None:
+    """Raise for a value of this package's keys that cannot be used, naming the section it is in
+    (each ``(where, its own values)`` in turn), then for such an environment variable."""
+    from ._settings import SettingError, check_environment, check_section
 
-
-def _parse_bool(value: str, *, where: str, key: str, **ctx: Any) -> bool:
-    lowered = value.strip().lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise _config_error(f"{where}: {key} must be true or false, not {value!r}.", key=key, **ctx)
-
-
-def _setting(values: Mapping[str, Any], setting: str, env: str, environ: Mapping[str, str], *,
-             where: str, **ctx: Any) -> tuple[str, Any]:
-    """(where the value came from, the raw value) of one setting: the environment variable, else
-    the key, else its alias; (key, None) when none is set. A key and its alias that disagree raise."""
-    if environ.get(env):
-        return env, environ[env]
-    key, alias = _KEYS[setting]
-    if key in values and alias in values and \
-            str(values[key]).strip().lower() != str(values[alias]).strip().lower():
-        raise _config_error(
-            f"{where} sets {key} = {values[key]} and its old name {alias} = {values[alias]}: "
-            f"keep only {key}.", key=key, **ctx)
-    if key in values:
-        return key, values[key]
-    if alias in values:
-        return alias, values[alias]
-    return key, None
+    try:
+        for where, values in sections:
+            try:
+                check_section(values)
+            except SettingError as error:
+                raise _config_error(error.message(where), key=error.key, **ctx) from None
+        check_environment(environ)
+    except SettingError as error:
+        raise _config_error(error.message("The environment"), key=error.key, **ctx) from None
 
 
 def _settings(
     values: Mapping[str, Any], *, where: str, environ: Mapping[str, str], **ctx: Any
 ) -> PluginSettings:
     """Read this package's keys from merged profile/sso-session values, environment first."""
-    key, auto_raw = _setting(values, "auto_login", _ENV_AUTO_LOGIN, environ, where=where, **ctx)
-    auto_login: AutoLogin = "auto"
-    if auto_raw is not None:
-        lowered = str(auto_raw).strip().lower()
-        if lowered == "auto":
-            auto_login = "auto"
-        elif lowered in _TRUE or lowered in _FALSE:
-            auto_login = "true" if lowered in _TRUE else "false"
-        else:
-            raise _config_error(f"{where}: {key} must be auto, true or false, not {auto_raw!r}.",
-                                key=key, **ctx)
+    from ._settings import SettingError, parse, source
 
-    key, browser_raw = _setting(values, "open_browser", _ENV_OPEN_BROWSER, environ, where=where, **ctx)
-    open_browser = True
-    if browser_raw is not None:
-        open_browser = _parse_bool(str(browser_raw), where=where, key=key, **ctx)
+    read: dict[str, Any] = {}
+    try:
+        for setting in ("auto_login", "open_browser", "lock_timeout", "use_device_code"):
+            key, raw = source(values, setting, environ)
+            if raw is not None:
+                read[setting] = parse(setting, key, raw)
+    except SettingError as error:
+        raise _config_error(error.message(where), key=error.key, **ctx) from None
+    return PluginSettings(**read)
 
-    key, timeout_raw = _setting(values, "lock_timeout", _ENV_LOCK_TIMEOUT, environ, where=where, **ctx)
-    lock_timeout = DEFAULT_LOCK_TIMEOUT
-    if timeout_raw is not None:
-        try:
-            lock_timeout = float(timeout_raw)
-        except ValueError:
-            lock_timeout = -1.0
-        if not lock_timeout >= 0:
-            raise _config_error(
-                f"{where}: {key} must be a number of seconds, not {timeout_raw!r}.", key=key, **ctx
-            )
-    device_raw = environ.get(_ENV_USE_DEVICE_CODE) or values.get("boto_sso_oidc_use_device_code")
-    use_device_code = False
-    if device_raw is not None:
-        key = (_ENV_USE_DEVICE_CODE if environ.get(_ENV_USE_DEVICE_CODE)
-               else "boto_sso_oidc_use_device_code")
-        use_device_code = _parse_bool(str(device_raw), where=where, key=key, **ctx)
-    return PluginSettings(auto_login=auto_login, open_browser=open_browser, lock_timeout=lock_timeout,
-                          use_device_code=use_device_code)
+
+_SSO_KEYS = frozenset({"sso_session", "sso_start_url", "sso_region", "sso_account_id", "sso_role_name",
+                       "sso_registration_scopes"})
+"""The AWS config's own SSO keys (never taken for a misspelling of one another)."""
+
+
+def _rename(values: Mapping[str, Any], wanted: str, section: str) -> str | None:
+    """"it has KEY: rename it to WANTED in SECTION." when one of ``values``' keys looks like a
+    misspelling of ``wanted`` (``sso_acount_id``, ``sso_sesion``); else None."""
+    from ._settings import close_match
+
+    near = close_match(wanted, [key for key in values if key not in _SSO_KEYS], cutoff=0.8)
+    return f"it has {near}: rename it to {wanted} in {section}." if near else None
 
 
 def _require_location(values: Mapping[str, Any], where: str, section: str, **ctx: Any) -> None:
@@ -327,7 +287,8 @@ def _require_location(values: Mapping[str, Any], where: str, section: str, **ctx
     missing = [key for key in ("sso_start_url", "sso_region") if not values.get(key)]
     if missing:
         raise _config_error(
-            f"{where} is missing {' and '.join(missing)}: add {missing[0]} = ... to {section}.",
+            f"{where} is missing {' and '.join(missing)}: "
+            + (_rename(values, missing[0], section) or f"add {missing[0]} = ... to {section}."),
             key=missing[0],
             **ctx,
         )
@@ -356,9 +317,11 @@ def _check_start_url(url: str, *, where: str, **ctx: Any) -> None:
     )
 
 
+_WARNED: set[str] = set()
+"""The unknown-setting warnings this process has logged (each is logged once)."""
+
 _SESSION_KEYS = ("sso_start_url", "sso_region", "sso_registration_scopes",
-                 *(name for pair in _KEYS.values() for name in pair),
-                 "boto_sso_oidc_use_device_code")
+                 *sorted(_settings_module.KNOWN_KEYS - {ENABLED_KEY}))
 
 
 class AWSConfig:
@@ -446,8 +409,9 @@ class AWSConfig:
         sso = self._profile_sso(profile, values)
         if sso is None:
             raise _config_error(
-                f'Profile "{profile}" has no IAM Identity Center settings: set sso_session (and '
-                "define [sso-session NAME]) or sso_start_url and sso_region.",
+                f'Profile "{profile}" has no IAM Identity Center settings: '
+                + (_rename(values, "sso_session", f"[profile {profile}]") or
+                   "set sso_session (and define [sso-session NAME]) or sso_start_url and sso_region."),
                 profile=profile,
                 key="sso_session",
             )
@@ -461,9 +425,11 @@ class AWSConfig:
         if not (has_account and has_role):
             missing = "sso_role_name" if has_account else "sso_account_id"
             raise _config_error(
-                f'Profile "{profile}" is missing {missing}: add {missing} = ... to [profile {profile}] '
-                f"(boto-sso-oidc list --profile {profile} shows the accounts and roles you can use; "
-                f"boto-sso-oidc generate --profile {profile} writes a profile for each).",
+                f'Profile "{profile}" is missing {missing}: '
+                + (_rename(values, missing, f"[profile {profile}]") or
+                   f"add {missing} = ... to [profile {profile}] "
+                   f"(boto-sso-oidc list --profile {profile} shows the accounts and roles you can use; "
+                   f"boto-sso-oidc generate --profile {profile} writes a profile for each)."),
                 profile=profile,
                 key=missing,
             )
@@ -596,6 +562,34 @@ class AWSConfig:
 
     # -- the plugin's activation ----------------------------------------------------------------
 
+    def unknown_settings(self, profile: str) -> list[str]:
+        """A line for each key under this package's prefix, on ``profile`` or its sso-session, that
+        is not one of its settings (a misspelling, most likely), naming the nearest setting."""
+        from ._settings import KNOWN_KEYS, unknown_keys
+
+        values = self._profiles.get(profile, {})
+        sections = [(f'Profile "{profile}"', values)]
+        session_name = values.get("sso_session")
+        if isinstance(session_name, str) and session_name in self._sessions:
+            sections.append((f'sso-session "{session_name}"', self._sessions[session_name]))
+        lines = []
+        for where, section in sections:
+            for key, near in unknown_keys(section):
+                advice = (f"did you mean {near}?" if near else
+                          f"its settings are {', '.join(sorted(k for k in KNOWN_KEYS if '_oidc_' in k))}.")
+                lines.append(f"{where} has {key}, which is not a setting of boto-sso-oidc-provider "
+                             f"and is ignored: {advice}")
+        return lines
+
+    def warn_unknown_settings(self, profile: str) -> None:
+        """Log :meth:`unknown_settings` as warnings, each line once per process."""
+        import logging
+
+        for line in self.unknown_settings(profile):
+            if line not in _WARNED:
+                _WARNED.add(line)
+                logging.getLogger("boto_sso_oidc_provider").warning("%s", line)
+
     def mentions_plugin(self) -> bool:
         """True if ``BOTO_SSO_OIDC_ENABLED`` is set or any profile or sso-session has
         ``boto_sso_oidc_enabled`` (else no profile can enable the plugin)."""
@@ -612,16 +606,21 @@ class AWSConfig:
         else its config says). Raises :class:`SSOConfigError` for a value that
         is not a boolean.
         """
+        from ._settings import SettingError, parse
+
         env = self._environ.get(ENV_ENABLED, "").strip()
-        if env:
-            return _parse_bool(env, where="The environment", key=ENV_ENABLED)
+        where, key, raw = "The environment", ENV_ENABLED, env or None
         values = self._profiles.get(profile, {})
-        where, raw = f'Profile "{profile}"', values.get(ENABLED_KEY)
+        if raw is None:
+            where, key, raw = f'Profile "{profile}"', ENABLED_KEY, values.get(ENABLED_KEY)
         session_name = values.get("sso_session")
         if raw is None and session_name:
             where = f'sso-session "{session_name}" (used by profile "{profile}")'
             raw = self._sessions.get(session_name, {}).get(ENABLED_KEY)
-        return raw is not None and _parse_bool(str(raw), where=where, key=ENABLED_KEY, profile=profile)
+        try:
+            return raw is not None and bool(parse("enabled", key, raw))
+        except SettingError as error:
+            raise _config_error(error.message(where), key=key, profile=profile) from None
 
     # -- sso-sessions --------------------------------------------------------------------------
 
@@ -642,6 +641,8 @@ class AWSConfig:
                 sso_session=name,
                 key="sso_session",
             )
+        ctx = {"profile": profile, "sso_session": name}
+        _check_sections((where, self._sessions[name]), environ=self._environ, **ctx)
         values = dict(self._sessions[name])
         for key, value in (overrides or {}).items():
             if key in values and values[key] != value:
@@ -654,7 +655,6 @@ class AWSConfig:
                 )
             values[key] = value
         _require_location(values, where, f"[sso-session {name}]", profile=profile, sso_session=name)
-        ctx = {"profile": profile, "sso_session": name}
         _check_start_url(values["sso_start_url"], where=where, **ctx)
         return SSOSessionConfig(
             name=name,
@@ -739,6 +739,8 @@ class AWSConfig:
 
     def _profile_sso(self, profile: str, values: Mapping[str, Any]) -> SSOSessionConfig | None:
         where = f'Profile "{profile}"'
+        self.warn_unknown_settings(profile)
+        _check_sections((where, values), environ=self._environ, profile=profile)
         session_name = values.get("sso_session")
         if session_name:
             overrides = {key: values[key] for key in _SESSION_KEYS if key in values}

@@ -39,6 +39,7 @@ them. ``uninstall()`` only stops sessions created later from being changed.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import threading
@@ -196,6 +197,9 @@ def _profile_gate(core: botocore.session.Session) -> Callable[[str], bool] | Non
         config = AWSConfig.load(core)  # botocore has read the file already: no I/O
     except SSOConfigError:
         return None  # unparsable: botocore's own chain reports it, as it would without us
+    from .config import default_profile_name
+
+    config.warn_unknown_settings(default_profile_name(core))  # a misspelled boto_sso_oidc_enabled
     if not config.mentions_plugin():
         return None  # nothing in the config mentions us: the session's own chain, untouched
     return config.plugin_enabled
@@ -240,6 +244,9 @@ def _credential_resolver(core: botocore.session.Session, kind: _Kind) -> Any:
             logger.warning("botocore's credential chain has no 'sso' provider; "
                            "boto-sso-oidc-provider is not used for this session.")
             return resolver
+    else:
+        with contextlib.suppress(UnknownCredentialError):
+            _hide_own_keys(resolver.get_provider("sso"))
     try:
         assume_role = resolver.get_provider("assume-role")
     except UnknownCredentialError:
@@ -277,8 +284,49 @@ class _SourceProfileProviders:
         providers: list[Any] = self._builder.providers(profile_name=profile_name,
                                                        disable_env_vars=disable_env_vars)
         if not self._gate(profile_name):
+            for provider in providers:
+                _hide_own_keys(provider)
             return providers
         return [self._make(profile_name) if p.METHOD == "sso" else p for p in providers]
+
+
+def _hide_own_keys(provider: Any) -> None:
+    """Let botocore's own ``sso`` provider (for a profile the plugin is not enabled for) read the
+    config without this package's keys.
+
+    It compares every key of a profile with its sso-session's and refuses the profile when one
+    differs, ours included: ``boto_sso_oidc_enabled = false`` on a profile of an sso-session
+    with ``true`` (the profile's value wins) would raise InvalidConfigError. botocore never
+    reads our keys, so hiding them changes nothing else. The loader is a private attribute:
+    without it (another botocore), the provider is left as it is.
+    """
+    load = getattr(provider, "_load_config", None)
+    name = getattr(provider, "_profile_name", None)
+    if getattr(provider, "METHOD", None) != "sso" or not callable(load) or not isinstance(name, str):
+        return
+    from ._settings import is_own_key
+
+    def without_own_keys() -> Any:
+        config = load()
+        profiles, sessions = config.get("profiles", {}), config.get("sso_sessions", {})
+        values = profiles.get(name, {})
+        session_name = values.get("sso_session")
+        session = sessions.get(session_name) if isinstance(session_name, str) else None
+        if not any(is_own_key(key) for key in (*values, *(session or ()))):
+            return config
+        visible = dict(config)
+        visible["profiles"] = {**profiles, name: _without_own(values)}
+        if session is not None:
+            visible["sso_sessions"] = {**sessions, session_name: _without_own(session)}
+        return visible
+
+    provider._load_config = without_own_keys
+
+
+def _without_own(values: Any) -> dict[str, Any]:
+    from ._settings import is_own_key
+
+    return {key: value for key, value in values.items() if not is_own_key(key)}
 
 
 def _token_resolver(core: botocore.session.Session, kind: _Kind) -> Any:

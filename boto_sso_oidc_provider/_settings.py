@@ -1,0 +1,137 @@
+"""This package's own settings: their keys, old names and variables, and how a value is read.
+
+One definition, used by :mod:`~boto_sso_oidc_provider.config` (boto3, ``login``,
+``status``, the full path of ``credential-process``) and by the warm path
+(:mod:`~boto_sso_oidc_provider._warm`), so that a value one of them refuses the
+other refuses too. Standard library only and nothing but dictionaries: the warm
+path runs it at every ``credential-process`` start. A bad value raises
+:class:`SettingError`; the caller says where it is (a profile, an sso-session,
+the environment).
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Iterable, Mapping
+
+__all__ = ["PREFIX", "ENABLED_KEY", "ENV_ENABLED", "SETTINGS", "KNOWN_KEYS", "SettingError",
+           "switched_off", "parse", "source", "check_section", "check_environment",
+           "is_own_key", "unknown_keys", "close_match"]
+
+PREFIX = "boto_sso_oidc_"
+ENABLED_KEY = "boto_sso_oidc_enabled"
+ENV_ENABLED = "BOTO_SSO_OIDC_ENABLED"  # also read, without this module, by the startup hook
+
+SETTINGS: dict[str, tuple[str, str | None, str]] = {
+    "enabled": (ENABLED_KEY, None, ENV_ENABLED),
+    "auto_login": ("boto_sso_oidc_auto_login", "sso_auto_login", "BOTO_SSO_OIDC_AUTO_LOGIN"),
+    "open_browser": ("boto_sso_oidc_open_browser", "sso_open_browser", "BOTO_SSO_OIDC_OPEN_BROWSER"),
+    "lock_timeout": ("boto_sso_oidc_lock_timeout", "sso_lock_timeout", "BOTO_SSO_OIDC_LOCK_TIMEOUT"),
+    "use_device_code": ("boto_sso_oidc_use_device_code", None, "BOTO_SSO_OIDC_USE_DEVICE_CODE"),
+}
+"""setting -> (its config key, the key's old name or None, its environment variable)."""
+
+KNOWN_KEYS = frozenset(name for key, alias, _ in SETTINGS.values() for name in (key, alias) if name)
+"""Every config key of this package (old names included)."""
+
+_TRUE = frozenset({"true", "1", "yes", "on"})
+_FALSE = frozenset({"false", "0", "no", "off"})
+_EXPECTED = {"auto_login": "auto, true or false", "lock_timeout": "a number of seconds"}
+
+
+class SettingError(ValueError):
+    """A setting's value (or a key and its old name) the package cannot use.
+
+    ``key`` is the config key or environment variable at fault; :meth:`message`
+    words it for a place (``'Profile "dev"'``, ``'sso-session "my-org"'``).
+    """
+
+    def __init__(self, key: str, detail: str, *, conflict: bool = False) -> None:
+        super().__init__(f"{key}: {detail}")
+        self.key = key
+        self._detail = detail
+        self._conflict = conflict
+
+    def message(self, where: str) -> str:
+        return f"{where} {self._detail}" if self._conflict else f"{where}: {self.key} {self._detail}"
+
+
+def switched_off(value: object) -> bool:
+    """Is ``value`` (a raw config or environment value, or None) one of the spellings of false?"""
+    return isinstance(value, str) and value.strip().lower() in _FALSE
+
+
+def parse(setting: str, key: str, raw: object) -> bool | float | str:
+    """The value of ``setting`` written ``raw`` under ``key``: a bool, seconds (lock_timeout) or
+    ``"auto"``/``"true"``/``"false"`` (auto_login). Raises :class:`SettingError`."""
+    text = str(raw).strip().lower()
+    if setting == "lock_timeout":
+        try:
+            seconds = float(text)
+        except ValueError:
+            seconds = -1.0
+        if seconds >= 0:  # also refuses nan
+            return seconds
+    elif setting == "auto_login" and text == "auto":
+        return "auto"
+    elif text in _TRUE or text in _FALSE:
+        truth = text in _TRUE
+        return ("true" if truth else "false") if setting == "auto_login" else truth
+    raise SettingError(key, f"must be {_EXPECTED.get(setting, 'true or false')}, not {raw!r}.")
+
+
+def source(values: Mapping[str, object], setting: str,
+           environ: Mapping[str, str]) -> tuple[str, object]:
+    """(where the value of ``setting`` comes from, its raw value): the environment variable,
+    else the key, else its old name; ``(key, None)`` when none is set. Raises
+    :class:`SettingError` when the key and its old name disagree."""
+    key, alias, env = SETTINGS[setting]
+    if environ.get(env):
+        return env, environ[env]
+    if alias is not None and key in values and alias in values and \
+            str(values[key]).strip().lower() != str(values[alias]).strip().lower():
+        raise SettingError(key, f"sets {key} = {values[key]} and its old name {alias} = "
+                                f"{values[alias]}: keep only {key}.", conflict=True)
+    if key in values:
+        return key, values[key]
+    if alias is not None and alias in values:
+        return alias, values[alias]
+    return key, None
+
+
+def check_section(values: Mapping[str, object]) -> None:
+    """Raise :class:`SettingError` for the first of this package's keys in one section (a
+    profile's or an sso-session's own values) that cannot be used."""
+    for setting in SETTINGS:
+        key, raw = source(values, setting, {})
+        if raw is not None:
+            parse(setting, key, raw)
+
+
+def check_environment(environ: Mapping[str, str]) -> None:
+    """Raise :class:`SettingError` for the first ``BOTO_SSO_OIDC_*`` setting variable that
+    cannot be used."""
+    for setting, (_key, _alias, env) in SETTINGS.items():
+        if environ.get(env):
+            parse(setting, env, environ[env])
+
+
+def is_own_key(key: str) -> bool:
+    """Is ``key`` one of this package's (a known key, an old name, or any under its prefix)?"""
+    return key.startswith(PREFIX) or key in KNOWN_KEYS
+
+
+def unknown_keys(values: Mapping[str, object]) -> list[tuple[str, str | None]]:
+    """Each key under this package's prefix that is none of its settings, with the setting it
+    most likely misspells (or None)."""
+    return [(key, close_match(key, KNOWN_KEYS)) for key in values
+            if key.startswith(PREFIX) and key not in KNOWN_KEYS]
+
+
+def close_match(word: str, candidates: Iterable[str], *, cutoff: float = 0.75) -> str | None:
+    """The candidate ``word`` most likely misspells or is misspelled as (:mod:`difflib`), or None."""
+    import difflib
+
+    found = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=cutoff)
+    return found[0] if found else None
