@@ -18,7 +18,7 @@ import pytest
 
 from boto_sso_oidc_provider._clock import format_timestamp, parse_timestamp, utc_now
 
-from .cli_helpers import login, role_cache_files, run_cli, secrets_of
+from .cli_helpers import SECOND_SESSION, login, one_line, role_cache_files, run_cli, secrets_of
 from .conftest import REPO, age_token, read_json, requires, run_python, token_file
 from .endpoint_helpers import JS_CLIENT, answer, get, javascript_sdk, raw, sdk_env, serve, status_of
 
@@ -203,3 +203,50 @@ def test_a_profile_without_sso_settings_fails_to_start_with_one_line(logged_in):
     result = run_cli(logged_in, "serve", "--profile", "nope")
     assert result.returncode == 1 and result.stdout == ""
     assert '"nope"' in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_after_logout_it_stops_serving_the_credentials_it_holds(logged_in):
+    """Issue 20 item 9: credentials in memory are served only while the shared cache still has them."""
+    with serve(logged_in) as served:
+        assert get(served.url, served.token)[0] == 200
+        assert run_cli(logged_in, "logout", "--profile", "dev").returncode == 0
+        status, body = get(served.url, served.token)
+        assert served.stop() == 0
+    assert (status, body["Code"]) == (424, "SSOLoginRequired") and "AccessKeyId" not in body
+
+
+def test_a_token_file_keeps_the_token_across_restarts_and_the_sdks_read_it(logged_in, tmp_path):
+    path = tmp_path / "token"
+    with serve(logged_in, "--token-file", str(path)) as first:
+        token = path.read_text().strip()
+        result = run_python(BOTO3_CLIENT, sdk_env(logged_in, first.variables))
+        assert first.stop() == 0
+    assert first.variables["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"] == str(path)
+    assert "AWS_CONTAINER_AUTHORIZATION_TOKEN" not in first.variables
+    assert path.stat().st_mode & 0o777 == 0o600 and len(token) >= 40
+    assert json.loads(result.stdout)["method"] == "container-role"
+    assert token not in first.stderr
+    with serve(logged_in, "--token-file", str(path)) as second:  # restarted: the same token
+        assert get(second.url, token)[0] == 200
+        assert second.stop() == 0
+    path.chmod(0o644)
+    refused = run_cli(logged_in, "serve", "--profile", "dev", "--token-file", str(path))
+    assert refused.returncode == 1 and "chmod 600" in one_line(refused.stderr)
+
+
+def test_several_profiles_from_one_server_one_path_each(logged_in):
+    logged_in.write_config(SECOND_SESSION, append=True)
+    login("ops")
+    with serve(logged_in, "--profile", "ops", "--format", "json", lines=0) as served:
+        assert served.proc.stdout is not None
+        printed = json.loads("".join(iter(served.proc.stdout.readline, "}\n")) + "}")
+        answers = {name: get(variables["AWS_CONTAINER_CREDENTIALS_FULL_URI"],
+                             variables["AWS_CONTAINER_AUTHORIZATION_TOKEN"])
+                   for name, variables in printed.items()}
+        assert served.stop() == 0
+    assert set(printed) == {"dev", "ops"}
+    assert printed["ops"]["AWS_CONTAINER_CREDENTIALS_FULL_URI"].endswith("/role-credentials/ops")
+    assert {name: status for name, (status, _) in answers.items()} == {"dev": 200, "ops": 200}
+    assert answers["dev"][1]["AccountId"] == logged_in.account_id
+    assert answers["ops"][1]["AccountId"] == "222222222222"
+    assert len(role_cache_files(logged_in.home)) == 2  # each through its own shared cache entry

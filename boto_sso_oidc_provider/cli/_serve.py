@@ -220,7 +220,7 @@ def load_token(path: str) -> str:
         info = os.lstat(path)
     except FileNotFoundError:
         token = new_token()
-        _write_private(path, token + "\n")
+        _write_private(path, token)  # no newline: botocore sends the file's bytes as they are
         return token
     if stat.S_ISLNK(info.st_mode) or not stat.S_ISREG(info.st_mode):
         raise ValueError(f"the token file {path} is not a regular file (a symlink?); remove it")
