@@ -1,6 +1,8 @@
-"""Benchmark: latency and throughput of ``boto-sso-oidc serve``, the container-credentials endpoint.
+"""Benchmark: latency and throughput of ``boto-sso-oidc serve``: the container-credentials endpoint,
+the instance-metadata (``--imds``) endpoint beside it, and the container endpoint under slowloris.
 
     python bench/credentials_endpoint.py [--requests 1000] [--seconds 5] [--clients 4] [--connections 50]
+                                         [--slow 200]
 
 Everything runs on this machine against the bundled emulator, in a temporary
 HOME (your ~/.aws is not touched): one login, then ``boto-sso-oidc serve``
@@ -16,8 +18,14 @@ interpreter does not share the server's):
   ``--clients`` requests in flight (threads), for ``--seconds``; requests
   answered per second, and that every one was a 200.
 
+The same three figures for ``serve --imds`` (a GET with a session token; botocore's
+``InstanceMetadataFetcher.retrieve_iam_role_credentials``, which makes a token PUT
+and two GETs). Then ``--slow`` connections that send a request head one header line
+a second and never finish it (slowloris, no token) are held open against the
+container endpoint while the latency run is repeated.
+
 The emulator's GetRoleCredentials counter shows that the whole run made one
-call. This is a benchmark, not a test: it prints figures and never fails on a number.
+call per endpoint. This is a benchmark, not a test: it prints figures and never fails on a number.
 """
 
 from __future__ import annotations
@@ -27,6 +35,8 @@ import http.client
 import multiprocessing
 import os
 import platform
+import selectors
+import socket
 import statistics
 import subprocess
 import sys
@@ -34,6 +44,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from boto_sso_oidc_provider.emulator import emulator_environment, run_emulator, sso_config
@@ -54,11 +65,21 @@ def machine() -> str:
             f"Python {platform.python_version()}")
 
 
+IMDS_CREDENTIALS = "/latest/meta-data/iam/security-credentials/"
+
+
+def headers_for(token: str) -> dict[str, str]:
+    """The container endpoint's Authorization header, or (``imds:`` prefix) IMDS's token header."""
+    if token.startswith("imds:"):
+        return {"X-aws-ec2-metadata-token": token[5:]}
+    return {"Authorization": token}
+
+
 def request(url: str, token: str) -> int:
     parts = urlsplit(url)
     connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
     try:
-        connection.request("GET", parts.path, headers={"Authorization": token})
+        connection.request("GET", parts.path, headers=headers_for(token))
         response = connection.getresponse()
         response.read()
         return response.status
@@ -130,8 +151,105 @@ def throughput(url: str, token: str, clients: int, connections: int, seconds: fl
     return sum(t["ok"] for t in totals), sum(t["other"] for t in totals)
 
 
+def imds_token(base: str) -> str:
+    parts = urlsplit(base)
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
+    try:
+        connection.request("PUT", "/latest/api/token",
+                           headers={"X-aws-ec2-metadata-token-ttl-seconds": "21600"})
+        return "imds:" + connection.getresponse().read().decode()
+    finally:
+        connection.close()
+
+
+def botocore_imds_latency(base: str, n: int) -> list[float]:
+    from botocore.utils import InstanceMetadataFetcher
+
+    fetcher = InstanceMetadataFetcher(config={"ec2_metadata_service_endpoint": base})
+    times = []
+    for _ in range(n):
+        began = time.perf_counter()
+        assert fetcher.retrieve_iam_role_credentials(), "no credentials"
+        times.append(time.perf_counter() - began)
+    return times
+
+
+class Slowloris:
+    """``n`` connections sending one header line a second, reopened when the server closes one."""
+
+    def __init__(self, url: str, n: int) -> None:
+        parts = urlsplit(url)
+        self.address = (parts.hostname or "", parts.port or 80)
+        self.path = parts.path.encode()
+        self.n = n
+        self.stop = threading.Event()
+        self.ready = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def open(self, selector: Any) -> None:
+        sock = socket.create_connection(self.address)
+        sock.sendall(b"GET " + self.path + b" HTTP/1.1\r\nHost: x\r\n")
+        sock.setblocking(False)
+        selector.register(sock, selectors.EVENT_READ)
+
+    def run(self) -> None:
+        selector = selectors.DefaultSelector()
+        for _ in range(self.n):
+            self.open(selector)
+        self.ready.set()
+        next_line = time.monotonic() + 1
+        while not self.stop.is_set():
+            for key, _ in selector.select(timeout=0.05):
+                try:
+                    chunk = key.fileobj.recv(65536)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    chunk = b""
+                if not chunk:
+                    selector.unregister(key.fileobj)
+                    key.fileobj.close()
+                    self.open(selector)
+            if time.monotonic() >= next_line:
+                next_line += 1
+                for key in list(selector.get_map().values()):
+                    try:
+                        key.fileobj.send(b"X-Slow: one line a second\r\n")
+                    except OSError:
+                        pass
+        for key in list(selector.get_map().values()):
+            key.fileobj.close()
+
+
+def start_serve(cli: list[str], env: dict[str, str],
+                *args: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    server = subprocess.Popen([*cli, "serve", "--profile", PROFILE, "--format", "dotenv", *args], env=env,
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    assert server.stdout is not None
+    lines = 1 if "--imds" in args else 2
+    return server, dict(server.stdout.readline().strip().split("=", 1) for _ in range(lines))
+
+
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.2f} ms"
+
+
+def report(what: str, times: list[float], args: argparse.Namespace) -> None:
+    times = sorted(times)
+
+    def pct(p: float) -> float:
+        return times[min(len(times) - 1, int(p * len(times)))]
+
+    print(f"{what}: latency, one client, {args.requests} sequential requests (new connection each): "
+          f"median {ms(statistics.median(times))}, p90 {ms(pct(0.90))}, p99 {ms(pct(0.99))}, "
+          f"max {ms(times[-1])}")
+
+
+def report_throughput(counts: tuple[int, int], args: argparse.Namespace) -> None:
+    ok, other = counts
+    print(f"  throughput, {args.clients} client processes, {args.connections} requests in flight, "
+          f"{args.seconds:g} s: {ok / args.seconds:.0f} requests/s ({ok} answered 200, {other} other)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=4, help="client processes for throughput (4)")
     parser.add_argument("--connections", type=int, default=50,
                         help="requests in flight at once, over all client processes (50)")
+    parser.add_argument("--slow", type=int, default=200,
+                        help="slowloris connections held open during the last latency run (200)")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="bench-") as home, \
@@ -156,34 +276,43 @@ def main(argv: list[str] | None = None) -> int:
         if login.returncode != 0:
             print(f"login failed: {login.stderr}", file=sys.stderr)
             return 1
-        server = subprocess.Popen([*cli, "serve", "--profile", PROFILE, "--format", "dotenv"], env=env,
-                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True)
+        print(f"Machine: {machine()}")
+        server, variables = start_serve(cli, env)
         try:
-            assert server.stdout is not None
-            variables = dict(server.stdout.readline().strip().split("=", 1) for _ in range(2))
             url = variables["AWS_CONTAINER_CREDENTIALS_FULL_URI"]
             token = variables["AWS_CONTAINER_AUTHORIZATION_TOKEN"]
             latency(url, token, 50)  # warm-up
-            times = sorted(latency(url, token, args.requests))
-            boto_times = botocore_latency(url, token, min(200, args.requests))
-            ok, other = throughput(url, token, args.clients, args.connections, args.seconds)
+            report("Container endpoint", latency(url, token, args.requests), args)
+            print("  botocore ContainerMetadataFetcher.retrieve_full_uri: median "
+                  f"{ms(statistics.median(botocore_latency(url, token, min(200, args.requests))))}")
+            report_throughput(throughput(url, token, args.clients, args.connections, args.seconds), args)
             calls = emulator.calls()["operations"]["GetRoleCredentials"]
+            slow = Slowloris(url, args.slow)
+            slow.thread.start()
+            slow.ready.wait(60)
+            time.sleep(2)  # every slow connection has sent a header line or two
+            report(f"Container endpoint with {args.slow} slowloris connections held open",
+                   latency(url, token, args.requests), args)
+            slow.stop.set()
+            slow.thread.join(30)
         finally:
             server.terminate()
             server.communicate(timeout=30)
-
-    def pct(p: float) -> float:
-        return times[min(len(times) - 1, int(p * len(times)))]
-
-    print(f"Machine: {machine()}")
-    print(f"Latency, one client, {args.requests} sequential requests (new connection each): "
-          f"median {ms(statistics.median(times))}, p90 {ms(pct(0.90))}, p99 {ms(pct(0.99))}, "
-          f"max {ms(times[-1])}")
-    print(f"botocore ContainerMetadataFetcher.retrieve_full_uri: median {ms(statistics.median(boto_times))}")
-    print(f"Throughput, {args.clients} client processes, {args.connections} requests in flight, "
-          f"{args.seconds:g} s: {ok / args.seconds:.0f} requests/s ({ok} answered 200, {other} other)")
-    print(f"GetRoleCredentials calls during the whole run: {calls}")
+        server, variables = start_serve(cli, env, "--imds")
+        try:
+            base = variables["AWS_EC2_METADATA_SERVICE_ENDPOINT"]
+            url, token = base.rstrip("/") + IMDS_CREDENTIALS + PROFILE, imds_token(base)
+            latency(url, token, 50)  # warm-up
+            report("IMDS endpoint (GET with a session token)", latency(url, token, args.requests), args)
+            print("  botocore InstanceMetadataFetcher.retrieve_iam_role_credentials (PUT + 2 GETs): median "
+                  f"{ms(statistics.median(botocore_imds_latency(base, min(200, args.requests))))}")
+            report_throughput(throughput(url, token, args.clients, args.connections, args.seconds), args)
+            imds_calls = emulator.calls()["operations"]["GetRoleCredentials"] - calls
+        finally:
+            server.terminate()
+            server.communicate(timeout=30)
+    print(f"GetRoleCredentials calls during the whole run: {calls} (container endpoint), "
+          f"{imds_calls} (IMDS endpoint)")
     return 0
 
 

@@ -223,12 +223,16 @@ def test_the_benchmark_script_runs():
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env["PYTHONPATH"] = str(REPO)
     result = subprocess.run([sys.executable, str(REPO / "bench" / "credentials_endpoint.py"),
-                             "--requests", "20", "--seconds", "1", "--clients", "2", "--connections", "4"],
+                             "--requests", "20", "--seconds", "1", "--clients", "2", "--connections", "4",
+                             "--slow", "20"],
                             env=env, capture_output=True, text=True, timeout=300,
                             stdin=subprocess.DEVNULL, start_new_session=True, cwd=REPO)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("Machine: ")
-    assert "0 other)" in result.stdout and "GetRoleCredentials calls during the whole run: 1" in result.stdout
+    assert result.stdout.count("0 other)") == 2
+    assert "IMDS endpoint (GET with a session token)" in result.stdout
+    assert "GetRoleCredentials calls during the whole run: 1 (container endpoint), 0 (IMDS endpoint)" \
+        in result.stdout
 
 
 def test_a_request_waits_for_a_slow_renewal_only_until_its_deadline():
