@@ -239,7 +239,8 @@ def main(argv: list[str] | None = None) -> int:
             run_once(candidates[1].command, env)
             run_once(candidates[3].command, env)  # the role chain
         after = emulator.calls()["operations"]
-        warm = all(after[name] == before[name] for name in ("GetRoleCredentials", "AssumeRole"))
+        warm = after["GetRoleCredentials"] == before["GetRoleCredentials"]
+        warm_chain = after["AssumeRole"] == before["AssumeRole"]
         measure(usable, env, args.runs)
 
     print(f"Machine: {machine()}")
@@ -252,8 +253,8 @@ def main(argv: list[str] | None = None) -> int:
     if ours is not None and ours.times:
         ratio = statistics.median(ours.times) / statistics.median(usable[0].times or [1.0])
         print(f"Warm credential-process / python -c pass = {ratio:.2f}x (target: at most 3x); "
-              f"served from the cache (no GetRoleCredentials or AssumeRole call, the chain's "
-              f"included): {'yes' if warm else 'NO'}.")
+              f"served from the cache (no GetRoleCredentials call): {'yes' if warm else 'NO'}. "
+              f"The role chain too (no AssumeRole call): {'yes' if warm_chain else 'NO'}.")
         bigger = next((c for c in usable if c.env), None)
         if bigger is not None and bigger.times:
             growth = statistics.median(bigger.times) / statistics.median(ours.times)

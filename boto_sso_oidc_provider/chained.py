@@ -15,12 +15,12 @@ and in its format (the AssumeRole response: ``Credentials`` with
 and v2) and botocore with the CLI's cache use what this module cached, and
 the other way round.
 
-:meth:`AssumedRoleCredentialsManager.get` is single-flight like the other
-managers: fresh credentials come from a plain read; otherwise the source's
-credentials are got first (through their own manager and lock), then this
-entry's lock is taken, the file read again, and only then is AssumeRole
-called. No lock is held while another is taken, so chains that share entries
-never deadlock.
+:meth:`AssumedRoleCredentialsManager.get` is single-flight by the same rule
+as the SSO role's (:class:`~.role_credentials.LockedCredentials`): fresh
+credentials come from a plain read; otherwise the source's credentials are
+got first (through their own manager and lock), then this entry's lock is
+taken, the file read again, and only then is AssumeRole called. No lock is
+held while another is taken, so chains that share entries never deadlock.
 
 Limits: the key does not depend on the source profile (as in botocore): two
 profiles with the same ``role_arn`` and arguments share one entry. ``mfa_serial``
@@ -30,7 +30,6 @@ and ``credential_source`` are refused (see
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -41,12 +40,10 @@ from ._layout import EXPIRY_WINDOW, role_cache_dir
 from .cache import CacheEntry
 from .config import AssumeRoleProfileConfig, AWSConfig, ProfileCredentialsConfig
 from .options import Options
-from .role_credentials import RoleCredentials, RoleCredentialsManager
+from .role_credentials import LockedCredentials, RoleCredentials, RoleCredentialsManager
 
 __all__ = ["ProfileCredentials", "AssumedRoleCredentialsManager", "assumed_role_entry",
            "delete_assumed_role_credentials", "profile_credentials", "credentials_manager"]
-
-logger = logging.getLogger(__name__)
 
 # STS answers the user must act on (a role that does not trust the source, a bad ARN...);
 # anything else is treated as transient.
@@ -77,16 +74,24 @@ def assumed_role_entry(profile: AssumeRoleProfileConfig, lock_timeout: float) ->
                       lock_timeout=lock_timeout)
 
 
-class AssumedRoleCredentialsManager:
+class AssumedRoleCredentialsManager(LockedCredentials[RoleCredentials]):
     """The credentials of one ``role_arn`` profile: AssumeRole with its ``source``'s credentials,
     behind the AWS CLI's assume-role cache entry and its lock.
 
     ``session`` (a boto3 or botocore session) makes the STS client; by default a botocore
-    session for the profile, so its region and endpoint settings apply as in botocore.
+    session for ``sts_profile`` (the chain's first profile, as botocore makes every hop's
+    client on the session of the profile asked for), so its region and endpoint settings apply.
+
+    :meth:`get` gets the source's credentials from the source's own manager (renewing
+    through the chain, down to the SSO token, as that allows). It raises
+    :class:`RoleCredentialsError` when STS refuses the role (it does not trust the source, an
+    unknown account, a bad ARN), the source's errors, :class:`CacheLockTimeoutError`, and
+    :class:`SSOProviderError` when STS cannot be reached and no valid cached credentials are left.
     """
 
     def __init__(self, profile: AssumeRoleProfileConfig, source: ProfileCredentials, *,
-                 options: Options | None = None, session: Any = None) -> None:
+                 options: Options | None = None, session: Any = None,
+                 sts_profile: str | None = None) -> None:
         from . import _redaction
 
         _redaction.install()
@@ -94,6 +99,7 @@ class AssumedRoleCredentialsManager:
         self.source = source
         self.options = options = options or Options()
         self._session = session
+        self._sts_profile = sts_profile or profile.profile
         self._clock = options.clock
         self.expiry_window = float(EXPIRY_WINDOW)
         lock_timeout = options.lock_timeout
@@ -109,62 +115,24 @@ class AssumedRoleCredentialsManager:
     def profile_name(self) -> str:
         return self.profile.profile
 
-    def cached(self) -> RoleCredentials | None:
-        """The cached credentials as they are now, valid or not (no lock, no network)."""
-        return self.entry.load(RoleCredentials.from_cache, "usable credentials")
+    def _prepare(self) -> RoleCredentials:
+        return self.source.get()  # before our lock: no lock is ever held while taking another
 
-    def _fresh(self, credentials: RoleCredentials | None) -> bool:
-        return credentials is not None and credentials.seconds_left(self._clock) > self.expiry_window
+    def _renew(self, prepared: RoleCredentials) -> tuple[RoleCredentials, dict[str, Any]]:
+        response = self._assume_role(prepared)
+        renewed = RoleCredentials.from_assume_role(response)
+        return renewed, _cache_content(renewed, response)
 
-    def get(self) -> RoleCredentials:
-        """Credentials with more than the expiry window left, calling AssumeRole if needed.
+    def _unreachable(self, error: TransientServiceError) -> Exception:
+        from .exceptions import SSOProviderError
 
-        The source's credentials come from the source's own manager (renewing
-        through the chain, down to the SSO token, as that allows). Raises
-        :class:`RoleCredentialsError` when STS refuses the role (it does not
-        trust the source, an unknown account, a bad ARN), the source's errors,
-        :class:`CacheLockTimeoutError`, and :class:`SSOProviderError` when STS
-        cannot be reached and no valid cached credentials are left.
-        """
-        credentials = self.cached()
-        if self._fresh(credentials):
-            assert credentials is not None
-            return credentials
-        source = self.source.get()  # before our lock: no lock is ever held while taking another
-        with self.entry.locked():
-            credentials = self.cached()
-            if self._fresh(credentials):
-                assert credentials is not None
-                logger.debug("Another process already renewed the %s", self.entry.describe)
-                return credentials
-            try:
-                response = self._assume_role(source)
-            except TransientServiceError as error:
-                if credentials is not None and credentials.seconds_left(self._clock) > 0:
-                    logger.warning("Could not renew the %s of profile %r (%s); using the cached "
-                                   "ones, valid for %d more seconds.", self.entry.describe,
-                                   self.profile.profile, error.reason,
-                                   credentials.seconds_left(self._clock))
-                    return credentials
-                from .exceptions import SSOProviderError
-
-                raise SSOProviderError(
-                    f'Could not assume role {self.profile.role_arn} for profile "{self.profile.profile}"'
-                    f" (STS AssumeRole): {error.reason}. {error.advice}") from None
-            renewed = RoleCredentials.from_assume_role(response)
-            try:
-                self.entry.write(_cache_content(renewed, response))
-            except OSError as error:  # nothing is lost (a new call gets new ones): use them
-                logger.warning("Could not cache the %s (%s: %s); using them in this process only.",
-                               self.entry.describe, self.entry.path,
-                               error.strerror or type(error).__name__)
-            else:
-                logger.info("Got new %s for profile %r", self.entry.describe, self.profile.profile)
-            return renewed
+        return SSOProviderError(
+            f'Could not assume role {self.profile.role_arn} for profile "{self.profile.profile}" '
+            f"(STS AssumeRole): {error.reason}. {error.advice}")
 
     def _sts_session(self) -> Any:
         if self._session is None:  # made once, on the first AssumeRole (it reads the config file)
-            self._session = botocore_session(None, self.profile.profile)
+            self._session = botocore_session(None, self._sts_profile)
         return self._session
 
     def _assume_role(self, source: RoleCredentials) -> dict[str, Any]:
@@ -220,11 +188,15 @@ def delete_assumed_role_credentials(chains: Iterable[AssumeRoleProfileConfig]) -
 
 
 def credentials_manager(profile: ProfileCredentialsConfig, *, options: Options | None = None,
-                        session: Any = None) -> ProfileCredentials:
-    """The :class:`ProfileCredentials` of a resolved profile: its SSO role, or its role chain."""
+                        session: Any = None, sts_profile: str | None = None) -> ProfileCredentials:
+    """The :class:`ProfileCredentials` of a resolved profile: its SSO role, or its role chain
+    (``sts_profile``: whose session makes the STS clients; default the chain's first profile)."""
     if isinstance(profile, AssumeRoleProfileConfig):
-        source = credentials_manager(profile.source, options=options, session=session)
-        return AssumedRoleCredentialsManager(profile, source, options=options, session=session)
+        sts_profile = sts_profile or profile.profile
+        source = credentials_manager(profile.source, options=options, session=session,
+                                     sts_profile=sts_profile)
+        return AssumedRoleCredentialsManager(profile, source, options=options, session=session,
+                                             sts_profile=sts_profile)
     return RoleCredentialsManager(profile, options=options)
 
 

@@ -32,7 +32,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from ._clients import UNAUTHORIZED, ServiceRefused, TransientServiceError, call, renew_once
 from ._clock import Clock, format_timestamp, parse_timestamp, utc_now
@@ -43,10 +43,12 @@ from .config import SSOProfileConfig, SSOSessionConfig
 from .options import Options
 from .token import TokenManager
 
-__all__ = ["RoleCredentials", "RoleCredentialsManager", "role_cache_key", "role_credentials_entry",
-           "delete_role_credentials"]
+__all__ = ["RoleCredentials", "LockedCredentials", "RoleCredentialsManager", "role_cache_key",
+           "role_credentials_entry", "delete_role_credentials"]
 
 logger = logging.getLogger(__name__)
+
+_Prepared = TypeVar("_Prepared")
 
 # Portal errors the user must fix in the configuration; anything not listed
 # here and not UnauthorizedException is treated as transient.
@@ -170,11 +172,99 @@ class RoleCredentials:
         }
 
 
-class RoleCredentialsManager:
+class LockedCredentials(Generic[_Prepared]):
+    """Credentials behind one locked cache entry, renewed single-flight: the rule both managers
+    (:class:`RoleCredentialsManager` and the chained roles') share.
+
+    :meth:`get` answers from a plain read while the entry holds credentials with more than
+    ``expiry_window`` left. Otherwise :meth:`_prepare` runs first, with no lock held (a chained
+    role gets its source's credentials there, so no lock is held while another is taken), then
+    the entry's lock is taken, the file read again, and only then :meth:`_renew` is called and
+    its result written. A renewal that fails transiently falls back to cached credentials that
+    are still valid (with a warning), else raises :meth:`_unreachable`'s error; a write that
+    fails is a warning (the credentials are used in this process only).
+    """
+
+    entry: CacheEntry
+    expiry_window: float
+    _clock: Clock
+
+    @property
+    def profile_name(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock
+
+    def cached(self) -> RoleCredentials | None:
+        """The cached credentials as they are now, valid or not (no lock, no network)."""
+        return self.entry.load(RoleCredentials.from_cache, "usable credentials")
+
+    def _fresh(self, credentials: RoleCredentials | None) -> bool:
+        return credentials is not None and credentials.seconds_left(self._clock) > self.expiry_window
+
+    def _prepare(self) -> _Prepared:
+        """What the renewal needs, got before the lock is taken."""
+        raise NotImplementedError
+
+    def _renew(self, prepared: _Prepared) -> tuple[RoleCredentials, dict[str, Any]]:
+        """New credentials and the cache file content for them; raises
+        :class:`~._clients.TransientServiceError` for a failure worth trying again later."""
+        raise NotImplementedError
+
+    def _unreachable(self, error: TransientServiceError) -> Exception:
+        """The error for a renewal that failed transiently with no valid cached credentials left."""
+        raise NotImplementedError
+
+    def get(self) -> RoleCredentials:
+        """Credentials with more than the expiry window left, renewed if needed (see the class)."""
+        credentials = self.cached()
+        if self._fresh(credentials):
+            assert credentials is not None
+            return credentials
+        prepared = self._prepare()
+        with self.entry.locked():
+            credentials = self.cached()
+            if self._fresh(credentials):
+                assert credentials is not None
+                logger.debug("Another process already renewed the %s", self.entry.describe)
+                return credentials
+            try:
+                renewed, content = self._renew(prepared)
+            except TransientServiceError as error:
+                if credentials is not None and credentials.seconds_left(self._clock) > 0:
+                    logger.warning("Could not renew the %s of profile %r (%s); using the cached "
+                                   "ones, valid for %d more seconds.", self.entry.describe,
+                                   self.profile_name, error.reason,
+                                   credentials.seconds_left(self._clock))
+                    return credentials
+                raise self._unreachable(error) from None
+            try:
+                self.entry.write(content)
+            except OSError as error:  # nothing is lost (a new call gets new ones): use them
+                logger.warning("Could not cache the %s (%s: %s); using them in this process only.",
+                               self.entry.describe, self.entry.path,
+                               error.strerror or type(error).__name__)
+            else:
+                logger.info("Got new %s for profile %r", self.entry.describe, self.profile_name)
+            return renewed
+
+
+class RoleCredentialsManager(LockedCredentials[None]):
     """The role credentials of one SSO profile, behind their lock.
 
     ``token_manager`` defaults to a :class:`TokenManager` for the profile's
     sso-session with the same ``options`` (see :class:`~.options.Options`).
+
+    :meth:`get` obtains a token through the token layer (refresh or login as
+    the profile allows); if the portal refuses the token (revoked, logged out
+    elsewhere), the token is renewed once and the call retried once. It
+    raises :class:`RoleCredentialsError` for an account or role the portal
+    does not give this user, :class:`SSOLoginRequiredError` when a login is
+    needed but not allowed here, the token layer's login errors,
+    :class:`CacheLockTimeoutError`, and :class:`SSOProviderError` when the
+    portal cannot be reached and no valid cached credentials are left.
     """
 
     def __init__(self, profile: SSOProfileConfig, *, options: Options | None = None,
@@ -197,72 +287,22 @@ class RoleCredentialsManager:
                 f"account_id={self.profile.account_id!r}, role_name={self.profile.role_name!r})")
 
     @property
-    def clock(self) -> Clock:
-        return self._clock
-
-    @property
     def profile_name(self) -> str:
         return self.profile.profile
 
-    # -- reading -------------------------------------------------------------------------------
+    def _prepare(self) -> None:
+        return None
 
-    def cached(self) -> RoleCredentials | None:
-        """The cached credentials as they are now, valid or not (no lock, no network)."""
-        return self.entry.load(RoleCredentials.from_cache, "usable credentials")
+    def _renew(self, prepared: None) -> tuple[RoleCredentials, dict[str, Any]]:
+        renewed = self._fetch()
+        return renewed, renewed.to_cache()
 
-    def _fresh(self, credentials: RoleCredentials | None) -> bool:
-        return credentials is not None and credentials.seconds_left(self._clock) > self.expiry_window
+    def _unreachable(self, error: TransientServiceError) -> Exception:
+        from .exceptions import SSOProviderError
 
-    # -- the single-flight entry point ---------------------------------------------------------
-
-    def get(self) -> RoleCredentials:
-        """Credentials with more than the expiry window left, calling GetRoleCredentials if needed.
-
-        A token is obtained through the token layer (refresh or login as the
-        profile allows). If the portal refuses the token (revoked, logged out
-        elsewhere), the token is renewed once and the call retried once.
-
-        Raises :class:`RoleCredentialsError` for an account or role the portal
-        does not give this user, :class:`SSOLoginRequiredError` when a login is
-        needed but not allowed here, the token layer's login errors,
-        :class:`CacheLockTimeoutError`, and :class:`SSOProviderError` when the
-        portal cannot be reached and no valid cached credentials are left.
-        """
-        credentials = self.cached()
-        if self._fresh(credentials):
-            assert credentials is not None
-            return credentials
-        with self.entry.locked():
-            credentials = self.cached()
-            if self._fresh(credentials):
-                assert credentials is not None
-                logger.debug("Another process already renewed the %s", self.entry.describe)
-                return credentials
-            try:
-                renewed = self._fetch()
-            except TransientServiceError as error:
-                if credentials is not None and credentials.seconds_left(self._clock) > 0:
-                    logger.warning("Could not renew the %s of profile %r (%s); using the cached "
-                                   "ones, valid for %d more seconds.", self.entry.describe,
-                                   self.profile.profile, error.reason,
-                                   credentials.seconds_left(self._clock))
-                    return credentials
-                from .exceptions import SSOProviderError
-
-                raise SSOProviderError(
-                    f'Could not get role credentials for profile "{self.profile.profile}" '
-                    f"({self.profile.sso.display_name}) from the SSO portal: {error.reason}. "
-                    f"{error.advice}"
-                ) from None
-            try:
-                self.entry.write(renewed.to_cache())
-            except OSError as error:  # nothing is lost (a new call gets new ones): use them
-                logger.warning("Could not cache the %s (%s: %s); using them in this process only.",
-                               self.entry.describe, self.entry.path,
-                               error.strerror or type(error).__name__)
-            else:
-                logger.info("Got new %s for profile %r", self.entry.describe, self.profile.profile)
-            return renewed
+        return SSOProviderError(
+            f'Could not get role credentials for profile "{self.profile.profile}" '
+            f"({self.profile.sso.display_name}) from the SSO portal: {error.reason}. {error.advice}")
 
     def _fetch(self) -> RoleCredentials:
         def token(rejected: str | None) -> str:
