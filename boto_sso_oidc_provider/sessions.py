@@ -51,7 +51,9 @@ def _config(session: Any, profile_name: str | None) -> tuple[AWSConfig, Any]:
     was read through (so that making a client does not read the config file again)."""
     from ._clients import botocore_session
 
-    config = AWSConfig.load(botocore_session(session, profile_name) if session is not None else None)
+    # A new session is the profile's, so its clients take that profile's settings (ca_bundle,
+    # endpoint_url ...) as botocore's own SSO clients do.
+    config = AWSConfig.load(botocore_session(session, profile_name))
     return config, session if session is not None else config.botocore_session
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 import urllib.error
 import urllib.request
 from typing import Any
@@ -25,9 +26,13 @@ class EmulatorControl:
     cannot be reached raises :class:`urllib.error.URLError`.
     """
 
-    def __init__(self, url: str, timeout: float = 10.0) -> None:
+    def __init__(self, url: str, timeout: float = 10.0, *, cafile: str | None = None) -> None:
         self.url = url.rstrip("/")
         self.timeout = timeout
+        self._tls: ssl.SSLContext | None = None
+        if cafile:  # an HTTPS emulator: trust its certificate itself (a leaf will do)
+            self._tls = ssl.create_default_context(cafile=cafile)
+            self._tls.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
 
     def __str__(self) -> str:
         return self.url
@@ -42,7 +47,7 @@ class EmulatorControl:
             headers={"Content-Type": "application/json"},
         )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with urllib.request.urlopen(request, timeout=self.timeout, context=self._tls) as response:
                 return json.loads(response.read() or b"{}")
         except urllib.error.HTTPError as error:
             with error:

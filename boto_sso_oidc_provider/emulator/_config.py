@@ -73,6 +73,9 @@ class EmulatorConfig:
     latency: float = 0.0
     """Seconds every service call (not the pages or the control plane) takes before its answer."""
     max_body_bytes: int = MiB
+    tls_certfile: str | None = None
+    """Serve HTTPS with this PEM certificate (chain) and :attr:`tls_keyfile`; plain HTTP if None."""
+    tls_keyfile: str | None = None
     verbose: bool = False
     """Log every request to stderr (through :mod:`logging`)."""
     clock: Clock = utc_now

@@ -22,7 +22,7 @@ class EmulatorHandle(EmulatorControl):
     """
 
     def __init__(self, server: EmulatorServer) -> None:
-        super().__init__(server.url)
+        super().__init__(server.url, cafile=server.config.tls_certfile)
         self.server = server
         self.state = server.state
         self.config = server.config

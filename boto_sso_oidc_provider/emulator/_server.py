@@ -13,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -263,9 +264,17 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], state: EmulatorState) -> None:
         self.state = state
         self.url = ""
+        self.tls: ssl.SSLContext | None = None
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         super().__init__(address, _Handler)
+
+    def get_request(self) -> tuple[Any, Any]:
+        connection, address = super().get_request()
+        if self.tls is not None:  # the handshake happens in the handler's thread, on first read
+            connection = self.tls.wrap_socket(connection, server_side=True,
+                                              do_handshake_on_connect=False)
+        return connection, address
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._connections_lock:
@@ -301,7 +310,8 @@ def _base_url(host_header: str | None, port: int, default: str) -> str:
     forged Host (DNS rebinding, a proxy) never ends up in a verification URL."""
     if not host_header:
         return default
-    parts = urlsplit(f"http://{host_header}")
+    scheme = urlsplit(default).scheme or "http"
+    parts = urlsplit(f"{scheme}://{host_header}")
     try:
         given_port = parts.port
     except ValueError:
@@ -314,7 +324,7 @@ def _base_url(host_header: str | None, port: int, default: str) -> str:
             ipaddress.ip_address(name)
         except ValueError:
             return default
-    return f"http://{host_header}"
+    return f"{scheme}://{host_header}"
 
 
 def _same_origin(headers: Any, base_url: str, own_url: str) -> bool:
@@ -349,7 +359,12 @@ class EmulatorServer:
         server_class = _Server6 if ":" in host else _Server
         self._server = server_class((host, self.config.port), self.state)
         self.port: int = self._server.server_address[1]
-        self.url = f"http://{_url_host(host)}:{self.port}"
+        scheme = "http"
+        if self.config.tls_certfile:
+            tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            tls.load_cert_chain(self.config.tls_certfile, self.config.tls_keyfile)
+            self._server.tls, scheme = tls, "https"
+        self.url = f"{scheme}://{_url_host(host)}:{self.port}"
         self._server.url = self.url
 
     def serve_forever(self) -> None:

@@ -41,15 +41,22 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture
+def sso_emulator_settings() -> dict[str, Any]:
+    """More :class:`EmulatorConfig` fields for ``sso_emulator``, known only at run time (files
+    a fixture makes, such as a TLS certificate): override this fixture; the marker wins."""
+    return {}
+
+
+@pytest.fixture
 def sso_emulator(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, sso_emulator_settings: dict[str, Any],
 ) -> Iterator[SSOEmulator]:
     """A running IAM Identity Center emulator, a private HOME and a real AWS config."""
     from ._fixture import SSOEmulator, private_dir
     from ._runner import run_emulator
 
-    settings = dict(_FIXTURE_DEFAULTS)
+    settings = {**_FIXTURE_DEFAULTS, **sso_emulator_settings}
     marker = request.node.get_closest_marker(MARKER)
     if marker is not None:
         if marker.args:
