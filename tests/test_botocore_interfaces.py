@@ -156,3 +156,31 @@ def test_the_user_agent_carries_the_feature_ids_of_botocores_own_sso_provider(ss
 
     expected = {"r", "s"} if config is None else {"t", "u"}  # botocore's useragent.py letters
     assert botocores == expected and ours == botocores
+
+
+# -- the botocore facts docs/compatibility.md states ------------------------------------------------
+
+
+def _botocore_version() -> tuple[int, ...]:
+    import botocore
+
+    return tuple(int(part) for part in botocore.__version__.split(".")[:3])
+
+
+def test_the_documented_botocore_facts_hold_for_this_botocore():
+    import inspect
+
+    import botocore.configprovider
+    import botocore.utils
+
+    source = inspect.getsource(botocore.utils.JSONFileCache)
+    atomic = "os.replace" in source and "fsync" in source
+    # JSONFileCache writes atomically since 1.42.11 (a temporary file, fsync, os.replace) ...
+    assert atomic is (_botocore_version() >= (1, 42, 11))
+    # ... and still takes no lock, in any version: concurrent refreshes race.
+    assert "lock" not in source.lower()
+    default_mode = botocore.configprovider.BOTOCORE_DEFAUT_SESSION_VARIABLES["retry_mode"][2]
+    if _botocore_version() >= (1, 44, 0):
+        assert default_mode == "standard"
+    elif _botocore_version() <= (1, 40, 61):
+        assert default_mode == "legacy"

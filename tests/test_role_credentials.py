@@ -133,7 +133,16 @@ def test_we_use_what_the_aws_cli_cached(sso_emulator):
     before = sso_emulator.calls()
     ours = role_credentials_manager("dev", allow_login=False).get()
     assert sso_emulator.calls() == before
-    assert ours.access_key_id == theirs.access_key and ours.account_id == "111111111111"
+    assert ours.access_key_id == theirs.access_key
+    # botocore writes AccountId into its cache entry since its credentials carry an account ID
+    # (not yet in the floor, 1.34.103); what it wrote is what we read.
+    import inspect
+
+    import botocore.credentials
+
+    has_account = "account_id" in inspect.signature(botocore.credentials.Credentials).parameters
+    written = read_json(role_credentials_manager("dev").entry.path)["Credentials"].get("AccountId")
+    assert written == ("111111111111" if has_account else None) and ours.account_id == written
 
 
 def test_legacy_profiles_are_keyed_by_start_url(sso_emulator):
