@@ -16,6 +16,7 @@ Data flows through the modules in this order::
     sessions             the public operations above both: login, load_token, logout
     provider             botocore credential and token providers
     aio                  the same for aiobotocore sessions, off the event loop
+    sdk_v4               the SSO provider of the AWS SDK for Python v4's credential chain
     installation         putting the providers into boto3/botocore sessions
     cli                  the ``boto-sso-oidc`` command line
     emulator             a local IAM Identity Center for demos and tests
