@@ -219,6 +219,13 @@ class LockedCredentials(Generic[_Prepared]):
 
     def get(self) -> RoleCredentials:
         """Credentials with more than the expiry window left, renewed if needed (see the class)."""
+        from ._interrupts import deliver_dropped_signal
+
+        credentials = self._get()
+        deliver_dropped_signal()  # one that landed in a finalizer is raised here, not lost
+        return credentials
+
+    def _get(self) -> RoleCredentials:
         credentials = self.cached()
         if self._fresh(credentials):
             assert credentials is not None

@@ -50,6 +50,9 @@ def _config(session: Any, profile_name: str | None) -> tuple[AWSConfig, Any]:
     """The config, and the session to make clients on: the caller's, else the one the config
     was read through (so that making a client does not read the config file again)."""
     from ._clients import botocore_session
+    from ._interrupts import keep_dropped_signals
+
+    keep_dropped_signals()  # from the first step on, a signal must not vanish in a finalizer
 
     # A new session is the profile's, so its clients take that profile's settings (ca_bundle,
     # endpoint_url ...) as botocore's own SSO clients do.

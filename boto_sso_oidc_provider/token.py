@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from ._clients import ServiceRefused, TransientServiceError, call
 from ._clock import Clock, after, format_timestamp, parse_timestamp, utc_now
 from ._interaction import LoginPrompt, login_allowed
+from ._interrupts import deliver_dropped_signal
 from ._layout import EXPIRY_WINDOW, sso_cache_dir
 from .cache import CacheEntry, PreparedWrite
 from .config import SSOSessionConfig, login_command
@@ -150,9 +151,10 @@ class TokenManager:
 
     def __init__(self, sso: SSOSessionConfig, *, options: Options | None = None,
                  profile: str | None = None) -> None:
-        from . import _redaction
+        from . import _interrupts, _redaction
 
         _redaction.install()  # this process now handles this session's tokens
+        _interrupts.keep_dropped_signals()  # and a signal must not vanish in a finalizer
         self.sso = sso
         self.options = options = options or Options()
         self.login_command = login_command(sso, profile)
@@ -194,6 +196,11 @@ class TokenManager:
         :class:`SSOProviderError` when the service cannot be reached and no
         usable token is left.
         """
+        token = self._get(rejected_access_token)
+        deliver_dropped_signal()  # one that landed in a finalizer is raised here, not lost
+        return token
+
+    def _get(self, rejected_access_token: str | None) -> SSOToken:
         token = self.cached()
         if self._fresh(token, rejected_access_token):
             assert token is not None
@@ -225,7 +232,9 @@ class TokenManager:
     def login(self) -> SSOToken:
         """Always run a login (an explicit one) and cache the new token."""
         with self.entry.locked():
-            return self._login_locked(previous=self.cached())
+            token = self._login_locked(previous=self.cached())
+        deliver_dropped_signal()
+        return token
 
     def logout(self) -> bool:
         """Sign out with SSO Logout (best effort) and delete the cached token. True if one was cached."""

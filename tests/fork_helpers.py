@@ -1,23 +1,43 @@
-"""Many short-lived real processes, cheaply: a pre-imported "zygote" interpreter forks them.
+"""Many short-lived real processes, cheaply: a pre-imported "zygote" interpreter forks them,
+and each one is signalled at a moment it reports itself.
 
-Signal and crash-injection proofs need hundreds of processes that are killed
-or interrupted mid-refresh. Starting each from scratch costs ~0.5 s of CPU
-(botocore's import); forking a single-threaded interpreter that has already
-imported everything costs milliseconds. Each child is a real process with
-its own HOME (so its own caches and SSO session), runs one *target* through
-the package's public API or the CLI's ``main``, and gets a real signal at a
-chosen moment. The zygote reports each child's exit status and timings.
+Signal and crash-injection proofs need hundreds of processes interrupted or killed at chosen
+points of a refresh or a login. Starting each from scratch costs ~0.5 s of CPU (botocore's
+import); forking a single-threaded interpreter that has already imported everything costs
+milliseconds. Each child is a real process with its own HOME (so its own caches and SSO
+session), runs one *target* through the package's public API or the CLI's ``main``, and gets a
+real signal at its *anchor*: an event of its own run. No moment is a wall-clock delay.
+
+How a moment is anchored: the child reports each event of its run (see :data:`EVENTS`); when it
+reaches its job's ``anchor`` it writes one byte to a pipe and blocks reading the answer from a
+second pipe. The zygote, reading that byte, sends the signal and only then answers; so the
+signal always arrives while the child stands exactly there (a blocked main thread is woken by
+it and raises the handler's exception at that point; a blocked worker thread goes on when
+answered, while the main thread raises where it waits). An anchor ending in ``~`` is reached
+*inside a finalizer* (a ``__del__`` run in the main thread at that event): Python drops an
+exception raised there, which is how a signal could vanish (see ``_interrupts``).
+
+Events (``sso`` is the token cache, ``cli`` the role-credential cache):
+
+``start``                         the target starts: the CLI's own handlers are installed;
+                                  ``load_token`` has read the config and made its manager
+``locked:sso`` / ``locked:cli``   the entry's lock is held
+``prepared:sso`` / ``prepared:cli``  the prepared write exists (right before a refresh is sent)
+``sending:OP``                    botocore is about to send operation OP (``CreateToken``, ...)
+``awaiting:OP``                   OP's request is sent, its answer not read yet (in flight)
+``committing:sso`` / ``committed:sso`` (and ``cli``)  the cache write begins / has been renamed
+``prompt``                        the device-flow prompt was shown
+``callback-wait``                 the browser login waits for the browser to come back
 
 Targets (each child's stdout goes to /dev/null; stderr to ``<home>/child.log``):
 
 ``credential-process``  ``cli.main(["credential-process", "--profile", "dev"])``
-``login``               ``cli.main(["login", "--profile", "dev", "--no-browser"])``
+``login``               ``cli.main(["login", "--profile", "dev", "--no-browser"])`` (with
+                        ``BROWSER`` in the job's ``env``, the browser flow, which then waits)
 ``load_token``          an application calling ``load_token("dev")``: exit 130 on
                         KeyboardInterrupt; with ``sigterm="exit"`` it maps SIGTERM
                         to ``sys.exit(143)`` itself, with ``"default"`` it does not
 ``setup``               ``login("dev")`` (the fixture's emulator approves at once)
-``next``                the next caller: role credentials through ``session("dev")``;
-                        exit 0, or 3 if a login is needed (the session was lost)
 """
 
 from __future__ import annotations
@@ -34,26 +54,127 @@ from boto_sso_oidc_provider.emulator import sso_config
 
 from .conftest import subprocess_env
 
+EVENTS = ("start", "locked:sso", "locked:cli", "prepared:sso", "prepared:cli", "sending:OP",
+          "awaiting:OP", "committing:sso", "committed:sso", "committing:cli", "committed:cli",
+          "prompt", "callback-wait")
+
 _ZYGOTE = textwrap.dedent('''
-    import json, os, signal, sys, time
+    import contextlib, http.client, json, os, select, signal, sys, threading, time
+    import urllib.parse
     import boto_sso_oidc_provider as p
     from boto_sso_oidc_provider import cli, installation, provider, role_credentials, token  # noqa
+    from boto_sso_oidc_provider import cache, _interaction
     from boto_sso_oidc_provider.cli import _credential_process, _credentials, _login  # noqa
+    from boto_sso_oidc_provider.logins import _loopback_callback, authorization_code  # noqa
     from boto_sso_oidc_provider import exceptions
-    import boto3, botocore.session, botocore.client, botocore.config  # noqa
+    import boto3, botocore.session, botocore.client, botocore.config, botocore.endpoint  # noqa
     import botocore.credentials, botocore.tokens  # noqa
+
+    # -- the child's events and its rendezvous at the anchor --------------------------------
+    _anchor = {}
+
+    def _rendezvous():
+        os.write(_anchor["out"], b"!")
+        os.read(_anchor["in"], 1)  # the signal is sent before this answer
+
+    class _InFinalizer:
+        def __del__(self):
+            _rendezvous()  # the handler's exception is raised here, and Python drops it
+            sum(range(10))
+
+    def event(name):
+        if _anchor.get("name") != name or _anchor.get("fired"):
+            return
+        _anchor["fired"] = True
+        if _anchor["finalizer"] and threading.current_thread() is threading.main_thread():
+            _InFinalizer()  # made and dropped at once: its __del__ runs now, in this thread
+        else:
+            _rendezvous()
+
+    def _kind(entry):
+        return "sso" if os.sep + "sso" + os.sep in str(entry.path) else "cli"
+
+    _locked = cache.CacheEntry.locked
+    @contextlib.contextmanager
+    def locked(self, timeout=None):
+        with _locked(self, timeout):
+            event("locked:" + _kind(self))
+            yield
+    cache.CacheEntry.locked = locked
+
+    _prepared_write = cache.CacheEntry.prepared_write
+    def prepared_write(self):
+        pending = _prepared_write(self)
+        try:
+            event("prepared:" + _kind(self))
+        except BaseException:
+            pending.discard()
+            raise
+        return pending
+    cache.CacheEntry.prepared_write = prepared_write
+
+    _commit = cache.PreparedWrite.commit
+    def commit(self, data):
+        event("committing:" + _kind(self.entry))
+        _commit(self, data)
+        event("committed:" + _kind(self.entry))
+    cache.PreparedWrite.commit = commit
+
+    _OPERATIONS = (("/token", "CreateToken"), ("/device_authorization", "StartDeviceAuthorization"),
+                   ("/client/register", "RegisterClient"), ("/logout", "Logout"),
+                   ("/federation/credentials", "GetRoleCredentials"))
+    _current = threading.local()
+    _send = botocore.endpoint.Endpoint._send
+    def send(self, request):
+        path = urllib.parse.urlsplit(request.url).path
+        _current.operation = next((op for end, op in _OPERATIONS if path.endswith(end)), path)
+        event("sending:" + _current.operation)
+        return _send(self, request)
+    botocore.endpoint.Endpoint._send = send
+
+    _getresponse = http.client.HTTPConnection.getresponse
+    def getresponse(self, *args, **kwargs):
+        event("awaiting:" + getattr(_current, "operation", "?"))
+        return _getresponse(self, *args, **kwargs)
+    http.client.HTTPConnection.getresponse = getresponse
+
+    _show = _interaction.LoginPrompt.show
+    def show(self, *args, **kwargs):
+        _show(self, *args, **kwargs)
+        event("prompt")
+    _interaction.LoginPrompt.show = show
+
+    _wait = _loopback_callback.LoopbackCallback.wait
+    def wait(self, timeout):
+        event("callback-wait")
+        return _wait(self, timeout)
+    _loopback_callback.LoopbackCallback.wait = wait
+
+    _main = cli._main
+    def main(argv):
+        event("start")  # inside cli.main: its signal handlers are in place
+        return _main(argv)
+    cli._main = main
+
+    _manager = token.TokenManager.__init__
+    def manager(self, *args, **kwargs):
+        _manager(self, *args, **kwargs)
+        if target_of_child[0] == "load_token":
+            event("start")  # inside load_token: the config is read, the manager made
+    token.TokenManager.__init__ = manager
+    target_of_child = [None]
 
     def child(job):
         home = job["home"]
         os.environ.update(HOME=home, AWS_CONFIG_FILE=os.path.join(home, ".aws", "config"),
-                          AWS_SHARED_CREDENTIALS_FILE=os.path.join(home, ".aws", "credentials"))
+                          AWS_SHARED_CREDENTIALS_FILE=os.path.join(home, ".aws", "credentials"),
+                          **job.get("env", {}))
         null = os.open(os.devnull, os.O_RDWR)
         os.dup2(null, 0)
         os.dup2(null, 1)
         log = os.open(os.path.join(home, "child.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.dup2(log, 2)
-        target = job["target"]
-        open(os.path.join(home, "started"), "w").close()  # the "start" anchor: the target runs now
+        target = target_of_child[0] = job["target"]
         try:
             if target == "credential-process":
                 return cli.main(["credential-process", "--profile", "dev"])
@@ -64,9 +185,6 @@ _ZYGOTE = textwrap.dedent('''
                 return 0
             if target == "setup":
                 p.login("dev")
-                return 0
-            if target == "next":
-                p.session(profile_name="dev").get_credentials().get_frozen_credentials()
                 return 0
         except KeyboardInterrupt:
             return 130
@@ -96,11 +214,10 @@ _ZYGOTE = textwrap.dedent('''
     for line in sys.stdin:
         jobs = json.loads(line)
         started = time.monotonic()
-        running = {}
+        running, reports, answers, pids = {}, {}, {}, {}
         for index, job in enumerate(jobs):
-            marker = os.path.join(job["home"], "started")
-            if os.path.exists(marker):
-                os.unlink(marker)
+            report_r, report_w = os.pipe()
+            answer_r, answer_w = os.pipe()
             # The application's own SIGTERM handler, there from the child's first instruction.
             signal.signal(signal.SIGTERM, (lambda *_: sys.exit(143)) if job.get("sigterm") == "exit"
                           else signal.SIG_DFL)
@@ -108,55 +225,53 @@ _ZYGOTE = textwrap.dedent('''
             if pid == 0:
                 code = 4
                 try:
+                    for fd in [*reports, *answers.values()]:
+                        os.close(fd)
+                    os.close(report_r)
+                    os.close(answer_w)
+                    anchor = job.get("anchor") if job.get("signal") else None
+                    if anchor:
+                        _anchor.update(name=anchor.rstrip("~"), finalizer=anchor.endswith("~"),
+                                       out=report_w, **{"in": answer_r})
                     code = child(job)
                 finally:
                     sys.stderr.flush()
                     os._exit(code if isinstance(code, int) else 4)
+            os.close(report_w)
+            os.close(answer_r)
             running[pid] = index
+            pids[index] = pid
+            reports[report_r] = index
+            answers[index] = answer_w
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         results = [None] * len(jobs)
-        # When to signal each child: "after" seconds from the moment its target starts (anchor
-        # "start", the default) or its prepared cache write appears (anchor "write": right
-        # before CreateToken is sent).
-        due = {}
-        watched = {index: (job.get("anchor", "start"), job["home"])
-                   for index, job in enumerate(jobs) if job.get("signal")}
-        delivered = set()
-        pids = {index: pid for pid, index in running.items()}
+        signalled = set()
         while running:
-            now = time.monotonic() - started
-            for index, (anchor, home) in list(watched.items()):
-                if anchor == "start":
-                    seen = os.path.exists(os.path.join(home, "started"))
-                else:
-                    try:
-                        names = os.listdir(os.path.join(home, ".aws", "sso", "cache"))
-                    except OSError:
-                        continue
-                    seen = any(name.startswith(".tmp-") for name in names)
-                if seen:
-                    due[index] = now + jobs[index]["after"]
-                    del watched[index]
-            for index, when in list(due.items()):
-                if when > now:
-                    continue
-                del due[index]
-                pid = pids[index]
-                if pid in running:
-                    try:
-                        os.kill(pid, jobs[index]["signal"])
-                        delivered.add(index)
-                    except ProcessLookupError:
-                        pass
-            pid, status = os.waitpid(-1, os.WNOHANG)
-            if pid == 0:
-                time.sleep(0.001)
-                continue
-            index = running.pop(pid)
-            results[index] = {"exit": os.waitstatus_to_exitcode(status),
-                              "elapsed": time.monotonic() - started}
+            if reports:
+                ready, _, _ = select.select(list(reports), [], [], 0.005)
+            else:
+                ready = []
+                time.sleep(0.002)
+            for fd in ready:
+                index = reports.pop(fd)
+                reached = os.read(fd, 1)
+                os.close(fd)
+                if reached:  # at its anchor, waiting: signal it, then let it go on
+                    os.kill(pids[index], jobs[index]["signal"])
+                    signalled.add(index)
+                    with contextlib.suppress(OSError):  # a child SIGKILLed is gone
+                        os.write(answers[index], b"g")
+            while running:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+                if pid == 0:
+                    break
+                index = running.pop(pid)
+                results[index] = {"exit": os.waitstatus_to_exitcode(status),
+                                  "elapsed": time.monotonic() - started}
+        for fd in [*reports, *answers.values()]:
+            os.close(fd)
         for index in range(len(jobs)):
-            results[index]["signalled"] = index in delivered
+            results[index]["signalled"] = index in signalled
         print(json.dumps(results), flush=True)
 ''')
 
@@ -194,9 +309,9 @@ class Zygote:
                 self._proc.wait()
 
     def run(self, jobs: list[dict[str, Any]]) -> list[Outcome]:
-        """Fork one child per job at once and send ``job["signal"]`` ``job["after"]`` seconds after
-        its target starts, or with ``job["anchor"] == "write"`` after its prepared token write
-        appears (CreateToken is sent right after)."""
+        """Fork one child per job at once; a job with ``signal`` and ``anchor`` gets that signal
+        when it reaches that event (see the module docstring). ``signalled`` in the outcome says
+        the anchor was reached and the signal sent."""
         assert self._proc.stdin is not None and self._proc.stdout is not None
         self._proc.stdin.write(json.dumps(jobs) + "\n")
         self._proc.stdin.flush()
@@ -220,4 +335,3 @@ def make_homes(root: Path, n: int) -> list[Path]:
 def child_log(home: Path) -> str:
     path = home / "child.log"
     return path.read_text() if path.exists() else ""
-

@@ -71,7 +71,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         description="IAM Identity Center (AWS SSO) login and credentials for boto3, "
         "the AWS CLI and every SDK.",
         epilog="Exit codes: 0 success, 1 failure (reason on stderr), 2 bad usage, "
-        "130 interrupted.",
+        "130 interrupted, 143 terminated.",
         parents=[global_options(for_top_level=True)],
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -88,33 +88,57 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+# Signals this command's own handlers turned into exceptions, in order. If one of those
+# exceptions is lost anyway (see _interrupts: a finalizer drops it, and so may code that
+# swallows BaseException), the command still ends with the signal's exit code.
+_received: list[int] = []
+
+
 def _terminate(signum: int, frame: object) -> None:
     # An exception, not the default action: it lands between two bytecodes of the main
     # thread, so a token write in progress is finished first (see _interrupts).
+    _received.append(EXIT_TERMINATED)
     raise SystemExit(EXIT_TERMINATED)
 
 
-def _handle_sigterm() -> object:
-    """Turn SIGTERM into ``SystemExit(143)`` for this command's run; returns the previous handler."""
+def _interrupt(signum: int, frame: object) -> None:
+    _received.append(EXIT_INTERRUPTED)
+    raise KeyboardInterrupt
+
+
+def _handle_signals() -> tuple[object, object]:
+    """Turn SIGTERM into ``SystemExit(143)`` and SIGINT into ``KeyboardInterrupt`` for this
+    command's run (SIGINT only where Python's own handler is in place: not where it is
+    ignored, nor where an embedding application chose its own); the previous handlers."""
     try:  # the builtin module: `signal` would import enum, which the warm path never needs
         import _signal as signal_module
     except ImportError:  # pragma: no cover - other interpreters
         import signal as signal_module
-    try:
-        return signal_module.signal(signal_module.SIGTERM, _terminate)
-    except (ValueError, OSError, AttributeError):  # not the main thread, or no SIGTERM here
-        return None
+    previous: list[object] = []
+    for signum, handler in ((signal_module.SIGTERM, _terminate), (signal_module.SIGINT, _interrupt)):
+        try:
+            if signum == signal_module.SIGINT and \
+                    signal_module.getsignal(signum) is not signal_module.default_int_handler:
+                previous.append(None)
+                continue
+            previous.append(signal_module.signal(signum, handler))
+        except (ValueError, OSError, AttributeError):  # not the main thread, or no such signal
+            previous.append(None)
+    return previous[0], previous[1]
 
 
-def _restore_sigterm(previous: object) -> None:
-    if previous is None:
+def _restore_signals(previous: tuple[object, object]) -> None:
+    if previous == (None, None):
         return
     import signal
 
-    try:
-        signal.signal(signal.SIGTERM, previous)  # type: ignore[arg-type]
-    except (ValueError, OSError, TypeError):
-        pass
+    for signum, handler in zip((signal.SIGTERM, signal.SIGINT), previous, strict=True):
+        if handler is None:
+            continue
+        try:
+            signal.signal(signum, handler)  # type: ignore[arg-type]
+        except (ValueError, OSError, TypeError):
+            pass
 
 
 def _stdout_gone() -> None:
@@ -131,9 +155,18 @@ def _stdout_gone() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``boto-sso-oidc`` console script."""
-    previous = _handle_sigterm()
+    from .._interrupts import deliver_dropped_signal, keep_dropped_signals
+
+    del _received[:]
+    keep_dropped_signals()
+    previous = _handle_signals()
     try:
-        return _main(argv)
+        code = _main(argv)
+        deliver_dropped_signal()  # a signal a finalizer dropped ends the command here
+        if _received and code not in (EXIT_INTERRUPTED, EXIT_TERMINATED):
+            # A signal's exception lost some other way: the signal still decides the exit code.
+            raise KeyboardInterrupt if _received[0] == EXIT_INTERRUPTED else SystemExit(EXIT_TERMINATED)
+        return code
     except KeyboardInterrupt:
         _say("boto-sso-oidc: interrupted")
         return EXIT_INTERRUPTED
@@ -147,7 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _say("boto-sso-oidc: stdout was closed before all output was written")
         return EXIT_FAILURE
     finally:
-        _restore_sigterm(previous)
+        _restore_signals(previous)
 
 
 def _say(line: str) -> None:

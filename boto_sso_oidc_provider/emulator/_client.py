@@ -83,16 +83,28 @@ class EmulatorControl:
         delay: float | None = None,
         grant_type: str | None = None,
         reason: str | None = None,
+        hold: bool = False,
     ) -> None:
         """Make the next ``count`` calls of ``operation`` fail with ``error`` and/or wait
-        ``delay`` seconds first. ``grant_type`` limits a CreateToken fault to one grant;
+        ``delay`` seconds first; with ``hold``, wait until :meth:`release` first.
+        ``grant_type`` limits a CreateToken fault to one grant;
         ``reason`` is the SSO OIDC error's ``reason`` (``KMS_DisabledException`` ...)."""
         payload: dict[str, Any] = {"operation": operation, "count": count}
+        if hold:
+            payload["hold"] = True
         for key, value in (("error", error), ("delay", delay), ("grantType", grant_type),
                            ("reason", reason)):
             if value is not None:
                 payload[key] = value
         self._call("POST", "faults", payload)
+
+    def held(self) -> int:
+        """How many requests a ``hold`` fault keeps waiting now."""
+        return int(self._call("GET", "held")["held"])
+
+    def release(self) -> int:
+        """Let every held request go on; returns how many were held."""
+        return int(self._call("POST", "release", {})["released"])
 
     def expire(self, what: str) -> int:
         """Expire every record of a kind now (``access_tokens``, ``refresh_tokens``,

@@ -5,8 +5,10 @@
 ``POST /_emulator/deny``    ``{"userCode": "ABCD-EFGH"}``: deny it
 ``GET /_emulator/pending``  ``{"userCodes": [...]}``: logins awaiting a decision
 ``GET /_emulator/calls``    ``{"operations": {name: n}, "grants": {type: n}}``
-``POST /_emulator/faults``  ``{"operation", "error"?, "delay"?, "count"?, "grantType"?}``
+``POST /_emulator/faults``  ``{"operation", "error"?, "delay"?, "hold"?, "count"?, "grantType"?}``
 ``GET /_emulator/faults``   ``{"faults": [...]}``: what is still queued
+``GET /_emulator/held``     ``{"held": n}``: requests a ``hold`` fault keeps waiting now
+``POST /_emulator/release`` ``{}``: let every held request go on (``{"released": n}``)
 ``POST /_emulator/expire``  ``{"what": "access_tokens" | ...}``: expire a kind now
 ``POST /_emulator/reset``   forget tokens, registrations, faults and counters
 ==========================  ===================================================
@@ -112,7 +114,8 @@ def calls(state: EmulatorState, request: Request) -> Response:
 
 def _fault_json(fault: Fault) -> dict[str, Any]:
     return {"operation": fault.operation, "error": fault.error, "delay": fault.delay,
-            "count": fault.count, "grantType": fault.grant_type, "reason": fault.reason}
+            "count": fault.count, "grantType": fault.grant_type, "reason": fault.reason,
+            "hold": fault.hold}
 
 
 def parse_fault(payload: Mapping[str, Any]) -> Fault:
@@ -122,6 +125,9 @@ def parse_fault(payload: Mapping[str, Any]) -> Fault:
         raise ValueError(f"operation must be one of {', '.join(OPERATIONS)}")
     error, delay = payload.get("error"), payload.get("delay")
     count, grant_type = payload.get("count", 1), payload.get("grantType")
+    hold = payload.get("hold", False)
+    if not isinstance(hold, bool):
+        raise ValueError("hold must be true or false")
     allowed = _SHAPES[operation].fault_errors()
     if error is not None and error not in allowed:
         raise ValueError(f"error for {operation} must be one of {', '.join(sorted(allowed))}")
@@ -130,8 +136,8 @@ def parse_fault(payload: Mapping[str, Any]) -> Fault:
         or not math.isfinite(delay) or not 0 <= delay <= _MAX_DELAY
     ):
         raise ValueError(f"delay must be a number of seconds from 0 to {_MAX_DELAY:g}")
-    if error is None and not delay:
-        raise ValueError("a fault needs an error, a delay, or both")
+    if error is None and not delay and not hold:
+        raise ValueError("a fault needs an error, a delay or a hold")
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise ValueError("count must be a positive integer")
     if grant_type is not None and (operation != "CreateToken" or not isinstance(grant_type, str)):
@@ -142,7 +148,8 @@ def parse_fault(payload: Mapping[str, Any]) -> Fault:
         raise ValueError("reason is for SSO OIDC errors only: "
                          + "; ".join(f"{name}: {', '.join(sorted(reasons))}"
                                      for name, reasons in _oidc.REASONS.items()))
-    return Fault(operation, error, float(delay) if delay else None, count, grant_type, reason)
+    return Fault(operation, error, float(delay) if delay else None, count, grant_type, reason,
+                 hold)
 
 
 def add_fault(state: EmulatorState, request: Request) -> Response:
@@ -157,6 +164,15 @@ def add_fault(state: EmulatorState, request: Request) -> Response:
 def list_faults(state: EmulatorState, request: Request) -> Response:
     with state.lock:
         return json_response(200, {"faults": [_fault_json(fault) for fault in state.faults]})
+
+
+def held(state: EmulatorState, request: Request) -> Response:
+    return json_response(200, {"held": state.held()})
+
+
+def release(state: EmulatorState, request: Request) -> Response:
+    _body(request)
+    return json_response(200, {"released": state.release()})
 
 
 def expire(state: EmulatorState, request: Request) -> Response:
@@ -181,6 +197,8 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", f"{PREFIX}/calls"): Route(calls, ERRORS),
     ("POST", f"{PREFIX}/faults"): Route(add_fault, ERRORS),
     ("GET", f"{PREFIX}/faults"): Route(list_faults, ERRORS),
+    ("GET", f"{PREFIX}/held"): Route(held, ERRORS),
+    ("POST", f"{PREFIX}/release"): Route(release, ERRORS),
     ("POST", f"{PREFIX}/expire"): Route(expire, ERRORS),
     ("POST", f"{PREFIX}/reset"): Route(reset, ERRORS),
 }

@@ -179,6 +179,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return route.shape.error(THROTTLE_ERROR, "Rate exceeded", request_id=request_id)
             fault = state.take_fault(operation, detail)
             if fault is not None:
+                if fault.hold:
+                    state.hold()
                 if fault.delay:
                     time.sleep(fault.delay)
                 if fault.reason:  # an SSO OIDC error (parse_fault checked)

@@ -185,7 +185,9 @@ class IssuedCredentials:
 
 @dataclass
 class Fault:
-    """An injected failure or delay for the next ``count`` calls of ``operation``."""
+    """An injected failure or delay for the next ``count`` calls of ``operation``; with
+    ``hold``, each such call first waits until :meth:`EmulatorState.release` (at most
+    :data:`HOLD_LIMIT` seconds), so a test knows the request is in flight for as long as it likes."""
 
     operation: str
     error: str | None = None
@@ -194,6 +196,10 @@ class Fault:
     grant_type: str | None = None
     reason: str | None = None
     """The ``reason`` member of an SSO OIDC error (the KMS reasons, see ``_oidc.REASONS``)."""
+    hold: bool = False
+
+
+HOLD_LIMIT = 60.0  # seconds: a held request must not keep a server thread for ever
 
 
 class _Expiring(Protocol):
@@ -212,6 +218,9 @@ class EmulatorState:
             raise ValueError(f"cannot rate-limit {unknown[0]}: the rate-limited operations are "
                              f"{', '.join(RATE_LIMITED_OPERATIONS)}")
         self.throttle = Throttle(self.config.rate_limits)
+        self._holds = threading.Condition(threading.Lock())
+        self._held = 0
+        self._release_generation = 0
         self._clear()
 
     def _clear(self) -> None:
@@ -327,9 +336,43 @@ class EmulatorState:
             return changed
 
     def reset(self) -> None:
-        """Forget every token, registration, fault and counter (the directory stays)."""
+        """Forget every token, registration, fault and counter (the directory stays); held
+        requests go on."""
         with self.lock:
             self._clear()
+        self.release()
+
+    # -- held requests ------------------------------------------------------
+
+    def hold(self) -> None:
+        """Keep the calling request here until :meth:`release` (or :data:`HOLD_LIMIT` seconds)."""
+        with self._holds:
+            generation = self._release_generation
+            self._held += 1
+            self._holds.notify_all()
+            try:
+                self._holds.wait_for(lambda: self._release_generation != generation, HOLD_LIMIT)
+            finally:
+                self._held -= 1
+                self._holds.notify_all()
+
+    def held(self) -> int:
+        """How many requests are being held now."""
+        with self._holds:
+            return self._held
+
+    def wait_held(self, count: int, timeout: float) -> bool:
+        """Wait until at least ``count`` requests are held; False if ``timeout`` passed first."""
+        with self._holds:
+            return self._holds.wait_for(lambda: self._held >= count, timeout)
+
+    def release(self) -> int:
+        """Let every held request go on; returns how many were held."""
+        with self._holds:
+            released = self._held
+            self._release_generation += 1
+            self._holds.notify_all()
+            return released
 
     # -- OIDC records -------------------------------------------------------
 
