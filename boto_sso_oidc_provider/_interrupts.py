@@ -65,9 +65,11 @@ def _logger() -> Any:
 
     return logging.getLogger(__name__)
 
-# Signals whose handler's exception a finalizer dropped, oldest first (main thread only).
+
+# Signals whose handler's exception a finalizer dropped, oldest first (main thread only). The
+# guard is re-entrant: a finalizer may run, and drop again, while the hook holds it.
 _dropped: list[int] = []
-_dropped_guard = _thread.allocate_lock()
+_dropped_guard = _thread.RLock()
 _kept: list[bool] = []
 # A dropped signal is also sent again to the main thread this soon (a finalizer is short), so
 # that a long wait (a login waiting for the browser) ends too, not only the next checkpoint.
@@ -83,21 +85,18 @@ def keep_dropped_signals() -> None:
     previous = sys.unraisablehook
 
     def hook(unraisable: Any) -> None:
-        signum = _signal_behind(unraisable)
-        if signum is None:
-            previous(unraisable)
-            return
+        # The whole hook under the guard: the signal sent again (below) waits for the guard, so
+        # its handler cannot run inside this hook, where its exception would be lost for good.
         with _dropped_guard:
+            signum = _signal_behind(unraisable)
+            if signum is None:
+                previous(unraisable)
+                return
             _dropped.append(signum)
-        _logger().debug("Signal %d arrived inside a finalizer (%s); it is raised again", signum,
-                     unraisable.err_msg or "")
-        import threading
-
-        try:
-            threading.Thread(target=_send_again, args=(signum,), daemon=True,
-                             name="boto-sso-oidc-signal-again").start()
-        except RuntimeError:  # pragma: no cover - the interpreter is shutting down
-            pass
+            try:  # a bare thread: threading's start() would wait here for it to run
+                _thread.start_new_thread(_send_again, (signum,))
+            except RuntimeError:  # pragma: no cover - the interpreter is shutting down
+                pass
 
     sys.unraisablehook = hook
 
@@ -118,7 +117,10 @@ def _send_again(signum: int) -> None:
     import time
 
     time.sleep(_RESEND_AFTER)
-    if _take_dropped(signum) is not None:  # not delivered at a checkpoint meanwhile
+    with _dropped_guard:
+        if _take_dropped(signum) is None:  # delivered at a checkpoint meanwhile
+            return
+        _logger().debug("Signal %d arrived inside a finalizer; sending it again", signum)
         try:
             signal.pthread_kill(threading.main_thread().ident or 0, signum)
         except (OSError, ValueError):  # pragma: no cover - the main thread is gone

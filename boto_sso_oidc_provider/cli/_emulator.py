@@ -96,8 +96,10 @@ control plane (JSON, no authentication):
   POST /_emulator/deny    {"userCode": "ABCD-EFGH"}   deny it
   GET  /_emulator/pending                             user codes awaiting a decision
   GET  /_emulator/calls                               requests per operation and grant
-  POST /_emulator/faults  {"operation", "error"?, "delay"?, "count"?, "grantType"?}
+  POST /_emulator/faults  {"operation", "error"?, "delay"?, "hold"?, "count"?, "grantType"?}
   GET  /_emulator/faults                              faults still queued
+  GET  /_emulator/held                                requests a hold fault keeps waiting
+  POST /_emulator/release {}                          let every held request go on
   POST /_emulator/expire  {"what": "access_tokens" | "refresh_tokens" |
                            "role_credentials" | "registrations" | "device_codes" |
                            "authorization_codes"}
