@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -94,7 +95,7 @@ def _serve_in(namespace: str, emulator, *args: str) -> Iterator[dict[str, str]]:
                             stderr=subprocess.PIPE, text=True, cwd=REPO)
     try:
         assert proc.stdout is not None
-        lines = [proc.stdout.readline() for _ in range(2)]
+        lines = [proc.stdout.readline() for _ in range(1 if "--imds" in args else 2)]
         assert all(lines), proc.communicate(timeout=30)
         yield dict(line.strip().split("=", 1) for line in lines)
     finally:
@@ -176,3 +177,134 @@ def test_the_sdks_refuse_other_hosts_over_plain_http(sso_emulator):
                               timeout=60, stdin=subprocess.DEVNULL, cwd=REPO)
         lines = node.stdout.splitlines()
         assert len(lines) == len(REFUSED) and all("URL not accepted" in line for line in lines), node.stderr
+
+
+# -- instance metadata: Docker Desktop, devcontainers, Podman, WSL2 ---------------------------------
+
+IMDS_FETCH = """
+import os
+from botocore.utils import InstanceMetadataFetcher
+endpoint = os.environ["AWS_EC2_METADATA_SERVICE_ENDPOINT"]  # botocore's own IMDS fetcher, 2 attempts
+found = InstanceMetadataFetcher(num_attempts=2, config={"ec2_metadata_service_endpoint": endpoint})
+print(found.retrieve_iam_role_credentials().get("access_key", "no credentials"))
+"""
+JS_IMDS_FETCH = """
+const { fromInstanceMetadata } = require("@aws-sdk/credential-providers");
+fromInstanceMetadata({ maxRetries: 1 })().then((c) => console.log(c.accessKeyId),
+                                              (e) => console.log("no credentials", e.name));
+"""
+
+
+def _imds_fetch_in(namespace: str, emulator, endpoint: str, *, node: bool = False) -> str:
+    env = subprocess_env(emulator, AWS_EC2_METADATA_SERVICE_ENDPOINT=endpoint)
+    env.pop("AWS_PROFILE")
+    env.pop("AWS_EC2_METADATA_DISABLED")
+    if node:
+        env["NODE_PATH"] = str(javascript_sdk())
+        command = ["node", "-e", JS_IMDS_FETCH]
+    else:
+        command = [sys.executable, "-c", IMDS_FETCH]
+    result = subprocess.run(["ip", "netns", "exec", namespace, *command], env=env, capture_output=True,
+                            text=True, timeout=60, stdin=subprocess.DEVNULL, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+@contextlib.contextmanager
+def _host_name(namespace: str, name: str, address: str) -> Iterator[None]:
+    """``name`` resolves to ``address`` inside ``namespace`` (``ip netns exec`` bind-mounts
+    /etc/netns/NAMESPACE/hosts over /etc/hosts), as Docker Desktop and Podman give containers
+    host.docker.internal and host.containers.internal."""
+    directory = Path("/etc/netns") / namespace
+    directory.mkdir(parents=True)
+    try:
+        (directory / "hosts").write_text(f"127.0.0.1 localhost\n{address} {name}\n")
+        yield
+    finally:
+        shutil.rmtree(directory)
+
+
+def _bridge(host: str, app: str, subnet: str, suffix: str) -> tuple[str, str]:
+    """A veth pair as a container bridge: the host at .1, the app at .2, routing through the host."""
+    host_address, app_address = f"{subnet}.1", f"{subnet}.2"
+    _ip(host, "link", "add", f"bso-h{suffix}", "type", "veth", "peer", "name", f"bso-a{suffix}", "netns", app)
+    _ip(host, "addr", "add", f"{host_address}/24", "dev", f"bso-h{suffix}")
+    _ip(host, "link", "set", f"bso-h{suffix}", "up")
+    _ip(app, "addr", "add", f"{app_address}/24", "dev", f"bso-a{suffix}")
+    _ip(app, "link", "set", f"bso-a{suffix}", "up")
+    _ip(app, "route", "add", "default", "via", host_address)
+    return host_address, app_address
+
+
+@needs_namespaces
+def test_docker_desktop_and_devcontainers_reach_serve_imds_as_host_docker_internal(warm_cache):
+    """The host listens on its bridge address for the app's network only (--allow); the app names it
+    host.docker.internal. A third network, routed to the host too, is refused."""
+    emulator, key = warm_cache
+    with _namespaces("host", "app", "other") as (host, app, other):
+        gateway, _ = _bridge(host, app, "172.31.0", "0")
+        _bridge(host, other, "172.31.1", "1")
+        with _host_name(app, "host.docker.internal", gateway), \
+                _serve_in(host, emulator, "--imds", "--host", "0.0.0.0", "--allow", "172.31.0.0/24",
+                          "--url-host", "host.docker.internal") as variables:
+            endpoint = variables["AWS_EC2_METADATA_SERVICE_ENDPOINT"]
+            assert endpoint == f"http://host.docker.internal:{PORT}/"
+            assert _imds_fetch_in(app, emulator, endpoint) == key
+            if shutil.which("node"):
+                assert _imds_fetch_in(app, emulator, endpoint, node=True) == key
+            # WSL2 (NAT) reaches the Windows host at its default gateway: the same, by address.
+            assert _imds_fetch_in(app, emulator, f"http://{gateway}:{PORT}/") == key
+            # Outside the allowed network: 403 before the request is read, no credentials.
+            assert _imds_fetch_in(other, emulator, f"http://172.31.1.1:{PORT}/") == "no credentials"
+
+
+FORWARDER = """
+import socket, sys, threading
+listen, target = sys.argv[1], ("127.0.0.1", int(sys.argv[2]))
+server = socket.create_server((listen, int(sys.argv[3])))
+print("ready", flush=True)
+def pipe(a, b):
+    try:
+        while data := a.recv(65536):
+            b.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for s in (a, b):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+while True:
+    client, _ = server.accept()
+    upstream = socket.create_connection(target)
+    threading.Thread(target=pipe, args=(client, upstream), daemon=True).start()
+    threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
+"""
+
+
+@needs_namespaces
+def test_podman_and_wsl2_host_loopback_forwarding_reach_serve_imds_on_loopback(warm_cache):
+    """Rootless Podman (pasta, slirp4netns), Docker Desktop's proxies and WSL2's localhost forwarding
+    hand a container's connections to the host's loopback: serve stays on 127.0.0.1 (no --allow
+    needed); a forwarder on the host's bridge address stands in for theirs."""
+    emulator, key = warm_cache
+    with _namespaces("host", "app") as (host, app):
+        gateway, _ = _bridge(host, app, "172.31.2", "2")
+        with _host_name(app, "host.containers.internal", gateway), \
+                _serve_in(host, emulator, "--imds") as variables:
+            served = variables["AWS_EC2_METADATA_SERVICE_ENDPOINT"]
+            assert served == f"http://127.0.0.1:{PORT}/"
+            forwarder = subprocess.Popen(["ip", "netns", "exec", host, sys.executable, "-c", FORWARDER,
+                                          gateway, PORT, "9912"], stdout=subprocess.PIPE, text=True)
+            try:
+                assert forwarder.stdout is not None and forwarder.stdout.readline().strip() == "ready"
+                endpoint = "http://host.containers.internal:9912/"
+                assert _imds_fetch_in(app, emulator, endpoint) == key
+                if shutil.which("node"):
+                    assert _imds_fetch_in(app, emulator, endpoint, node=True) == key
+                # Without the forwarder the app cannot reach the host's loopback at all.
+                assert _imds_fetch_in(app, emulator, f"http://{gateway}:{PORT}/") == "no credentials"
+            finally:
+                forwarder.kill()
+                forwarder.wait()
