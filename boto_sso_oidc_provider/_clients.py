@@ -162,13 +162,15 @@ class TransientServiceError(Exception):
     """
 
     def __init__(self, reason: str, *, retryable: bool = True, advice: str | None = None,
-                 throttled: bool = False) -> None:
+                 throttled: bool = False, unreachable: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retryable = retryable
         self._advice = advice
         self.throttled = throttled
         """The service said "slow down" (429, a throttling code), not "something broke"."""
+        self.unreachable = unreachable
+        """Nothing answered: the connection was refused or the host is unknown."""
 
     @property
     def advice(self) -> str:
@@ -238,8 +240,15 @@ def call(operation: Callable[..., _T], /, *, refusals: Collection[str] = (), **p
         raise TransientServiceError(f"{code or 'error'} (HTTP {status})", retryable=retryable,
                                     throttled=throttled) from None
     except (botocore.exceptions.BotoCoreError, OSError) as error:
-        raise TransientServiceError(f"{type(error).__name__}{_endpoint_note(operation, error)}") \
-            from None
+        # Nothing answers at that address (refused, no such host), after botocore's own retries:
+        # waiting longer (a listing's backoff) will not make it answer.
+        unreachable = isinstance(error, botocore.exceptions.EndpointConnectionError)
+        raise TransientServiceError(
+            f"{type(error).__name__}{_endpoint_note(operation, error)}", retryable=not unreachable,
+            advice=UNREACHABLE_ADVICE if unreachable else None, unreachable=unreachable) from None
+
+
+UNREACHABLE_ADVICE = "Check that this endpoint is the right one and reachable from here, then try again."
 
 
 def _endpoint_note(operation: Any, error: BaseException) -> str:
@@ -258,6 +267,9 @@ def _endpoint_note(operation: Any, error: BaseException) -> str:
     return f" reaching {url} ({endpoint_source(meta.service_model.service_id.hyphenize())})"
 
 
+_DEFAULT_SOURCE = "the AWS default for the region, or endpoint_url in the AWS config"
+
+
 def endpoint_source(service: str, environ: Mapping[str, str] | None = None) -> str:
     """Where botocore took the endpoint of ``service`` (``sso-oidc``, ``sso``) from, for messages."""
     environ = os.environ if environ is None else environ
@@ -265,7 +277,18 @@ def endpoint_source(service: str, environ: Mapping[str, str] | None = None) -> s
     for name in (specific, "AWS_ENDPOINT_URL"):
         if environ.get(name):
             return f"set by {name}"
-    return "the AWS default for the region, or endpoint_url in the AWS config"
+    return _DEFAULT_SOURCE
+
+
+def unreachable_message(url: str, environ: Mapping[str, str] | None = None) -> str:
+    """The line for a botocore ``EndpointConnectionError`` at ``url`` (a call made outside
+    :func:`call`): the URL, the variable that set it (else the default), what to do."""
+    environ = os.environ if environ is None else environ
+    source = next((f"set by {name}" for name in ("AWS_ENDPOINT_URL_SSO_OIDC", "AWS_ENDPOINT_URL_SSO",
+                                                  "AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL")
+                   if environ.get(name) and url.startswith(environ[name].rstrip("/"))),
+                  _DEFAULT_SOURCE)
+    return f"Could not connect to {url} ({source}). {UNREACHABLE_ADVICE}"
 
 
 UNAUTHORIZED = "UnauthorizedException"

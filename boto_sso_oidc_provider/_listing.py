@@ -368,6 +368,7 @@ def _explain(failure: BaseException, done: int, total: int | None, pace: Pace) -
                             "slow portal may need a longer --timeout)",
                             accounts_done=done, accounts_total=total)
     if isinstance(failure, TransientServiceError):
-        return ListingError(f"the portal answered {failure.reason} ({where}); nothing was written. "
-                            f"{failure.advice}", accounts_done=done, accounts_total=total)
+        failed = "could not be reached:" if failure.unreachable else "answered"
+        return ListingError(f"the portal {failed} {failure.reason} ({where}); nothing was written. "
+                            f"{failure.advice.rstrip('.')}", accounts_done=done, accounts_total=total)
     return failure

@@ -725,9 +725,11 @@ class AWSConfig:
             path = self._config_path()
             where = (f"the AWS config file {path}, which does not exist" if not os.path.exists(path)
                      else f"the AWS config ({path})")
+            advice = ("Set one up with: boto-sso-oidc configure (or check AWS_CONFIG_FILE)."
+                      if not self._profiles and not self._sessions else
+                      "Check AWS_PROFILE, --profile and AWS_CONFIG_FILE.")
             raise _config_error(
-                f'Profile "{profile}" is not defined in {where} (defined profiles: {known}). '
-                "Check AWS_PROFILE, --profile and AWS_CONFIG_FILE.",
+                f'Profile "{profile}" is not defined in {where} (defined profiles: {known}). {advice}',
                 profile=profile,
             )
         return self._profiles[profile]

@@ -170,9 +170,26 @@ def error_line(error: BaseException) -> str:
     from .. import _redaction
 
     message = getattr(error, "message", None) or str(error) or type(error).__name__
-    if not _is_ours(error) and not _is_known(error):
+    url = _unreachable_url(error)
+    if url is not None:
+        from .._clients import unreachable_message
+
+        message = unreachable_message(url)
+    elif not _is_ours(error) and not _is_known(error):
         message = f"unexpected {type(error).__name__}: {message} (run again with --debug for details)"
     return " ".join(_redaction.redact(str(message)).split())
+
+
+def _unreachable_url(error: BaseException) -> str | None:
+    """The URL of a botocore ``EndpointConnectionError`` (nothing answered there), else None."""
+    if "botocore.exceptions" not in sys.modules:
+        return None
+    import botocore.exceptions
+
+    if not isinstance(error, botocore.exceptions.EndpointConnectionError):
+        return None
+    url = getattr(error, "kwargs", {}).get("endpoint_url")
+    return url if isinstance(url, str) and url else None
 
 
 def _is_ours(error: BaseException) -> bool:

@@ -10,8 +10,8 @@ makes no network call and never prints a token, key or secret.
 With ``--profile``, only that profile and its session (a ``role_arn``
 profile: the SSO profile and session its chain ends at). Exit codes: 0 report
 printed (with ``--profile``: and the session is usable, valid or refreshable);
-1 a login is needed for that profile, or the config is wrong (one line on
-stderr); 2 usage.
+1 a login is needed for that profile, the config is wrong, or it has no SSO
+profile or sso-session at all (one line on stderr, naming ``configure``); 2 usage.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ LOGGED_OUT = "logged-out"
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.epilog = ("Exit codes: 0 report printed (with --profile: logged in or refreshable), "
-                     "1 login needed or config error, 2 bad usage.")
+                     "1 login needed, config error or no SSO profile at all, 2 bad usage.")
     add_profile(parser, what="report on this profile and its session only",
                 default="every SSO profile and sso-session of the AWS config")
     add_json(parser)
@@ -206,8 +206,11 @@ def run(args: argparse.Namespace) -> int:
         print_json({"sso_sessions": sessions, "profiles": profiles})
     elif sessions:
         print(_text(sessions, profiles, now))
-    else:
-        print("No SSO profile or sso-session in the AWS config.")
+    if not sessions:  # nothing to show: a new machine, or the wrong AWS_CONFIG_FILE
+        from .._warm import config_file
+
+        return fail("status", f"no SSO profile or sso-session in the AWS config ({config_file()}): "
+                              "set one up with boto-sso-oidc configure.")
     if args.profile is not None and sessions[0]["state"] not in (LOGGED_IN, REFRESHABLE):
         return fail("status", f'profile "{args.profile}" needs a login: {sessions[0]["login_command"]}')
     return EXIT_OK
