@@ -137,6 +137,10 @@ class SessionClients:
     def __repr__(self) -> str:
         return f"SessionClients({type(self._session).__name__})"
 
+    def with_profile(self, profile: ClientProfile) -> SessionClients:
+        """Clients on the same session that wait as ``profile`` says (a bulk listing's)."""
+        return SessionClients(self._session, profile=profile)
+
     def __call__(self, service: str, region: str) -> Any:
         client = self._clients.get((service, region))
         if client is None:

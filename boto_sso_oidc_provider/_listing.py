@@ -57,10 +57,13 @@ class Pace:
     rate: float = 20.0
     concurrency: int = 8
     deadline: float = 1800.0
-    min_rate: float = 1.0
+    min_rate: float | None = None
+    """The rate throttles never push it below (None: an eighth of ``rate``)."""
     cooldown: float = 1.0
-    base_backoff: float = 0.2
-    max_backoff: float = 10.0
+    # Short: the shared limiter does the slowing down (its rate halves on a throttle); the backoff
+    # only spreads the retries out, so a run of throttles does not cost minutes of sleep.
+    base_backoff: float = 0.1
+    max_backoff: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -145,7 +148,8 @@ class RateLimiter:
             now = self._clock()
             if now - self._last_cut >= self._pace.cooldown:
                 self._last_cut = now
-                self.rate = max(self._pace.min_rate, self.rate / 2)
+                floor = self._pace.min_rate or self._pace.rate / 8
+                self.rate = max(floor, self.rate / 2)
                 self._next = max(self._next, now + 1.0 / self.rate)
 
     def succeeded(self) -> None:
@@ -275,17 +279,21 @@ def list_organization(client: Any, access_token: str, *, pace: Pace = Pace(),
                       wanted: Callable[[Mapping[str, Any]], bool] | None = None,
                       progress: Callable[[ListingProgress], None] | None = None,
                       clock: Callable[[], float] = time.monotonic,
-                      sleep: Callable[[float], None] = time.sleep) -> Listing:
+                      sleep: Callable[[float], None] = time.sleep,
+                      deadline_at: float | None = None) -> Listing:
     """Every account (or those ``wanted`` says yes to, given the ListAccounts record) and its roles.
 
-    ``client`` is an ``sso`` botocore client (best made with the
+    ``deadline_at`` (a ``clock`` time) ends the listing earlier than
+    ``pace.deadline`` from now, when part of the deadline went elsewhere (a lock
+    wait). ``client`` is an ``sso`` botocore client (best made with the
     :data:`~._clients.BULK` profile). ``progress`` is called from the
     workers after each account. Raises :class:`ListingError` (deadline,
     or a failure that will not pass) and :class:`~._clients.ServiceRefused`
     (``UnauthorizedException``: the token was refused).
     """
     started = clock()
-    run = _Run(pace=pace, deadline=started + pace.deadline, clock=clock, sleep=sleep,
+    deadline = started + pace.deadline if deadline_at is None else min(deadline_at, started + pace.deadline)
+    run = _Run(pace=pace, deadline=deadline, clock=clock, sleep=sleep,
                progress=progress, started=started, limiter=RateLimiter(pace, clock=clock, sleep=sleep),
                window=_Window(pace.concurrency))
     work: queue.Queue[dict[str, Any] | None] = queue.Queue()

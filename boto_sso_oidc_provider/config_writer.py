@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import functools
 import os
 import re
 import shlex
@@ -148,16 +149,21 @@ class _Section:
         return _logical(self.header)
 
 
+@functools.lru_cache(maxsize=65536)  # an edit asks for every header's several times
 def _logical(header: str) -> tuple[str, str] | None:
     """(kind, name) as botocore's ``build_profile_map`` reads a header, or None."""
     if header == "default":
         return ("profile", "default")
     for kind in ("profile", "sso-session"):
         if header.startswith(kind):
-            try:
-                parts = shlex.split(header)
-            except ValueError:
-                return None
+            # ASCII without quotes, backslashes or the separators str.split adds: same split.
+            if not header.isascii() or any(char in header for char in "\"'\\\x0b\x0c\x1c\x1d\x1e\x1f"):
+                try:
+                    parts = shlex.split(header)
+                except ValueError:
+                    return None
+            else:  # shlex.split's answer, 100x cheaper
+                parts = header.split()
             return (kind, parts[1]) if len(parts) == 2 else None
     return None
 

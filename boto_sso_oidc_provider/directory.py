@@ -19,7 +19,6 @@ unreadable or foreign file is a warning and a fresh listing.
 
 from __future__ import annotations
 
-import dataclasses
 import fnmatch
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -159,20 +158,22 @@ def organization(manager: TokenManager, *, refresh: bool = False, ttl: float = D
         cached = _fresh(manager, entry, ttl, after=began if refresh else None)
         if cached is not None:
             return Organization(_filtered(cached[1], accounts_wanted), cached[0], True, cache_path=entry.path)
-        left = pace.deadline - (time.monotonic() - started)
-        listing = _list(manager, dataclasses.replace(pace, deadline=max(0.0, left)), accounts_wanted,
-                        progress)
+        listing = _list(manager, pace, started + pace.deadline, accounts_wanted, progress)
         listed_at = format_timestamp(manager.options.clock())
         if not accounts_wanted:
             entry.write(_encode(manager, listing.accounts, listed_at))
     return Organization(listing.accounts, listed_at, False, listing, entry.path)
 
 
-def _list(manager: TokenManager, pace: Pace, accounts_wanted: AccountFilter,
+def _list(manager: TokenManager, pace: Pace, deadline_at: float, accounts_wanted: AccountFilter,
           progress: Callable[[ListingProgress], None] | None) -> Listing:
     from ._clients import renew_once
 
-    factory = manager.options.client_factory or SessionClients(profile=BULK)
+    # The session's own clients, waiting as a bulk listing must (one attempt per botocore call:
+    # the engine retries, and must see every throttle); a factory handed in is used as it is.
+    factory = manager.options.clients()
+    if isinstance(factory, SessionClients):
+        factory = factory.with_profile(BULK)
     client = factory("sso", manager.sso.region)
     wanted = None
     if accounts_wanted:
@@ -185,7 +186,8 @@ def _list(manager: TokenManager, pace: Pace, accounts_wanted: AccountFilter,
         return manager.get(rejected_access_token=rejected).access_token
 
     def listed(access_token: str) -> Listing:
-        return list_organization(client, access_token, pace=pace, wanted=wanted, progress=progress)
+        return list_organization(client, access_token, pace=pace, wanted=wanted, progress=progress,
+                                 deadline_at=deadline_at)
 
     try:
         return renew_once(token, listed, gave_up=lambda: SSOProviderError(

@@ -88,14 +88,14 @@ def _generate(args: argparse.Namespace) -> int:
     from ._list import fetch, listing_summary
 
     regions = list(dict.fromkeys(args.region or []))
-    template = template_for(args.template, regions)
-    check_template(template)
     extra = dict(args.extra)
     if "region" in extra and len(regions) > 1:
         return fail("generate", "--set region=... and several --region values disagree: give the "
                                 "regions with --region only.")
-    if len(regions) == 1 and "region" not in extra:
-        extra = {"region": regions[0], **extra}
+    # One profile per role and region ('' : no region key, or --set's).
+    per_region = regions if regions and "region" not in extra else [""]
+    template = template_for(args.template, per_region)
+    check_template(template)
     manager = token_manager(args.profile, args.sso_session)
     sso = manager.sso
     if sso.name is None:
@@ -105,7 +105,7 @@ def _generate(args: argparse.Namespace) -> int:
                                 "--sso-session NAME.")
     block: str = sso.name
     _, found = fetch(args, manager)
-    items = assignments(found.accounts, regions if len(regions) > 1 else ("",))
+    items = assignments(found.accounts, per_region)
     report_: dict[str, Any] = {}
 
     def change(edit: ConfigEdit) -> None:

@@ -42,12 +42,13 @@ if TYPE_CHECKING:  # pragma: no cover
 def _positive(text: str) -> float:
     value = float(text)
     if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError("must be a positive number of seconds")
+        raise argparse.ArgumentTypeError("must be a positive number")
     return value
 
 
 def add_listing_options(parser: argparse.ArgumentParser) -> None:
-    """``--refresh``, ``--account``, ``--role``, ``--timeout``: shared by ``list`` and ``generate``."""
+    """``--refresh``, ``--account``, ``--role``, ``--rate``, ``--timeout``: shared by ``list`` and
+    ``generate``."""
     from .._listing import Pace
 
     group = parser.add_argument_group("listing")
@@ -58,6 +59,9 @@ def add_listing_options(parser: argparse.ArgumentParser) -> None:
                             "'prod-*' (repeatable)")
     group.add_argument("--role", action="append", default=[], metavar="GLOB", dest="roles",
                        help="only roles matching this glob, such as '*ReadOnly*' (repeatable)")
+    group.add_argument("--rate", type=_positive, default=Pace.rate, metavar="TPS",
+                       help=f"portal calls a second at most (default: {Pace.rate:g}, IAM Identity "
+                            "Center's published quota; raise it if AWS raised yours)")
     group.add_argument("--timeout", type=_positive, default=Pace.deadline, metavar="S",
                        help=f"seconds for the whole listing, throttling included (default: "
                             f"{Pace.deadline:g})")
@@ -109,7 +113,8 @@ def fetch(args: argparse.Namespace, manager: TokenManager | None = None) -> tupl
     manager = manager or token_manager(args.profile, args.sso_session)
     progress = Progress()
     try:
-        found = organization(manager, refresh=args.refresh, pace=Pace(deadline=args.timeout),
+        found = organization(manager, refresh=args.refresh,
+                             pace=Pace(rate=args.rate, deadline=args.timeout),
                              accounts_wanted=AccountFilter(tuple(args.accounts)), progress=progress)
     finally:
         progress.clear()
