@@ -21,18 +21,48 @@ fsynced and then renamed over the config (atomic), keeping the file's
 permissions (a new file is 0600 in a 0700 directory). A config botocore
 cannot parse is never written over, nor is a symbolic link written through.
 Nothing is written when nothing would change.
+
+Other programs do not take that lock: the AWS CLI (v1 and v2, ``aws configure
+set``, ``aws configure sso``) rewrites the config in place, truncating it and
+then writing it. So:
+
+* the file is read once, as bytes, between two ``fstat`` calls that must agree
+  (size, mtime, inode), and botocore parses exactly those bytes (a private copy
+  of them), never the path a second time;
+* a read that finds the file empty, or smaller than this edit's previous read,
+  may have caught another writer between its truncation and its write: it is
+  used only once the file has stayed so for :data:`SETTLE` seconds; one that
+  stays smaller than the previous read is refused (nothing written);
+* just before the rename the file is read again and must hold the same bytes as
+  the same file (device, inode, size, mtime_ns): otherwise another program
+  changed it, and the edit is redone on a fresh read (for up to
+  :data:`RETRY_FOR` seconds, then :class:`ConfigWriteError`);
+* the version the rename replaced is kept beside the config, as
+  ``<config>.boto-sso-oidc.bak`` (:func:`backup_path`; same permissions; one
+  version, replaced by the next write);
+* temporary files (``.<config name>-XXXXXXXX.tmp``) a killed writer left are
+  removed by the next write, under the lock.
+
+What remains without a lock shared with those programs: a write of theirs that
+lands between the last ``lstat`` and the rename (microseconds) is lost, and the
+AWS CLI itself undoes an edit of ours that lands between its own read and its
+write. The first is as small as a ``stat`` plus a ``rename`` can make it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import difflib
+import errno
 import functools
+import itertools
+import logging
 import os
 import re
 import shlex
 import stat
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,18 +71,34 @@ from typing import Any
 from .exceptions import SSOProviderError
 
 __all__ = [
+    "BACKUP_SUFFIX",
     "ConfigChange",
     "ConfigConflictError",
     "ConfigEdit",
     "ConfigWriteError",
     "SectionSpec",
+    "backup_path",
     "block_markers",
     "config_file_path",
     "edit_config",
     "valid_section_name",
 ]
 
+logger = logging.getLogger(__name__)
+
 DEFAULT_LOCK_TIMEOUT = 60.0
+
+BACKUP_SUFFIX = ".boto-sso-oidc.bak"
+"""Beside the config (``~/.aws/config.boto-sso-oidc.bak``): the version the last write replaced."""
+
+SETTLE = 1.0
+"""Seconds an empty or shrunken look must stay so before it is taken for the file's content
+(another writer may be between its truncation and its write)."""
+
+RETRY_FOR = 30.0
+"""Seconds an edit is redone while other programs keep changing the file, before giving up."""
+
+_POLL = 0.05
 
 # configparser's own patterns (RawConfigParser.SECTCRE, OPTCRE, NONSPACECRE): the
 # scan below must see sections and options exactly where botocore's parser does.
@@ -472,6 +518,8 @@ class ConfigChange:
     before: str
     after: str
     written: bool
+    backup: Path | None = None
+    """Where the replaced version was kept (None: nothing was written, or there was no file)."""
 
     @property
     def changed(self) -> bool:
@@ -493,15 +541,38 @@ def _parse(path: Path) -> dict[str, Any]:
     return parsed
 
 
-def _read(path: Path) -> tuple[str, dict[str, Any]]:
-    """The config's text and botocore's parse of it ('' and {} when absent).
+# -- looks: what one read of the config saw ---------------------------------------------------
+
+
+class _Changed(Exception):
+    """The config changed under a read or between the read and the rename: look again."""
+
+
+@dataclass(frozen=True)
+class _Look:
+    """The config as one read saw it: its bytes, their text, and the file's identity."""
+
+    data: bytes
+    text: str
+    identity: tuple[int, int, int, int] | None
+    """(device, inode, size, mtime_ns) of the file read; None: there was no file."""
+    mtime: float = 0.0
+    mode: int = 0o600
+
+
+def _identity(info: os.stat_result) -> tuple[int, int, int, int]:
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+
+
+def _look(path: Path) -> _Look:
+    """One read of the config, stable from its first byte to its last (else :class:`_Changed`).
 
     Raises :class:`ConfigWriteError` when it is not a file that may be written over.
     """
     try:
         info = path.lstat()
     except FileNotFoundError:
-        return "", {}
+        return _Look(b"", "", None)
     if stat.S_ISLNK(info.st_mode):
         target = os.path.realpath(path)
         raise ConfigWriteError(
@@ -510,20 +581,151 @@ def _read(path: Path) -> tuple[str, dict[str, Any]]:
     if not stat.S_ISREG(info.st_mode):
         raise ConfigWriteError(f"{path} is not a regular file: point AWS_CONFIG_FILE at the AWS config "
                                "file.", path=str(path))
-    import botocore.exceptions
-
     try:
-        with open(path, encoding="utf-8", newline="") as handle:
-            text = handle.read()
-        return text, _parse(path)
-    except (botocore.exceptions.ConfigParseError, UnicodeDecodeError) as error:
-        reason = getattr(error, "kwargs", {}).get("error", error)
-        raise ConfigWriteError(
-            f"{path} cannot be parsed ({' '.join(str(reason).split())}), so it was not changed: "
-            "fix its syntax, then run again.", path=str(path)) from None
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except (FileNotFoundError, IsADirectoryError) as error:  # replaced since the lstat
+        raise _Changed(f"replaced while being opened ({error.strerror})") from None
     except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise _Changed("replaced by a symbolic link while being opened") from None
         raise ConfigWriteError(f"{path} cannot be read ({error.strerror}): check its permissions.",
                                path=str(path)) from None
+    try:
+        before = os.fstat(fd)
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        after = os.fstat(fd)
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    if not stat.S_ISREG(after.st_mode):
+        raise _Changed("replaced by something that is not a regular file")
+    if _identity(before) != _identity(after) or len(data) != after.st_size:
+        raise _Changed("written to while being read")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ConfigWriteError(f"{path} cannot be parsed ({error}), so it was not changed: fix its "
+                               "syntax, then run again.", path=str(path)) from None
+    return _Look(data, text, _identity(after), after.st_mtime_ns / 1e9, stat.S_IMODE(after.st_mode))
+
+
+def _settled_look(path: Path, previous: _Look | None, deadline: float) -> _Look:
+    """A look that is not another writer's truncated file.
+
+    The AWS CLI rewrites the config in place (truncate, then write): between the two the file
+    is empty, or shorter than it was. A look that is empty, or smaller than ``previous`` (this
+    edit's last look), is used only once the file has stayed so for :data:`SETTLE` seconds; a
+    first look that stays empty is an empty file; one that stays smaller than ``previous`` is
+    refused (:class:`ConfigWriteError`): it is never written over.
+    """
+    waiting_since: tuple[tuple[int, int, int, int] | None, float] | None = None
+    while True:
+        try:
+            look = _look(path)
+        except _Changed as changed:
+            _pause(path, deadline, str(changed))
+            continue
+        shrank = previous is not None and len(look.data) < len(previous.data)
+        if look.identity is None or (look.data and not shrank):
+            return look
+        now = time.monotonic()
+        if waiting_since is None or waiting_since[0] != look.identity:
+            waiting_since = (look.identity, now)
+        if time.time() - look.mtime >= SETTLE or now - waiting_since[1] >= SETTLE:
+            if not shrank:
+                return look
+            assert previous is not None
+            raise ConfigWriteError(
+                f"{path} shrank from {len(previous.data)} to {len(look.data)} bytes while it was "
+                "being edited, and stayed so (another program changed it): nothing was written. "
+                "Check it, then run again.", path=str(path))
+        _pause(path, deadline, "empty" if not look.data else "smaller than a moment ago")
+
+
+def _pause(path: Path, deadline: float, why: str) -> None:
+    """Wait a moment before the next look; :class:`ConfigWriteError` once ``deadline`` is past."""
+    _check_deadline(path, deadline, why)
+    logger.debug("%s: %s; looking again", path, why)
+    time.sleep(_POLL)
+
+
+def _check_deadline(path: Path, deadline: float, why: str) -> None:
+    if time.monotonic() >= deadline:
+        raise ConfigWriteError(
+            f"{path} kept changing while boto-sso-oidc was editing it for {RETRY_FOR:g} s (another "
+            f"program is writing it; last: {why}): nothing was written. Run again once it is done.",
+            path=str(path))
+
+
+def _copy(path: Path, look: _Look) -> tuple[Path | None, dict[str, Any]]:
+    """A private copy of the bytes ``look`` read (in the config's directory: the backup to be)
+    and botocore's parse of exactly those bytes; (None, {}) for an absent file."""
+    if look.identity is None:
+        return None, {}
+    import botocore.exceptions
+
+    copy = _write_temporary(path, look.data, look.mode)
+    try:
+        return copy, _parse(copy)
+    except botocore.exceptions.ConfigParseError as error:
+        os.unlink(copy)
+        reason = str(getattr(error, "kwargs", {}).get("error", error)).replace(str(copy), str(path))
+        raise ConfigWriteError(
+            f"{path} cannot be parsed ({' '.join(reason.split())}), so it was not changed: "
+            "fix its syntax, then run again.", path=str(path)) from None
+    except BaseException:
+        os.unlink(copy)
+        raise
+
+
+def _temporary_pattern(path: Path) -> re.Pattern[str]:
+    """The names of this writer's temporary files for ``path`` (``tempfile.mkstemp``'s 8 characters)."""
+    return re.compile(rf"\.{re.escape(path.name)}-[a-z0-9_]{{8}}\.tmp")
+
+
+def _write_temporary(path: Path, data: bytes, mode: int) -> Path:
+    """``data`` in a new temporary file beside ``path``, with ``mode``, fsynced."""
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fchmod(handle.fileno(), mode)
+            os.fsync(handle.fileno())
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        raise
+    return Path(name)
+
+
+def _remove_stale_temporaries(path: Path, before: float) -> None:
+    """Remove the temporary files an earlier writer of ``path`` left when it was killed.
+
+    Called under the config's lock, so no live writer of this package is writing one; only
+    names of :func:`_temporary_pattern` (never another file's) and only files older than
+    ``before`` (when the lock was taken) are removed.
+    """
+    pattern = _temporary_pattern(path)
+    with contextlib.suppress(OSError), os.scandir(path.parent) as entries:
+        for entry in entries:
+            if not pattern.fullmatch(entry.name):
+                continue
+            with contextlib.suppress(OSError):
+                info = entry.stat(follow_symlinks=False)
+                if stat.S_ISREG(info.st_mode) and info.st_mtime < before:
+                    os.unlink(entry.path)
+                    logger.debug("Removed %s, left by an interrupted write of %s", entry.path, path)
+
+
+def backup_path(path: Path) -> Path:
+    """Where :func:`edit_config` keeps the version of ``path`` its last write replaced."""
+    return path.with_name(path.name + BACKUP_SUFFIX)
+
+
+# -- applying an edit safely -------------------------------------------------------------------
 
 
 def _verify(old: Mapping[str, Any], candidate: Path, edit: ConfigEdit) -> None:
@@ -556,9 +758,11 @@ def edit_config(change: Callable[[ConfigEdit], None], *, path: Path | None = Non
     """Apply ``change`` to the AWS config, safely (see the module docstring).
 
     ``change`` gets a :class:`ConfigEdit` of the file as it is now (read under
-    the lock) and edits it; its exceptions propagate with nothing written.
-    With ``dry_run`` nothing is written. Raises :class:`ConfigWriteError`
-    (naming the file and what to do), :class:`ConfigConflictError` and
+    the lock) and edits it; it is called again, on a fresh read, when another
+    program changed the file before the edit could be renamed over it. Its
+    exceptions propagate with nothing written. With ``dry_run`` nothing is
+    written. Raises :class:`ConfigWriteError` (naming the file and what to
+    do), :class:`ConfigConflictError` and
     :class:`~.exceptions.CacheLockTimeoutError`.
     """
     from .cache import CacheEntry
@@ -566,39 +770,86 @@ def edit_config(change: Callable[[ConfigEdit], None], *, path: Path | None = Non
     path = config_file_path() if path is None else Path(path)
     lock = CacheEntry(path, describe="AWS config file", lock_timeout=lock_timeout)
     with lock.locked():
-        before, parsed = _read(path)
-        edit = ConfigEdit(before, path)
-        change(edit)
-        after = edit.text
-        if after == before or dry_run:
-            return ConfigChange(path, before, after, written=False)
-        _write(path, parsed, after, edit)
-        return ConfigChange(path, before, after, written=True)
+        if not dry_run:
+            _remove_stale_temporaries(path, time.time())
+        deadline = time.monotonic() + RETRY_FOR
+        previous: _Look | None = None
+        unparsable: tuple[int, int, int, int] | None = None
+        for attempt in itertools.count(1):
+            look = _settled_look(path, previous, deadline)
+            try:
+                copy, parsed = _copy(path, look)
+            except ConfigWriteError:
+                if look.identity == unparsable or time.time() - look.mtime >= SETTLE:
+                    raise
+                # Changed a moment ago: perhaps another writer's half-written file; one more look.
+                unparsable = look.identity
+                _pause(path, deadline, "unparsable a moment after a change")
+                continue
+            try:
+                edit = ConfigEdit(look.text, path)
+                change(edit)
+                after = edit.text
+                if after == look.text or dry_run:
+                    return ConfigChange(path, look.text, after, written=False)
+                try:
+                    _commit(path, look, after, parsed, edit, copy)
+                except _Changed as changed:
+                    _check_deadline(path, deadline, str(changed))
+                    logger.debug("%s changed while it was being edited (%s): redoing the edit "
+                                 "(attempt %d)", path, changed, attempt + 1)
+                    previous = look
+                    continue
+                return ConfigChange(path, look.text, after, written=True,
+                                    backup=backup_path(path) if copy is not None else None)
+            finally:
+                if copy is not None:
+                    with contextlib.suppress(OSError):
+                        os.unlink(copy)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _write(path: Path, parsed: Mapping[str, Any], after: str, edit: ConfigEdit) -> None:
-    """Write ``after`` beside ``path``, check botocore's reading of it, then rename it over ``path``."""
+def _commit(path: Path, look: _Look, after: str, parsed: Mapping[str, Any], edit: ConfigEdit,
+            copy: Path | None) -> None:
+    """Write ``after`` beside ``path``, check botocore's reading of it, check that ``path`` is
+    still what ``look`` read, rename it over ``path`` and keep ``copy`` (the replaced bytes) as
+    the backup. Raises :class:`_Changed` (nothing written) when another program changed it."""
+    temporary = _write_temporary(path, after.encode("utf-8"), look.mode)
     try:
-        mode = stat.S_IMODE(os.stat(path).st_mode)
-    except FileNotFoundError:
-        mode = 0o600  # the lock already created the directory, 0700
-    directory = path.parent
-    fd, temporary = tempfile.mkstemp(dir=directory, prefix=".config-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(after)
-            handle.flush()
-            os.fchmod(handle.fileno(), mode)
-            os.fsync(handle.fileno())
-        _verify(parsed, Path(temporary), edit)
+        _verify(parsed, temporary, edit)
+        _unchanged_since(path, look)
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+    if copy is not None:
+        try:
+            os.replace(copy, backup_path(path))
+        except OSError as error:
+            logger.warning("%s was written, but its previous version could not be kept as %s (%s)",
+                           path, backup_path(path), error.strerror)
     with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
+        fd = os.open(path.parent, os.O_RDONLY)
         try:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def _unchanged_since(path: Path, look: _Look) -> None:
+    """Raise :class:`_Changed` unless ``path`` holds exactly what ``look`` read, as the same file.
+
+    The bytes are compared first (a rewrite of the same size within one tick of the file
+    system's clock keeps the identity), then the identity alone, with the smallest gap before
+    the rename this process can make: one ``lstat``.
+    """
+    current = _look(path)
+    if current.identity != look.identity or current.data != look.data:
+        raise _Changed("changed by another program")
+    try:
+        info: tuple[int, int, int, int] | None = _identity(os.lstat(path))
+    except FileNotFoundError:
+        info = None
+    if info != look.identity:
+        raise _Changed("changed by another program")

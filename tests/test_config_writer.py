@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
+import logging
 import os
+import re
 import stat
+import subprocess
+import sys
 import tempfile
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +26,12 @@ from boto_sso_oidc_provider.config_writer import (
     ConfigEdit,
     ConfigWriteError,
     SectionSpec,
+    backup_path,
+    block_markers,
     edit_config,
 )
 
+from .conftest import REPO
 from .credentials_helpers import race
 
 
@@ -301,3 +311,241 @@ def test_concurrent_writers_lose_nothing(tmp_path):
     profiles = botocore.configloader.load_config(str(path))["profiles"]
     assert len([name for name in profiles if name.startswith("p")]) == 9  # eight and prod
     assert path.read_text().startswith(SAMPLE)
+
+
+# -- other programs writing the config meanwhile ----------------------------------------------
+
+def _in_place(path: Path, text: str) -> None:
+    """Rewrite ``path`` as the AWS CLI does: truncate, then write (no rename, no lock)."""
+    with open(path, "w") as handle:
+        handle.write(text)
+
+
+class _Looked(logging.Handler):
+    """Set when edit_config says it looks again at a file it will not use as it is."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.event = threading.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "looking again" in record.getMessage():
+            self.event.set()
+
+
+@pytest.fixture
+def looked() -> Iterator[_Looked]:
+    handler, logger = _Looked(), logging.getLogger("boto_sso_oidc_provider.config_writer")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    yield handler
+    logger.removeHandler(handler)
+    logger.setLevel(level)
+
+
+def _add(name: str) -> Any:
+    return lambda edit: edit.set_section("profile", name, {"region": "x"})
+
+
+def test_an_edit_another_program_made_after_the_read_is_kept_and_the_edit_redone(tmp_path):
+    path = _write(str(tmp_path), SAMPLE)
+    calls = []
+
+    def change(edit: ConfigEdit) -> None:
+        calls.append(edit.text)
+        if len(calls) == 1:  # the AWS CLI writes between this read and the rename
+            _in_place(path, SAMPLE + "cli_pager =\n")
+        edit.set_section("profile", "new", {"region": "x"})
+
+    result = edit_config(change, path=path)
+
+    assert calls == [SAMPLE, SAMPLE + "cli_pager =\n"]
+    assert raw(path)["profile prod"] == {"region": "x", "cli_pager": ""}
+    assert raw(path)["profile new"] == {"region": "x"}
+    assert result.before == SAMPLE + "cli_pager =\n"
+    assert result.backup is not None and result.backup.read_text() == SAMPLE + "cli_pager =\n"
+
+
+def test_a_rewrite_of_the_same_size_and_mtime_is_still_seen(tmp_path):
+    """Two writes within one tick of the file system's clock keep (size, mtime): the bytes differ."""
+    path = _write(str(tmp_path), SAMPLE)
+    info = path.stat()
+    calls = []
+
+    def change(edit: ConfigEdit) -> None:
+        calls.append(edit.text)
+        if len(calls) == 1:
+            _in_place(path, SAMPLE.replace("region = x", "region = y"))
+            os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
+        edit.set_section("profile", "new", {"region": "x"})
+
+    edit_config(change, path=path)
+    assert len(calls) == 2 and raw(path)["profile prod"] == {"region": "y"}
+
+
+def test_a_file_read_while_another_program_has_it_truncated_is_not_used(tmp_path, looked):
+    """The AWS CLI has truncated the config and not yet written it: the edit waits for the
+    content (it never writes the block over an emptied file)."""
+    path = _write(str(tmp_path), SAMPLE)
+    _in_place(path, "")  # truncated just now: the CLI's write is to come
+    refill = threading.Thread(target=lambda: looked.event.wait(30) and _in_place(path, SAMPLE))
+    refill.start()
+    edit_config(_add("new"), path=path)
+    refill.join()
+    assert looked.event.is_set()
+    assert path.read_text().startswith(SAMPLE) and raw(path)["profile new"] == {"region": "x"}
+
+
+def test_a_file_emptied_since_the_last_read_is_waited_for_then_redone(tmp_path, looked):
+    path = _write(str(tmp_path), SAMPLE)
+    calls = []
+
+    def change(edit: ConfigEdit) -> None:
+        calls.append(edit.text)
+        if len(calls) == 1:  # the CLI truncates: its write comes once the edit is waiting
+            _in_place(path, "")
+            threading.Thread(target=lambda: looked.event.wait(30) and _in_place(
+                path, SAMPLE + "[profile cli]\nregion = y\n")).start()
+        edit.set_section("profile", "new", {"region": "x"})
+
+    edit_config(change, path=path)
+    assert calls == [SAMPLE, SAMPLE + "[profile cli]\nregion = y\n"]
+    assert raw(path)["profile cli"] == {"region": "y"} and raw(path)["profile new"] == {"region": "x"}
+
+
+def test_a_file_that_shrank_since_the_last_read_and_stays_so_is_never_written_over(tmp_path):
+    path = _write(str(tmp_path), SAMPLE)
+    cut = SAMPLE[:SAMPLE.index("[profile prod]")]  # a cut at a line boundary parses
+
+    def change(edit: ConfigEdit) -> None:
+        if edit.text == SAMPLE:
+            _in_place(path, cut)
+        edit.set_section("profile", "new", {"region": "x"})
+
+    with pytest.raises(ConfigWriteError, match=f"{path} shrank from {len(SAMPLE)} to {len(cut)} bytes"):
+        edit_config(change, path=path)
+    assert path.read_text() == cut  # as the other program left it
+    assert not backup_path(path).exists()
+
+
+def test_the_previous_version_is_kept_as_the_backup(tmp_path):
+    path = _write(str(tmp_path), SAMPLE)
+    path.chmod(0o640)
+    first = edit_config(_add("one"), path=path)
+    assert first.backup == backup_path(path) == tmp_path / "config.boto-sso-oidc.bak"
+    assert first.backup.read_text() == SAMPLE and stat.S_IMODE(first.backup.stat().st_mode) == 0o640
+    second = edit_config(_add("two"), path=path)
+    assert backup_path(path).read_text() == second.before == first.after
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config", "config.boto-sso-oidc.bak",
+                                                          "config.lock"]
+
+
+def test_temporary_files_a_killed_writer_left_are_removed_by_the_next_write(tmp_path):
+    """A writer SIGKILLed while it holds its copy of the config leaves it; the next write
+    removes it, and only files of its own name pattern (never another config's)."""
+    path = _write(str(tmp_path), SAMPLE)
+    code = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from boto_sso_oidc_provider.config_writer import edit_config\n"
+        "def change(edit):\n"
+        "    print('editing', flush=True)\n"
+        "    time.sleep(60)\n"
+        f"edit_config(change, path=Path({str(path)!r}))\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                             env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert child.stdout is not None and child.stdout.readline() == "editing\n"
+    child.kill()
+    child.wait()
+    child.stdout.close()
+    left = [p.name for p in tmp_path.glob(".config-*.tmp")]
+    assert len(left) == 1 and (tmp_path / left[0]).read_text() == SAMPLE
+    others = [".config2-abcdefgh.tmp", ".config-abc.tmp", "config-abcdefgh.tmp"]
+    for name in others:
+        (tmp_path / name).write_text("not ours")
+
+    edit_config(_add("new"), path=path)
+
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")) == sorted(others)
+
+
+# The AWS CLI v1's own writer (what `aws configure set` runs), in bursts of 1 to 5 edits and
+# pauses of 0.2 to 1 s: each edit adds a key of its own to a random user profile, so every
+# edit can be looked for afterwards. One line per edit on stdout: "<profile> <n>".
+AWS_CLI_WRITER = """
+import random, sys, time
+from awscli.customizations.configure.writer import ConfigFileWriter
+
+path, seconds, profiles = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
+writer, rng, n = ConfigFileWriter(), random.Random(20), 0
+print("started", flush=True)
+end = time.monotonic() + seconds
+while time.monotonic() < end:
+    for _ in range(rng.randint(1, 5)):
+        n += 1
+        profile = f"user{rng.randrange(profiles)}"
+        writer.update_config({"__section__": f"profile {profile}", f"x_edit_{n}": f"v{n}"}, path)
+        print(profile, n, flush=True)
+    time.sleep(rng.uniform(0.2, 1.0))
+"""
+USER_PROFILES = 2000
+RACE_SECONDS = 60
+
+
+def _user_profiles(count: int) -> str:
+    return "".join(f"\n[profile user{i}]\nregion = us-east-1\noutput = json\n# my note {i}\n"
+                   for i in range(count))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_the_aws_cli_writing_beside_generate_for_60_s_loses_no_line_and_no_edit(sso_emulator):
+    """The AWS CLI v1's ConfigFileWriter rewrites the config in place (truncate, write) in a
+    loop while the real `generate` rewrites its block, again and again, for 60 s on a
+    2,000-profile config: every user line and every CLI edit is there at the end, and every
+    `generate` succeeded, on the file as it was (redoing its edit when the CLI changed it)."""
+    from boto_sso_oidc_provider.emulator._fixture import SSO_SESSION
+
+    from .cli_helpers import run_cli
+
+    config = sso_emulator.config_file
+    original = config.read_text() + _user_profiles(USER_PROFILES)
+    config.write_text(original)
+    assert len(original.splitlines()) > 4 * USER_PROFILES
+    assert run_cli(sso_emulator, "login").returncode == 0
+
+    writer = subprocess.Popen([sys.executable, "-c", AWS_CLI_WRITER, str(config), str(RACE_SECONDS),
+                               str(USER_PROFILES)], stdout=subprocess.PIPE, text=True)
+    assert writer.stdout is not None and writer.stdout.readline() == "started\n"
+    runs = []
+    regions = itertools.cycle(["eu-west-1", "us-east-2"])
+    while writer.poll() is None:
+        runs.append(run_cli(sso_emulator, "generate", "--sso-session", SSO_SESSION, "--region",
+                            next(regions), "--debug", timeout=120))
+    edits = [line.split() for line in writer.stdout.read().splitlines()]
+    assert writer.wait() == 0
+    last = run_cli(sso_emulator, "generate", "--sso-session", SSO_SESSION, "--region", "ap-south-1")
+
+    text = config.read_text()
+    begin, end = block_markers(SSO_SESSION)
+    outside = text[:text.index(begin)].rstrip("\n") + text[text.index(end) + len(end) + 1:]
+    without_edits = re.sub(r"^x_edit_\d+ = v\d+\n", "", outside, flags=re.M)
+    lost_lines = [line for line in original.splitlines() if line not in without_edits.splitlines()]
+    profiles = botocore.configloader.load_config(str(config))["profiles"]
+    lost_edits = [(profile, n) for profile, n in edits
+                  if profiles[profile].get(f"x_edit_{n}") != f"v{n}"]
+    redone = [run for run in runs if "redoing the edit" in run.stderr]
+    figures = (f"{len(edits)} CLI edits, {len(runs)} generate runs ({len(redone)} redone, "
+               f"{sum(run.stderr.count('redoing the edit') for run in runs)} redos, "
+               f"{sum(run.stderr.count('looking again') for run in runs)} unsettled reads looked "
+               f"at again), {len(lost_lines)} user lines lost, {len(lost_edits)} CLI edits lost")
+    print(figures)
+    assert [run.returncode for run in runs + [last]] == [0] * (len(runs) + 1), \
+        [run.stderr[-500:] for run in runs + [last] if run.returncode]
+    assert lost_lines == [] and lost_edits == [], figures
+    assert without_edits == original.rstrip("\n"), figures  # byte for byte, outside the block
+    assert redone, f"the CLI never wrote during a generate: the race was not exercised ({figures})"
+    assert all(profiles[name]["region"] == "ap-south-1" for name in
+               [name for kind, name in ConfigEdit(text, config).block_sections(SSO_SESSION)])
