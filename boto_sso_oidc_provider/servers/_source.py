@@ -38,18 +38,18 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from .._clients import CALL_BOUND
 from .._clock import Clock, format_timestamp, utc_now
-from ._http import Refusal
+from ._http import HTTPFront, Refusal, Response
 
 if TYPE_CHECKING:  # pragma: no cover
     import datetime as dt
 
     from ..role_credentials import RoleCredentials
 
-__all__ = ["RENEWAL_BOUND", "ServedCredentials", "refusal_for", "wait_for_renewals"]
+__all__ = ["RENEWAL_BOUND", "Endpoint", "ServedCredentials", "refusal_for", "wait_for_renewals"]
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +57,8 @@ RENEWAL_BOUND = 2 * CALL_BOUND
 """The longest a stopping server waits for a renewal in progress: a token refresh, then
 GetRoleCredentials, each at most :data:`~boto_sso_oidc_provider._clients.CALL_BOUND` (about 56 s
 against endpoints that never answer; a second or less against ones that do)."""
+
+_E = TypeVar("_E", bound="Endpoint")
 
 _BACKOFF_FIRST = 1.0
 _BACKOFF_MAX = {503: 30.0, 424: 2.0}
@@ -228,3 +230,45 @@ def wait_for_renewals(served: Iterable[ServedCredentials], bound: float = RENEWA
         logger.warning("Stopped while a renewal of role credentials was still in progress after %d s.",
                        bound)
     return idle
+
+
+class Endpoint:
+    """What both servers share: an HTTP front serving some :class:`ServedCredentials`, started and
+    stopped the same way, refusals as JSON ``{"Code", "Message"}`` (what the SDKs pass on)."""
+
+    _front: HTTPFront
+
+    def _served(self) -> Iterable[ServedCredentials]:
+        raise NotImplementedError
+
+    def counts(self) -> dict[int, int]:
+        """How many answers were given, by HTTP status."""
+        return self._front.counts()
+
+    @property
+    def renewals(self) -> int:
+        """How many times the sources were called for credentials."""
+        return sum(served.renewals for served in self._served())
+
+    def start(self: _E) -> _E:
+        """Serve in background (daemon) threads until :meth:`shutdown`; returns self."""
+        self._front.start()
+        return self
+
+    def shutdown(self) -> None:
+        """Stop accepting, let a renewal in progress finish and write its cache (at most
+        :data:`RENEWAL_BOUND` s), wait (at most ``request_timeout + 1``) for other requests in
+        progress, and release the port."""
+        self._front.shutdown(settle=lambda: wait_for_renewals(self._served()))
+
+    def __enter__(self: _E) -> _E:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+
+    def render(self, refusal: Refusal) -> Response:
+        import json
+
+        body = json.dumps({"Code": refusal.code, "Message": refusal.message}).encode()
+        return Response(refusal.status, body, "application/json", refusal.headers)

@@ -56,13 +56,13 @@ import hmac
 import json
 import logging
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._clock import Clock, format_timestamp, utc_now
 from .._layout import EXPIRY_WINDOW
 from ._http import HTTPFront, Network, Refusal, Request, Response, check_timeout
-from ._source import RENEWAL_BOUND, ServedCredentials, wait_for_renewals
+from ._source import RENEWAL_BOUND, Endpoint, ServedCredentials
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..role_credentials import RoleCredentials
@@ -104,7 +104,7 @@ def credentials_body(credentials: RoleCredentials) -> bytes:
     return json.dumps(body).encode()
 
 
-class CredentialsEndpoint:
+class CredentialsEndpoint(Endpoint):
     """A container-credentials endpoint serving what ``get_credentials`` returns at ``path``.
 
     ``get_credentials`` returns :class:`RoleCredentials` (renewing them if
@@ -171,39 +171,10 @@ class CredentialsEndpoint:
         """The two variables that point an SDK at this endpoint (at ``path``, default the first)."""
         return {FULL_URI_VARIABLE: self.url_of(path or self.path), TOKEN_VARIABLE: self.token}
 
-    def counts(self) -> dict[int, int]:
-        """How many answers were given, by HTTP status."""
-        return self._front.counts()
-
-    @property
-    def renewals(self) -> int:
-        """How many times the sources were called for credentials."""
-        return sum(route.renewals for route in self._routes.values())
-
-    # -- running ---------------------------------------------------------------------------------
-
-    def start(self) -> CredentialsEndpoint:
-        """Serve in background (daemon) threads until :meth:`shutdown`; returns self."""
-        self._front.start()
-        return self
-
-    def shutdown(self) -> None:
-        """Stop accepting, let a renewal in progress finish and write its cache (at most
-        :data:`RENEWAL_BOUND` s), wait (at most ``request_timeout + 1``) for other requests in
-        progress, and release the port."""
-        self._front.shutdown(settle=lambda: wait_for_renewals(self._routes.values()))
-
-    def __enter__(self) -> CredentialsEndpoint:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.shutdown()
+    def _served(self) -> Iterable[ServedCredentials]:
+        return self._routes.values()
 
     # -- the application -------------------------------------------------------------------------
-
-    def render(self, refusal: Refusal) -> Response:
-        body = json.dumps({"Code": refusal.code, "Message": refusal.message}).encode()
-        return Response(refusal.status, body, "application/json", refusal.headers)
 
     def handle(self, request: Request) -> Response:
         self._authorize(request)

@@ -49,12 +49,12 @@ import json
 import logging
 import secrets
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from .._clock import Clock, format_timestamp, utc_now
 from ._http import HTTPFront, Network, Refusal, Request, Response, check_timeout
-from ._source import ServedCredentials, wait_for_renewals
+from ._source import Endpoint, ServedCredentials
 from .container import credentials_body, url_host
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -107,7 +107,7 @@ class _SessionTokens:
             return True
 
 
-class InstanceMetadataEndpoint:
+class InstanceMetadataEndpoint(Endpoint):
     """An IMDSv2 endpoint serving what ``get_credentials`` returns under ``role_name``.
 
     ``get_credentials``/``peek`` as for
@@ -140,8 +140,8 @@ class InstanceMetadataEndpoint:
         self.region = region
         self._clock = clock
         self._tokens = _SessionTokens(clock)
-        self._served = ServedCredentials(get_credentials, peek=peek, margin=refresh_margin, clock=clock,
-                                         name=name)
+        self._served_credentials = ServedCredentials(get_credentials, peek=peek, margin=refresh_margin,
+                                                     clock=clock, name=name)
         self._front = HTTPFront(self, host=host, port=port, request_timeout=check_timeout(request_timeout),
                                 max_connections=max_connections, allow=allow, logger=logger, name="imds")
         self.host = host
@@ -155,33 +155,10 @@ class InstanceMetadataEndpoint:
         """The variable that points an SDK at this endpoint."""
         return {ENDPOINT_VARIABLE: self.url}
 
-    def counts(self) -> dict[int, int]:
-        """How many answers were given, by HTTP status."""
-        return self._front.counts()
-
-    @property
-    def renewals(self) -> int:
-        return self._served.renewals
-
-    def start(self) -> InstanceMetadataEndpoint:
-        self._front.start()
-        return self
-
-    def shutdown(self) -> None:
-        """As :meth:`CredentialsEndpoint.shutdown`: a renewal in progress finishes first."""
-        self._front.shutdown(settle=lambda: wait_for_renewals([self._served]))
-
-    def __enter__(self) -> InstanceMetadataEndpoint:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.shutdown()
+    def _served(self) -> Iterable[ServedCredentials]:
+        return [self._served_credentials]
 
     # -- the application -------------------------------------------------------------------------
-
-    def render(self, refusal: Refusal) -> Response:
-        body = json.dumps({"Code": refusal.code, "Message": refusal.message}).encode()
-        return Response(refusal.status, body, "application/json", refusal.headers)
 
     def handle(self, request: Request) -> Response:
         if "X-Forwarded-For" in request.headers:
@@ -213,7 +190,7 @@ class InstanceMetadataEndpoint:
         if path == CREDENTIALS_PATH.rstrip("/"):
             return _text(self.role_name)
         if path == CREDENTIALS_PATH + self.role_name:
-            credentials = self._served.get(request.deadline)
+            credentials = self._served_credentials.get(request.deadline)
             body = {"Code": "Success", "LastUpdated": format_timestamp(self._clock()), "Type": "AWS-HMAC",
                     **json.loads(credentials_body(credentials))}
             return Response(200, json.dumps(body).encode(), "text/plain")
@@ -223,7 +200,7 @@ class InstanceMetadataEndpoint:
             if path == "/latest/meta-data/placement/region":
                 return _text(self.region)
             if path == "/latest/dynamic/instance-identity/document":
-                credentials = self._served.get(request.deadline)
+                credentials = self._served_credentials.get(request.deadline)
                 document = {"region": self.region, "availabilityZone": self.region + "a",
                             "accountId": credentials.account_id}
                 return Response(200, json.dumps(document).encode(), "text/plain")
