@@ -63,7 +63,9 @@ def test_run_examples():
 
 
 def test_credential_process_config_with_the_aws_cli(sso_emulator):
-    """examples/credential_process.ini as the AWS config: one login, then the AWS CLI's profiles."""
+    """examples/credential_process.ini as the AWS config: one login, then the AWS CLI's profiles
+    (with no AWS_DEFAULT_REGION: the -cli profiles carry their region)."""
+    sso_emulator.env.pop("AWS_DEFAULT_REGION")
     sso_emulator.write_config((EXAMPLES / "credential_process.ini").read_text())
     login = run_cli(sso_emulator, "login", "--profile", "dev")
     assert login.returncode == 0, login.stderr
