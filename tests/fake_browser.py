@@ -2,9 +2,12 @@
 
 Usage: ``python fake_browser.py URL``. ``FAKE_BROWSER`` says what the person
 does on the authorize page: ``allow`` (default), ``deny``, ``ignore`` (never
-comes back), ``wrong-state`` (comes back with another login's state) or
-``replay`` (comes back with a code someone else already spent, using the client
-in the registration cache file ``FAKE_BROWSER_REGISTRATION``). Each step is
+comes back), ``error`` (comes back with
+this login's state and ``error=server_error``, whose ``error_description``
+holds terminal escape codes), ``hold`` (waits until the file
+``FAKE_BROWSER_GO`` exists before following the redirect) or ``replay``
+(comes back with a code someone else already spent, using the client in the
+registration cache file ``FAKE_BROWSER_REGISTRATION``). Each step is
 appended to ``FAKE_BROWSER_LOG`` (the URL, then the title of the page the
 browser ended on), so a test can check what the person saw.
 """
@@ -15,6 +18,7 @@ import json
 import os
 import re
 import sys
+import time
 import urllib.error
 import urllib.request
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
@@ -26,6 +30,10 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 
 
 _OPENER = urllib.request.build_opener(_NoRedirects)
+
+ESCAPES = "\x1b]0;owned\x07\x1b[2J\x1b[31mred\r\nsecond line\x9b1m"
+"""The ``error_description`` of mode ``error``: a title change, a screen clear, a colour, a
+line break and a C1 control sequence introducer."""
 
 
 def _fetch(url: str, data: bytes | None = None,
@@ -75,8 +83,13 @@ def main(url: str) -> None:
     if mode == "ignore":
         return
     location = _decide(url, "deny" if mode == "deny" else "approve")
-    if mode == "wrong-state":
-        location = _with(location, state="not-the-state-of-this-login")
+    if mode == "error":
+        state = parse_qs(urlsplit(location).query)["state"][0]
+        location = _with(location.split("?")[0], state=state, error="server_error",
+                         error_description=ESCAPES)
+    elif mode == "hold":
+        while not os.path.exists(os.environ["FAKE_BROWSER_GO"]):
+            time.sleep(0.05)
     elif mode == "replay":
         # Someone else redeems the code first (with the public client's cached secret
         # and a guessed verifier: a failed attempt spends the code too).

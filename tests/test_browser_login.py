@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import http.client
 import io
 import re
 import signal
@@ -22,6 +23,7 @@ import pytest
 from boto_sso_oidc_provider import _interaction
 from boto_sso_oidc_provider.config import AWSConfig
 from boto_sso_oidc_provider.exceptions import AuthorizationTimeoutError
+from boto_sso_oidc_provider.logins._loopback_callback import READ_TIMEOUT
 from boto_sso_oidc_provider.options import Options
 from boto_sso_oidc_provider.token import TokenManager
 
@@ -186,7 +188,7 @@ def logged_in(sso_emulator):
 @pytest.mark.sso_emulator(auto_approve=False)
 @pytest.mark.parametrize(("mode", "words"), [
     ("deny", "was denied in the browser"),
-    ("wrong-state", "state that does not match"),
+    ("error", "refused by SSO OIDC (server_error: ?]0;owned??[2J?[31mred second line?1m)"),
     ("replay", "refused the authorization code"),
 ])
 def test_pkce_failures(logged_in, mode, words):
@@ -195,6 +197,7 @@ def test_pkce_failures(logged_in, mode, words):
     assert result.returncode == 1, result.stderr
     line = _last_line(result.stderr)
     assert line.startswith("boto-sso-oidc login: ") and words in line, result.stderr
+    assert not set(result.stderr) & {"\x1b", "\x07", "\x9b"}  # no escape code reaches the terminal
     assert cache_snapshot(logged_in.home) == before
     assert browser_log(logged_in.home)[-1] == "PAGE 200 Login failed - boto-sso-oidc"
     for secret in secrets_of(logged_in.home):
@@ -207,10 +210,64 @@ def test_a_failed_browser_login_leaves_the_device_registration_in_place(sso_emul
     assert run_cli(sso_emulator, "login", "--profile", "dev").returncode == 0  # device flow
     before = cache_snapshot(sso_emulator.home)
     registrations = sso_emulator.calls()["operations"]["RegisterClient"]
-    result = _browser_login(sso_emulator, mode="wrong-state")
-    assert result.returncode == 1 and "state that does not match" in _last_line(result.stderr)
+    result = _browser_login(sso_emulator, mode="error")
+    assert result.returncode == 1 and "refused by SSO OIDC" in _last_line(result.stderr)
     assert sso_emulator.calls()["operations"]["RegisterClient"] == registrations + 1
     assert cache_snapshot(sso_emulator.home) == before
+
+
+
+def _status(port: int, target: str) -> int:
+    """The status the listener answers ``GET target`` with (a real HTTP request)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=READ_TIMEOUT / 2)
+    try:
+        connection.request("GET", target)
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def test_only_this_logins_redirect_ends_it_and_idle_connections_do_not_hold_it_up(sso_emulator,
+                                                                                   tmp_path):
+    """During a real login (its browser holding back its redirect), 20 connections that never
+    send a byte, one that stops half-way through its request line and a stray request of every
+    kind: each stray is answered while the silent ones are open, none ends the login, and the
+    browser's own redirect then logs in at once."""
+    go = tmp_path / "go"
+    env = subprocess_env(sso_emulator, **browser_env(sso_emulator.home, "hold", FAKE_BROWSER_GO=str(go)))
+    proc = subprocess.Popen([*CLI, "login", "--profile", "dev"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
+                            start_new_session=True, cwd=REPO)
+    silent: list[socket.socket] = []
+    try:
+        query = parse_qs(urlsplit(wait_for_browser(sso_emulator.home)).query)
+        port, state = urlsplit(query["redirect_uri"][0]).port or 0, query["state"][0]
+        silent = [socket.create_connection(("127.0.0.1", port)) for _ in range(20)]
+        silent[0].sendall(f"GET /oauth/callback?state={state}".encode())
+        strays = {
+            "/oauth/callback?code=x": 400,
+            "/oauth/callback?code=x&state=another-login": 400,
+            "/oauth/callback?error=access_denied": 400,
+            "/oauth/callback?error=access_denied&state=another-login": 400,
+            f"/oauth/callback?code=x&state={state}&state=another-login": 400,
+            f"/oauth/callback?code=x&code=y&state={state}": 400,
+            f"//oauth/callback?code=x&state={state}": 404,
+            f"/oauth/callback/?code=x&state={state}": 404,
+            f"/?code=x&state={state}": 404,
+        }
+        assert {target: _status(port, target) for target in strays} == strays
+        assert proc.poll() is None  # still waiting for its own redirect
+        go.touch()
+        released = time.monotonic()
+        _, stderr = proc.communicate(timeout=60)
+        took = time.monotonic() - released
+    finally:
+        proc.kill()
+        for connection in silent:
+            connection.close()
+    assert proc.returncode == 0, stderr
+    assert browser_log(sso_emulator.home)[-1] == "PAGE 200 You are logged in - boto-sso-oidc"
+    assert took < READ_TIMEOUT, took  # not after the silent connections' deadlines
 
 
 @pytest.mark.sso_emulator(auto_approve=False)
@@ -303,8 +360,8 @@ def test_no_secret_in_debug_logs_the_url_or_errors(sso_emulator):
     # The verifier only ever went to CreateToken: nothing printed hashes to the challenge.
     assert all(_challenge(word) != codes[0].code_challenge
                for word in _verifier_candidates(result.stderr))
-    # Failures too: a state mismatch and a replayed code, each with --debug.
-    for mode in ("wrong-state", "replay"):
+    # Failures too: an error redirect and a replayed code, each with --debug.
+    for mode in ("error", "replay"):
         failed = _browser_login(sso_emulator, "--debug", mode=mode)
         assert failed.returncode == 1
         for secret in secrets_of(sso_emulator.home):

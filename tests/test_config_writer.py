@@ -471,8 +471,11 @@ def test_temporary_files_a_killed_writer_left_are_removed_by_the_next_write(tmp_
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")) == sorted(others)
 
 
-# The AWS CLI v1's own writer (what `aws configure set` runs), in bursts of 1 to 5 edits and
-# pauses of 0.2 to 1 s: each edit adds a key of its own to a random user profile, so every
+# The AWS CLI v1's own writer (what `aws configure set` runs), in bursts of 1 to 3 edits and
+# pauses of 0.5 to 2.5 s (a script running `aws configure set` now and then; one `generate`
+# edit of this config takes about a second here, so a writer that never pauses that long
+# makes every attempt start again, and `generate` gives up, writing nothing, after
+# RETRY_FOR seconds). Each edit adds a key of its own to a random user profile, so every
 # edit can be looked for afterwards. One line per edit on stdout: "<profile> <n>".
 AWS_CLI_WRITER = """
 import random, sys, time
@@ -483,12 +486,12 @@ writer, rng, n = ConfigFileWriter(), random.Random(20), 0
 print("started", flush=True)
 end = time.monotonic() + seconds
 while time.monotonic() < end:
-    for _ in range(rng.randint(1, 5)):
+    for _ in range(rng.randint(1, 3)):
         n += 1
         profile = f"user{rng.randrange(profiles)}"
         writer.update_config({"__section__": f"profile {profile}", f"x_edit_{n}": f"v{n}"}, path)
         print(profile, n, flush=True)
-    time.sleep(rng.uniform(0.2, 1.0))
+    time.sleep(rng.uniform(0.5, 2.5))
 """
 USER_PROFILES = 2000
 RACE_SECONDS = 60

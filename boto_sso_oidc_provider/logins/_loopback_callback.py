@@ -11,22 +11,45 @@ sees tells the truth ("You are logged in" only once the token is cached).
 
 Only the loopback interface is bound (the AWS CLI binds every interface; the
 redirect URI names 127.0.0.1, so nothing else is needed). The page shows no
-code, token or state. Other paths get a 404 and do not end the wait.
+code, token or state.
+
+Any local program can connect to that port, and browsers open connections
+they never use (preconnects), so only this login's own redirect ends the
+wait: a ``GET`` whose request target's path is exactly ``/oauth/callback``
+(not ``//oauth/callback``, not ``/oauth/callback/``) with exactly one
+``state``, equal to :attr:`LoopbackCallback.state` (compared in constant
+time), and at most one of each other parameter. Everything else (a wrong or
+missing ``state``, an ``error=`` without the right ``state``, another path)
+gets a 400 or 404 and the wait goes on. Each connection has its own thread
+(at most :data:`MAX_CONNECTIONS` at a time; more are closed at once) and its
+own read deadline (:data:`READ_TIMEOUT` seconds per read), so idle or slow
+connections never hold up the browser's.
 """
 
 from __future__ import annotations
 
+import hmac
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from html import escape
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from socketserver import ThreadingMixIn
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-__all__ = ["CALLBACK_PATH", "CallbackResult", "LoopbackCallback"]
+__all__ = ["CALLBACK_PATH", "MAX_CONNECTIONS", "READ_TIMEOUT", "CallbackResult", "LoopbackCallback"]
 
 CALLBACK_PATH = "/oauth/callback"
+
+MAX_CONNECTIONS = 64
+"""Connections served at the same time; more are closed as they come."""
+
+READ_TIMEOUT = 10.0
+"""Seconds a connection may stay silent before it is closed."""
+
+_PARAMETERS = ("code", "state", "error", "error_description")
 
 # How long the browser's request is held for the login's verdict (the token exchange).
 _VERDICT_WAIT = 60.0
@@ -67,16 +90,27 @@ def callback_page(ok: bool, message: str) -> bytes:
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
-    timeout = 30
+    timeout = READ_TIMEOUT
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        parts = urlsplit(self.path)
-        if parts.path != CALLBACK_PATH:
+        # The raw request target: http.server turns a leading "//" into "/" in self.path.
+        target = self.requestline.split(" ")[1] if self.requestline.count(" ") >= 2 else ""
+        parts = urlsplit(target)
+        if not target.startswith("/") or target.startswith("//") or parts.path != CALLBACK_PATH:
             self._send(404, b"Not found", "text/plain; charset=utf-8")
             return
-        query = {name: values[0] for name, values in parse_qs(parts.query).items() if values}
-        result = CallbackResult(query.get("code"), query.get("state"), query.get("error"),
-                                query.get("error_description"))
+        try:
+            query = parse_qs(parts.query, keep_blank_values=True, max_num_fields=len(_PARAMETERS) * 2)
+        except ValueError:
+            query = {}
+        values = {name: query[name][0] for name in _PARAMETERS if len(query.get(name, [])) == 1}
+        single = all(len(query.get(name, [])) <= 1 for name in _PARAMETERS)
+        if not single or not self.server.owner._is_this_login(values.get("state")):
+            self._send(400, b"This is not the redirect of the login in progress; that login goes on.",
+                       "text/plain; charset=utf-8")
+            return
+        result = CallbackResult(values.get("code"), values.get("state"), values.get("error"),
+                                values.get("error_description"))
         ok, message = self.server.owner._deliver(result)
         self._send(200, callback_page(ok, message), "text/html; charset=utf-8")
 
@@ -97,12 +131,38 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-class _Server(HTTPServer):
+class _Server(ThreadingMixIn, HTTPServer):
     allow_reuse_address = False  # a fixed port another program holds must fail, not be shared
+    daemon_threads = True  # a browser still waiting for its page never keeps the process alive
+    block_on_close = False
 
     def __init__(self, port: int, owner: LoopbackCallback) -> None:
         self.owner = owner
+        self._active = 0
+        self._active_lock = threading.Lock()
         super().__init__(("127.0.0.1", port), _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._active_lock:
+            if self._active >= MAX_CONNECTIONS:
+                self.shutdown_request(request)
+                return
+            self._active += 1
+        try:
+            super().process_request(request, client_address)
+        except BaseException:  # no thread: it will not count itself out
+            self._done()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._done()
+
+    def _done(self) -> None:
+        with self._active_lock:
+            self._active -= 1
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # a broken browser connection is not the login's failure
@@ -116,6 +176,8 @@ class LoopbackCallback:
     """
 
     def __init__(self, port: int = 0) -> None:
+        self.state: str = str(uuid.uuid4())
+        """The ``state`` of this login's authorize request: only a redirect carrying it counts."""
         self._result: CallbackResult | None = None
         self._arrived = threading.Event()
         self._verdict: tuple[bool, str] | None = None
@@ -137,8 +199,11 @@ class LoopbackCallback:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _is_this_login(self, state: str | None) -> bool:
+        return state is not None and hmac.compare_digest(state.encode(), self.state.encode())
+
     def _deliver(self, result: CallbackResult) -> tuple[bool, str]:
-        """Called on the listener's thread for each callback: the first one counts."""
+        """Called on a connection's thread for each redirect of this login: the first one counts."""
         with self._lock:
             first = self._result is None
             if first:

@@ -3,19 +3,20 @@
 1. A loopback listener is bound on ``127.0.0.1`` (:mod:`._loopback_callback`)
    before anything else, so its redirect URI is known and served.
 2. A code verifier (64 characters of letters, digits and ``-._~``) and its
-   S256 challenge (unpadded base64url of its SHA-256), and a random ``state``.
+   S256 challenge (unpadded base64url of its SHA-256); the listener's random ``state``.
 3. The person is sent to the **resolved** SSO OIDC endpoint's ``/authorize``
    (so ``AWS_ENDPOINT_URL_SSO_OIDC``/``AWS_ENDPOINT_URL`` and the emulator
    work) with ``response_type=code``, ``client_id``, ``redirect_uri``,
    ``state``, ``code_challenge_method=S256``, ``scopes`` and
    ``code_challenge``; the URL is always printed, and a browser opens if allowed.
-4. The browser comes back with ``code`` and ``state``; the state must match.
+4. The browser comes back with ``code`` and ``state``; the listener takes only
+   a redirect with this login's state (others are answered and ignored).
 5. CreateToken with the ``authorization_code`` grant, the code, the verifier
    and the redirect URI.
 
 Failures are typed (:class:`AuthorizationDeniedError`,
 :class:`AuthorizationTimeoutError` after ``timeout`` seconds,
-:class:`AuthorizationCodeError` for a state mismatch or a refused code,
+:class:`AuthorizationCodeError` for an error redirect or a refused code,
 :class:`CallbackPortError`, :class:`LoginCancelledError` on Ctrl-C); the
 listener is closed in every case. The URL carries only what the protocol
 requires: the verifier, the code and the client secret never leave this
@@ -27,17 +28,15 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import logging
 import secrets
 import string
-import uuid
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from .._clients import kms_problem
-from .._interaction import LoginPrompt
+from .._interaction import LoginPrompt, sanitize
 from .device_authorization import TokenResponse
 from .registration import AUTHORIZATION_CODE_GRANT, Registration
 
@@ -141,7 +140,7 @@ def _authorize_and_redeem(oidc_client: Any, registration: Registration, listener
     from ..exceptions import AuthorizationCodeError, AuthorizationDeniedError, AuthorizationTimeoutError
 
     verifier = new_code_verifier()
-    state = str(uuid.uuid4())
+    state = listener.state
     _redaction.remember(verifier)
     url = authorize_url(oidc_client, client_id=registration.client_id,
                         redirect_uri=listener.redirect_uri, state=state,
@@ -153,19 +152,18 @@ def _authorize_and_redeem(oidc_client: Any, registration: Registration, listener
             f"The login to {what} was not completed in the browser within {timeout:g}s. "
             "Run the login again (or use --use-device-code where no browser can reach this machine)."
         )
-    if not hmac.compare_digest((result.state or "").encode(), state.encode()):
-        raise AuthorizationCodeError(
-            f"The browser came back to the login of {what} with a state that does not match this "
-            "login (a stale or forged redirect); nothing was changed. Run the login again."
-        )
+    # The listener delivers only a redirect carrying this login's state; another (a stale
+    # tab, a forged request) was answered 400 and the wait went on.
     if result.error == "access_denied":
         raise AuthorizationDeniedError(
             f"The login to {what} was denied in the browser. Run the login again and allow access."
         )
     if result.error or not result.code:
-        detail = " ".join(f"{result.error or 'no code'}: {result.error_description or ''}".split())
+        # Whoever redirects the browser chooses these words: no escape code reaches the terminal.
+        detail = sanitize(" ".join(f"{result.error or 'no code'}: {result.error_description or ''}"
+                                   .split()), limit=200)
         raise AuthorizationCodeError(
-            f"The login to {what} was refused by SSO OIDC ({detail[:200]}). Run the login again."
+            f"The login to {what} was refused by SSO OIDC ({detail}). Run the login again."
         )
     _redaction.remember(result.code)
     errors = oidc_client.exceptions
