@@ -55,6 +55,7 @@ _EXPORTS: dict[str, str] = {
     "AuthorizationCodeError": "exceptions",
     "CallbackPortError": "exceptions",
     "CacheLockTimeoutError": "exceptions",
+    "CacheDirectoryError": "exceptions",
     "RoleCredentialsError": "exceptions",
 }
 
@@ -68,6 +69,7 @@ if TYPE_CHECKING:  # pragma: no cover
         AuthorizationCodeError,
         AuthorizationDeniedError,
         AuthorizationTimeoutError,
+        CacheDirectoryError,
         CacheLockTimeoutError,
         CallbackPortError,
         DeviceAuthorizationDeniedError,

@@ -56,7 +56,11 @@ def _process_lock(path: str) -> threading.Lock:
 
 def _ensure_private_dir(directory: Path) -> None:
     """Create ``directory`` and every missing parent 0700, whatever the umask; warn (once) if an
-    existing one can be written by others or belongs to someone else."""
+    existing one can be written by others or belongs to someone else.
+
+    Raises :class:`~boto_sso_oidc_provider.exceptions.CacheDirectoryError` (one line naming
+    the directory and what to do) when it cannot be created, e.g. under ``HOME=/dev/null``.
+    """
     if directory.is_dir():
         _check_private(directory)
         return
@@ -67,10 +71,20 @@ def _ensure_private_dir(directory: Path) -> None:
         current = current.parent
     for path in reversed(missing):
         # mkdir's mode is filtered by the umask (and makedirs ignores it for parents): chmod too.
-        with contextlib.suppress(FileExistsError):
+        try:
             os.mkdir(path, 0o700)
-            with contextlib.suppress(OSError):
-                os.chmod(path, 0o700)
+        except FileExistsError:
+            continue
+        except OSError as error:
+            from .exceptions import CacheDirectoryError
+
+            raise CacheDirectoryError(
+                f"The cache directory {directory} cannot be created ({path}: {error.strerror}). "
+                f"Set HOME to a directory this user can write (HOME is {os.environ.get('HOME', '')!r}; "
+                "the AWS CLI and botocore keep their caches in ~/.aws), or fix what is in the way.",
+                path=str(directory)) from None
+        with contextlib.suppress(OSError):
+            os.chmod(path, 0o700)
     _check_private(directory)
 
 
@@ -151,7 +165,7 @@ class CacheEntry:
 
         try:
             data = json.loads(read_small_file(self.path, self.max_bytes or MAX_CACHE_BYTES))
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # no such file: a parent is not even a directory
             return None
         except (OSError, ValueError, RecursionError) as error:
             if isinstance(error, NotARegularFileError):

@@ -666,7 +666,8 @@ def _copy(path: Path, look: _Look) -> tuple[Path | None, dict[str, Any]]:
         return None, {}
     import botocore.exceptions
 
-    copy = _write_temporary(path, look.data, look.mode)
+    # Synced only if it becomes the backup, after the rename: not in the read-to-rename window.
+    copy = _write_temporary(path, look.data, look.mode, sync=False)
     try:
         return copy, _parse(copy)
     except botocore.exceptions.ConfigParseError as error:
@@ -685,15 +686,16 @@ def _temporary_pattern(path: Path) -> re.Pattern[str]:
     return re.compile(rf"\.{re.escape(path.name)}-[a-z0-9_]{{8}}\.tmp")
 
 
-def _write_temporary(path: Path, data: bytes, mode: int) -> Path:
-    """``data`` in a new temporary file beside ``path``, with ``mode``, fsynced."""
+def _write_temporary(path: Path, data: bytes, mode: int, *, sync: bool = True) -> Path:
+    """``data`` in a new temporary file beside ``path``, with ``mode`` (fsynced with ``sync``)."""
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fchmod(handle.fileno(), mode)
-            os.fsync(handle.fileno())
+            if sync:
+                os.fsync(handle.fileno())
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(name)
@@ -825,6 +827,11 @@ def _commit(path: Path, look: _Look, after: str, parsed: Mapping[str, Any], edit
         raise
     if copy is not None:
         try:
+            fd = os.open(copy, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
             os.replace(copy, backup_path(path))
         except OSError as error:
             logger.warning("%s was written, but its previous version could not be kept as %s (%s)",

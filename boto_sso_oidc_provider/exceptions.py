@@ -30,6 +30,7 @@ __all__ = [
     "AuthorizationCodeError",
     "CallbackPortError",
     "CacheLockTimeoutError",
+    "CacheDirectoryError",
     "RoleCredentialsError",
 ]
 
@@ -116,6 +117,15 @@ class CacheLockTimeoutError(SSOProviderError):
     def __init__(self, message: str, *, lock_path: str) -> None:
         super().__init__(message)
         self.lock_path = lock_path
+
+
+class CacheDirectoryError(SSOProviderError):
+    """A cache directory (``path``) cannot be created: ``HOME`` is ``/dev/null``, a file is in
+    the way, or a parent is read-only. The message names the directory and what to do."""
+
+    def __init__(self, message: str, *, path: str) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 class RoleCredentialsError(SSOProviderError, CredentialRetrievalError):

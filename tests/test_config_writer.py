@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from boto_sso_oidc_provider.config_writer import (
+    RETRY_FOR,
     ConfigConflictError,
     ConfigEdit,
     ConfigWriteError,
@@ -540,15 +541,21 @@ def test_the_aws_cli_writing_beside_generate_for_60_s_loses_no_line_and_no_edit(
     lost_edits = [(profile, n) for profile, n in edits
                   if profiles[profile].get(f"x_edit_{n}") != f"v{n}"]
     redone = [run for run in runs if "redoing the edit" in run.stderr]
-    figures = (f"{len(edits)} CLI edits, {len(runs)} generate runs ({len(redone)} redone, "
-               f"{sum(run.stderr.count('redoing the edit') for run in runs)} redos, "
+    # A run that never found the file still for one whole edit (about a second here; more on a
+    # loaded machine) gives up after RETRY_FOR seconds, having written nothing: retried too.
+    gave_up = [run for run in runs if run.returncode == 1 and "kept changing while" in run.stderr
+               and "redoing the edit" in run.stderr]
+    figures = (f"{len(edits)} CLI edits, {len(runs)} generate runs ({len(redone)} redid their edit, "
+               f"{sum(run.stderr.count('redoing the edit') for run in runs)} redos in all, "
+               f"{len(gave_up)} gave up after redoing for {RETRY_FOR:g} s, "
                f"{sum(run.stderr.count('looking again') for run in runs)} unsettled reads looked "
                f"at again), {len(lost_lines)} user lines lost, {len(lost_edits)} CLI edits lost")
     print(figures)
-    assert [run.returncode for run in runs + [last]] == [0] * (len(runs) + 1), \
-        [run.stderr[-500:] for run in runs + [last] if run.returncode]
+    failed = [run for run in runs if run.returncode != 0 and run not in gave_up]
+    assert not failed and last.returncode == 0, [run.stderr[-500:] for run in failed + [last]]
     assert lost_lines == [] and lost_edits == [], figures
     assert without_edits == original.rstrip("\n"), figures  # byte for byte, outside the block
     assert redone, f"the CLI never wrote during a generate: the race was not exercised ({figures})"
+    assert len(gave_up) < len(runs), figures  # some runs applied their edit with the CLI writing
     assert all(profiles[name]["region"] == "ap-south-1" for name in
                [name for kind, name in ConfigEdit(text, config).block_sections(SSO_SESSION)])

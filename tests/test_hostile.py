@@ -26,6 +26,7 @@ import boto_sso_oidc_provider as sso
 from boto_sso_oidc_provider import _warm
 from boto_sso_oidc_provider._clock import format_timestamp, parse_timestamp
 from boto_sso_oidc_provider._interaction import LoginPrompt, sanitize
+from boto_sso_oidc_provider.cache import CacheEntry
 from boto_sso_oidc_provider.exceptions import SSOLoginRequiredError, SSOProviderError
 from boto_sso_oidc_provider.token import SSOToken
 
@@ -172,6 +173,24 @@ def _role_file(emulator) -> Path:  # type: ignore[no-untyped-def]
     profile = _warm.read_profile("dev")
     assert profile is not None
     return Path(_warm.role_cache_file(profile))
+
+
+
+@pytest.mark.parametrize("home", ["/dev/null", "/proc"])
+def test_a_home_where_no_cache_directory_can_be_made_is_one_typed_line(sso_emulator, home):
+    """HOME=/dev/null (a file) or /proc (no mkdir there): the commands that need a cache say
+    which directory cannot be made and what to do, as one line (botocore raises a typed error
+    there too), never a raw NotADirectoryError."""
+    for command in (["login"], ["credential-process", "--profile", "dev"], ["export"]):
+        result = run_cli(sso_emulator, *command, HOME=home)
+        assert result.returncode == 1, result.stderr
+        line = one_line(result.stderr)
+        assert f"The cache directory {home}/.aws/" in line and "Set HOME to a directory" in line, line
+        assert "unexpected" not in line and "Error:" not in line and "Traceback" not in result.stderr
+    entry = CacheEntry(Path(home, ".aws", "sso", "cache", "x.json"), describe="SSO token")
+    assert entry.read() is None  # no warning about an "unreadable" file: there is none
+    with pytest.raises(sso.CacheDirectoryError, match=f"{home}/.aws/sso/cache cannot be created"):
+        entry.write({})
 
 
 @pytest.mark.parametrize("kind", ["impossible-date", "fifo", "dev-zero", "deep-json", "directory",
