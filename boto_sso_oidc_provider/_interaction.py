@@ -36,22 +36,28 @@ def _terminal_reachable() -> bool:
     return True
 
 
+def _in_ci(environ: Mapping[str, str]) -> bool:
+    return environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
 def person_can_answer(environ: Mapping[str, str] | None = None) -> bool:
-    """A login prompt could be answered here: a terminal is reachable and ``CI`` is not set."""
+    """A prompt could be answered here: a terminal is reachable and ``CI`` is not set."""
     environ = os.environ if environ is None else environ
-    if environ.get("CI", "").strip().lower() in ("true", "1", "yes"):
-        return False
-    return _terminal_reachable()
+    return not _in_ci(environ) and _terminal_reachable()
 
 
-def login_allowed(auto_login: AutoLogin, environ: Mapping[str, str] | None = None) -> bool:
-    """May resolving credentials start a login? ``true``/``false`` decide; ``auto`` asks
-    :func:`person_can_answer`."""
+def login_allowed(auto_login: AutoLogin, environ: Mapping[str, str] | None = None, *,
+                  browser_opens: bool = False) -> bool:
+    """May resolving credentials start a login? ``true``/``false`` decide; ``auto`` means "a
+    person can answer": never with ``CI`` set; a reachable terminal, or ``browser_opens`` (the
+    login would open a browser on this machine: :func:`browser_available` and opening allowed),
+    so an IDE, a notebook or an agent without a terminal still gets the one login it can have."""
     if auto_login == "true":
         return True
     if auto_login == "false":
         return False
-    return person_can_answer(environ)
+    environ = os.environ if environ is None else environ
+    return not _in_ci(environ) and (browser_opens or _terminal_reachable())
 
 
 def _is_wsl(environ: Mapping[str, str]) -> bool:

@@ -21,8 +21,10 @@ profile's value wins):
     credentials and token through the plugin in every boto3, botocore,
     aiobotocore and aioboto3 session, with no code change (see ``installation``).
 ``boto_sso_oidc_auto_login``  ``auto`` (default), ``true`` or ``false``: may
-    resolving credentials start a device-flow login? ``auto`` allows it only
-    when a person can answer (a terminal is reachable and ``CI`` is not set).
+    resolving credentials start a login? ``auto`` allows it only when a person
+    can answer: ``CI`` is not set, and a terminal is reachable or a browser can
+    be opened here (``BROWSER``, a display, macOS, WSL; with
+    ``boto_sso_oidc_open_browser`` not false), the browser flow then.
 ``boto_sso_oidc_open_browser``  ``true`` (default) or ``false``: open the
     verification page in a browser during login.
 ``boto_sso_oidc_lock_timeout``  seconds to wait for another process holding the

@@ -375,7 +375,10 @@ class TokenManager:
     def _login_allowed(self) -> bool:
         if self.options.allow_login is not None:
             return self.options.allow_login
-        return login_allowed(self.sso.settings.auto_login, self._environ)
+        from ._interaction import browser_available
+
+        return login_allowed(self.sso.settings.auto_login, self._environ,
+                             browser_opens=self._open_browser and browser_available(self._environ))
 
     def _login_required(self, token: SSOToken | None, rejected: bool) -> Exception:
         from .exceptions import SSOLoginRequiredError
@@ -388,7 +391,8 @@ class TokenManager:
             state = "The SSO session has ended for"
         return SSOLoginRequiredError(
             f"{state} {self.sso.display_name} and no login can be started here "
-            f"(no terminal, CI, or boto_sso_oidc_auto_login = false). Run: {self.login_command}",
+            "(no terminal and no browser to open, CI, or boto_sso_oidc_auto_login = false). "
+            f"Run: {self.login_command}",
             command=self.login_command,
         )
 

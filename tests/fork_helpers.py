@@ -38,6 +38,8 @@ Targets (each child's stdout goes to /dev/null; stderr to ``<home>/child.log``):
                         KeyboardInterrupt; with ``sigterm="exit"`` it maps SIGTERM
                         to ``sys.exit(143)`` itself, with ``"default"`` it does not
 ``setup``               ``login("dev")`` (the fixture's emulator approves at once)
+``boto3`` / ``aiobotocore``  GetCallerIdentity through a plain boto3 session / an aiobotocore
+                        client (the plugin activated by ``boto_sso_oidc_enabled`` in the config)
 """
 
 from __future__ import annotations
@@ -69,6 +71,10 @@ _ZYGOTE = textwrap.dedent('''
     from boto_sso_oidc_provider import exceptions
     import boto3, botocore.session, botocore.client, botocore.config, botocore.endpoint  # noqa
     import botocore.credentials, botocore.tokens  # noqa
+    try:  # the aiobotocore caller's own import, paid once here like botocore's
+        import asyncio, aiobotocore.session, aiohttp  # noqa
+    except ImportError:
+        pass
 
     # -- the child's events and its rendezvous at the anchor --------------------------------
     _anchor = {}
@@ -186,6 +192,19 @@ _ZYGOTE = textwrap.dedent('''
             if target == "setup":
                 p.login("dev")
                 return 0
+            if target == "boto3":  # plain boto3, the plugin activated by the config
+                boto3.Session(profile_name="dev").client(
+                    "sts", region_name="us-east-1").get_caller_identity()
+                return 0
+            if target == "aiobotocore":
+                import asyncio
+                from aiobotocore.session import get_session
+
+                async def call():
+                    async with get_session().create_client("sts", region_name="us-east-1") as sts:
+                        await sts.get_caller_identity()
+                asyncio.run(call())
+                return 0
         except KeyboardInterrupt:
             return 130
         except SystemExit as stop:
@@ -212,10 +231,11 @@ _ZYGOTE = textwrap.dedent('''
     del _warm
     print("ready", flush=True)
     for line in sys.stdin:
-        jobs = json.loads(line)
-        started = time.monotonic()
-        running, reports, answers, pids = {}, {}, {}, {}
-        for index, job in enumerate(jobs):
+        batch = json.loads(line)
+        jobs, at_once = batch["jobs"], batch["at_once"] or len(batch["jobs"])
+        running, reports, answers, pids, forked = {}, {}, {}, {}, {}
+
+        def start(index, job):
             report_r, report_w = os.pipe()
             answer_r, answer_w = os.pipe()
             # The application's own SIGTERM handler, there from the child's first instruction.
@@ -237,13 +257,18 @@ _ZYGOTE = textwrap.dedent('''
                 finally:
                     sys.stderr.flush()
                     os._exit(code if isinstance(code, int) else 4)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
             os.close(report_w)
             os.close(answer_r)
+            forked[index] = time.monotonic()
             running[pid] = index
             pids[index] = pid
             reports[report_r] = index
             answers[index] = answer_w
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+        waiting = list(enumerate(jobs))
+        while waiting and len(running) < at_once:
+            start(*waiting.pop(0))
         results = [None] * len(jobs)
         signalled = set()
         while running:
@@ -267,7 +292,9 @@ _ZYGOTE = textwrap.dedent('''
                     break
                 index = running.pop(pid)
                 results[index] = {"exit": os.waitstatus_to_exitcode(status),
-                                  "elapsed": time.monotonic() - started}
+                                  "elapsed": time.monotonic() - forked[index]}
+                if waiting:  # at most at_once children at a time
+                    start(*waiting.pop(0))
         for fd in [*reports, *answers.values()]:
             os.close(fd)
         for index in range(len(jobs)):
@@ -279,7 +306,8 @@ _ZYGOTE = textwrap.dedent('''
 @dataclass
 class Outcome:
     exit: int
-    elapsed: float
+    elapsed: float  # seconds from the child's fork to its end
+
     signalled: bool
 
 
@@ -308,12 +336,13 @@ class Zygote:
                 self._proc.kill()
                 self._proc.wait()
 
-    def run(self, jobs: list[dict[str, Any]]) -> list[Outcome]:
-        """Fork one child per job at once; a job with ``signal`` and ``anchor`` gets that signal
-        when it reaches that event (see the module docstring). ``signalled`` in the outcome says
-        the anchor was reached and the signal sent."""
+    def run(self, jobs: list[dict[str, Any]], at_once: int | None = None) -> list[Outcome]:
+        """Fork one child per job, all at once or at most ``at_once`` running at a time; a job
+        with ``signal`` and ``anchor`` gets that signal when it reaches that event (see the
+        module docstring). ``signalled`` in the outcome says the anchor was reached and the
+        signal sent."""
         assert self._proc.stdin is not None and self._proc.stdout is not None
-        self._proc.stdin.write(json.dumps(jobs) + "\n")
+        self._proc.stdin.write(json.dumps({"jobs": jobs, "at_once": at_once}) + "\n")
         self._proc.stdin.flush()
         line = self._proc.stdout.readline()
         assert line, "the zygote died"

@@ -9,8 +9,8 @@ stdout carries the ``credential_process`` Version 1 JSON (with
 ``Expiration``) and nothing else, ever; every message goes to stderr. Warm
 runs answer from botocore's role-credential cache without importing botocore
 (see :mod:`boto_sso_oidc_provider._warm`). A login starts only when a person
-can answer at a terminal (the prompt goes to the terminal itself, since the
-caller captures stderr); otherwise the one-line error names
+can answer: at a terminal, or in a browser this machine can open (the browser
+flow; the URL also goes to stderr); otherwise the one-line error names
 ``boto-sso-oidc login --profile P``.
 
 Exit codes: 0 credentials printed; 1 failure (one line on stderr); 2 usage.
