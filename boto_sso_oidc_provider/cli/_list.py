@@ -131,11 +131,12 @@ def fetch(args: argparse.Namespace, manager: TokenManager | None = None) -> tupl
 
 def accounts_of(manager: TokenManager) -> list[dict[str, Any]]:
     """Every account and its roles for a :class:`~boto_sso_oidc_provider.token.TokenManager`'s
-    session (the directory cache if fresh), renewing (or logging in, as the manager allows)
+    session, listed now (``configure``: a person choosing wants today's assignments; the
+    directory cache is refreshed on the way), renewing (or logging in, as the manager allows)
     once if the token is refused."""
     from ..directory import organization
 
-    return organization(manager).accounts
+    return organization(manager, refresh=True).accounts
 
 
 def listing_summary(found: Organization) -> str:
