@@ -219,6 +219,15 @@ TWO_SESSIONS = """
 """
 
 
+def _wheel_in_a_fresh_venv(tmp_path: Path, wheelhouse: Path, dependencies: Path) -> tuple[str, Path]:
+    """This project's wheel installed in a fresh venv: its interpreter and site-packages."""
+    python, site_dir = _fresh_venv(tmp_path / "venv")
+    _with_deps(site_dir, dependencies)
+    _pip(python, "install", "--no-deps", "--no-index", "--find-links", str(wheelhouse),
+         "boto-sso-oidc-provider")
+    return python, site_dir
+
+
 def _break(site_dir: Path, how: str) -> None:
     package = site_dir / "boto_sso_oidc_provider"
     if how == "package folder deleted":
@@ -234,10 +243,7 @@ def test_a_broken_install_never_breaks_a_program_whose_profiles_do_not_use_the_p
         sso_emulator, wheelhouse, dependencies, tmp_path, how):
     """botocore's own SSO provider serves the profile (the token is in the shared cache), the
     broken plugin says so once per process, and the session is as botocore made it."""
-    python, site_dir = _fresh_venv(tmp_path / "venv")
-    _with_deps(site_dir, dependencies)
-    _pip(python, "install", "--no-deps", "--no-index", "--find-links", str(wheelhouse),
-         "boto-sso-oidc-provider")
+    python, site_dir = _wheel_in_a_fresh_venv(tmp_path, wheelhouse, dependencies)
     _break(site_dir, how)
     assert run_cli(sso_emulator, "login").returncode == 0  # this checkout's CLI, not the broken one
 
@@ -253,10 +259,7 @@ def test_a_broken_install_never_breaks_a_program_whose_profiles_do_not_use_the_p
 
 def test_a_pth_file_left_behind_without_its_module_prints_nothing(wheelhouse, dependencies, tmp_path,
                                                                  sso_emulator):
-    python, site_dir = _fresh_venv(tmp_path / "venv")
-    _with_deps(site_dir, dependencies)
-    _pip(python, "install", "--no-deps", "--no-index", "--find-links", str(wheelhouse),
-         "boto-sso-oidc-provider")
+    python, site_dir = _wheel_in_a_fresh_venv(tmp_path, wheelhouse, dependencies)
     shutil.rmtree(site_dir / "boto_sso_oidc_provider")
     (site_dir / "_boto_sso_oidc_provider_startup.py").unlink()
     assert (site_dir / PTH_NAME).read_text() == PTH_LINE
