@@ -138,7 +138,8 @@ class AssumedRoleCredentialsManager(LockedCredentials[RoleCredentials]):
     def _assume_role(self, source: RoleCredentials) -> dict[str, Any]:
         profile = self.profile
         session = self._sts_session()
-        region = profile.region or session.get_config_variable("region") or "us-east-1"
+        # botocore: the region of the session of the profile asked for, for every hop
+        region = session.get_config_variable("region") or "us-east-1"
         client = create_client("sts", region, session, credentials=(
             source.access_key_id, source.secret_access_key, source.session_token))
         params: dict[str, Any] = {"RoleArn": profile.role_arn,
@@ -155,6 +156,12 @@ class AssumedRoleCredentialsManager(LockedCredentials[RoleCredentials]):
             from .exceptions import RoleCredentialsError
 
             chain = " -> ".join(profile.chain)
+            if refused.code in ("ExpiredToken", "InvalidClientTokenId"):
+                raise RoleCredentialsError(
+                    f'Profile "{profile.profile}": STS did not accept the cached credentials of '
+                    f'profile "{profile.source.profile}" ({refused.code}; profile {chain}): they were '
+                    f"revoked or replaced. Run boto-sso-oidc logout --profile {profile.profile}, "
+                    "then try again.") from None
             raise RoleCredentialsError(
                 f'Profile "{profile.profile}": STS refused to assume role {profile.role_arn} with the '
                 f'credentials of profile "{profile.source.profile}" ({refused.code}; profile {chain}). '

@@ -160,7 +160,7 @@ class AssumeRoleProfileConfig:
     of a role chain, which ends (any number of hops down) at an SSO profile.
 
     The AssumeRole arguments are the profile's keys as botocore's ``AssumeRoleProvider`` reads
-    them (None: not set); ``region`` is the profile's own, for the STS client.
+    them (None: not set).
     """
 
     profile: str
@@ -169,7 +169,6 @@ class AssumeRoleProfileConfig:
     role_session_name: str | None = None
     external_id: str | None = None
     duration_seconds: int | None = None
-    region: str | None = None
 
     @property
     def chain(self) -> tuple[str, ...]:
@@ -534,7 +533,7 @@ class AWSConfig:
         return AssumeRoleProfileConfig(
             profile=name, role_arn=str(values["role_arn"]), source=source,
             role_session_name=text("role_session_name"), external_id=text("external_id"),
-            duration_seconds=duration, region=text("region"))
+            duration_seconds=duration)
 
     def role_chains_of(self, sso: SSOSessionConfig) -> list[AssumeRoleProfileConfig]:
         """Every ``role_arn`` profile whose chain ends at ``sso``, sorted by name (chains that do

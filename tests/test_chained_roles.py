@@ -447,3 +447,17 @@ def test_status_of_a_chained_profile_reports_the_session_and_profile_it_ends_at(
     assert [item["sso_session"] for item in report["sso_sessions"]] == ["emulator"]
     assert report["sso_sessions"][0]["login_command"] == "boto-sso-oidc login --profile hop2"
     assert [item["profile"] for item in report["profiles"]] == ["dev"]
+
+
+def test_source_credentials_sts_no_longer_accepts_are_one_line_naming_the_fix(chain):
+    _process(chain)
+    _entry(chain, HOP2_KEY).unlink()
+    hop1 = _entry(chain, HOP1_KEY)
+    data = read_json(hop1)
+    data["Credentials"]["AccessKeyId"] = "ASIA" + "Z" * 16  # a key STS never issued
+    hop1.write_text(json.dumps(data))
+    result = run_cli(chain, "credential-process", "--profile", "hop2")
+    assert result.returncode == 1 and result.stdout == ""
+    line = one_line(result.stderr)
+    assert 'cached credentials of profile "hop1" (InvalidClientTokenId' in line
+    assert "boto-sso-oidc logout --profile hop2" in line
