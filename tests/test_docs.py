@@ -211,6 +211,7 @@ def test_every_block_of_the_page_runs(page: Path, sso_emulator: Any, tmp_path: P
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)  # a pip install from the index: minutes on a loaded machine
 def test_the_demo_command_from_a_clean_clone(tmp_path: Path) -> None:
     """The README's first command, verbatim, in a copy of the tracked files (a clean clone)."""
     command = next(b.text.strip() for b in blocks_of(REPO / "README.md")
