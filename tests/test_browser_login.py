@@ -36,7 +36,7 @@ from .browser_helpers import (
     wait_for_browser,
 )
 from .cli_helpers import CLI, run_cli, secrets_of
-from .conftest import REPO, subprocess_env, token_file
+from .conftest import REPO, age_token, subprocess_env, token_file
 
 AUTHORIZE_PARAMS = {"response_type", "client_id", "redirect_uri", "state", "code_challenge_method",
                     "scopes", "code_challenge"}
@@ -179,9 +179,11 @@ def test_wsl_opens_the_windows_browser(monkeypatch, tmp_path):
 
 @pytest.fixture
 def logged_in(sso_emulator):
-    """A completed browser login, so the caches hold a token and a browser registration."""
+    """A completed browser login, so the caches hold a token and a browser registration; the
+    access token then expired (a valid one would need no new login)."""
     assert _browser_login(sso_emulator).returncode == 0
     (sso_emulator.home / "browser.log").unlink()
+    age_token(token_file(sso_emulator.home, "emulator"))
     return sso_emulator
 
 
@@ -208,6 +210,7 @@ def test_a_failed_browser_login_leaves_the_device_registration_in_place(sso_emul
     """The browser flow registers a new client (the cached one is for the device flow), but
     a failed login caches neither it nor a token: both files stay as they were."""
     assert run_cli(sso_emulator, "login", "--profile", "dev").returncode == 0  # device flow
+    age_token(token_file(sso_emulator.home, "emulator"))  # a valid token would need no login
     before = cache_snapshot(sso_emulator.home)
     registrations = sso_emulator.calls()["operations"]["RegisterClient"]
     result = _browser_login(sso_emulator, mode="error")
@@ -362,6 +365,7 @@ def test_no_secret_in_debug_logs_the_url_or_errors(sso_emulator):
                for word in _verifier_candidates(result.stderr))
     # Failures too: an error redirect and a replayed code, each with --debug.
     for mode in ("error", "replay"):
+        age_token(token_file(sso_emulator.home, "emulator"))  # a valid token needs no login
         failed = _browser_login(sso_emulator, "--debug", mode=mode)
         assert failed.returncode == 1
         for secret in secrets_of(sso_emulator.home):

@@ -109,7 +109,8 @@ def test_generate_every_account_and_role(tmp_path):
     write_state(state, drop=("222222222222", "Billing"))
     with state_emulator(state) as url:
         me = SimpleNamespace(env={**emulator_environment(home, url), "AWS_PROFILE": "default"})
-        assert run_cli(me, "login", "--sso-session", "corp").returncode == 0
+        # A new emulator knows no token: the cached one looks valid, so only --force logs in.
+        assert run_cli(me, "login", "--force", "--sso-session", "corp").returncode == 0
         # Within the directory cache's TTL nothing changes until --refresh lists again.
         cached = run_cli(me, "generate", "--sso-session", "corp", "--set", "output=json",
                          "--region", "eu-central-1", "--dry-run")

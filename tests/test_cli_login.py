@@ -90,3 +90,34 @@ def test_usage_errors_exit_2(args):
     assert result.returncode == 2
     assert result.stdout == ""
     assert "usage:" in result.stderr
+
+
+def test_login_on_a_valid_session_makes_no_call_and_says_until_when(sso_emulator):
+    assert run_cli(sso_emulator, "login", "--profile", "dev").returncode == 0
+    before = sso_emulator.calls()
+    result = run_cli(sso_emulator, "login", "--profile", "dev")
+    assert result.returncode == 0, result.stderr
+    assert sso_emulator.calls() == before  # not one request
+    line = one_line(result.stderr)
+    assert "already logged in; the access token is valid until " in line
+    assert "`--force` starts a new session" in line
+
+
+def test_login_force_signs_out_of_the_old_session_and_starts_a_new_one(sso_emulator):
+    import botocore.session
+
+    assert run_cli(sso_emulator, "login", "--profile", "dev").returncode == 0
+    old = read_json(token_file(sso_emulator.home, "emulator"))
+    before = sso_emulator.calls()
+    result = run_cli(sso_emulator, "login", "--profile", "dev", "--force")
+    assert result.returncode == 0, result.stderr
+    after = sso_emulator.calls()
+    assert after["operations"]["Logout"] - before["operations"]["Logout"] == 1, (result.stderr, before, after)
+    assert after["operations"]["StartDeviceAuthorization"] - \
+        before["operations"]["StartDeviceAuthorization"] == 1  # one new authorization
+    new = read_json(token_file(sso_emulator.home, "emulator"))
+    assert new["refreshToken"] != old["refreshToken"]
+    oidc = botocore.session.Session().create_client("sso-oidc", region_name="us-east-1")
+    with pytest.raises(oidc.exceptions.InvalidGrantException):  # the old session is over
+        oidc.create_token(clientId=old["clientId"], clientSecret=old["clientSecret"],
+                          grantType="refresh_token", refreshToken=old["refreshToken"])

@@ -83,3 +83,27 @@ def test_bad_config_is_one_line(sso_emulator):
     result = _status(sso_emulator, "--profile", "dev")
     assert result.returncode == 1
     assert 'sso-session "missing"' in one_line(result.stderr)
+
+
+def test_status_check_is_quiet_and_says_by_its_exit_code_whether_a_person_is_needed(sso_emulator):
+    from boto_sso_oidc_provider import login
+
+    from .cli_helpers import run_cli
+    from .conftest import age_token, token_file
+
+    no_token = run_cli(sso_emulator, "status", "--check", "--profile", "dev")
+    assert (no_token.returncode, no_token.stdout, no_token.stderr) == (1, "", "")
+    login("dev")
+    valid = run_cli(sso_emulator, "status", "--check", "--profile", "dev")
+    assert (valid.returncode, valid.stdout, valid.stderr) == (0, "", "")
+    age_token(token_file(sso_emulator.home, "emulator"))  # expired, refreshable: no person needed
+    for path in (sso_emulator.home / ".aws" / "cli" / "cache").glob("*.json"):
+        path.unlink()
+    refreshable = run_cli(sso_emulator, "status", "--check")
+    assert (refreshable.returncode, refreshable.stdout, refreshable.stderr) == (0, "", "")
+    sso_emulator.expire("refresh_tokens")  # the session ended at the service
+    age_token(token_file(sso_emulator.home, "emulator"))
+    for path in (sso_emulator.home / ".aws" / "cli" / "cache").glob("*.json"):
+        path.unlink()
+    ended = run_cli(sso_emulator, "status", "--check")
+    assert (ended.returncode, ended.stdout, ended.stderr) == (1, "", "")

@@ -44,7 +44,7 @@ def _closed_port_url() -> str:
 
 
 @pytest.mark.parametrize("command, variable, shown", [
-    (["login", "--profile", "dev"], "AWS_ENDPOINT_URL_SSO_OIDC", "Could not connect to {url}/"),
+    (["login", "--force", "--profile", "dev"], "AWS_ENDPOINT_URL_SSO_OIDC", "Could not connect to {url}/"),
     (["list", "--profile", "dev"], "AWS_ENDPOINT_URL_SSO", "could not be reached: "
      "EndpointConnectionError reaching {url}"),
     (["credential-process", "--profile", "dev"], "AWS_ENDPOINT_URL_SSO",

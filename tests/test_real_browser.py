@@ -136,7 +136,7 @@ def test_browser_login_in_chromium(sso_emulator, browser, screenshots, tmp_path)
     assert read_json(token_file(sso_emulator.home, "emulator"))["refreshToken"]
 
     urls.unlink()
-    proc, urls = _login(sso_emulator, tmp_path)
+    proc, urls = _login(sso_emulator, tmp_path, "--force")  # the token is valid: a new session
     try:
         url = _wait_for(lambda: urls.exists() and urls.read_text().strip(), "the browser to open")
         browser.get(url)

@@ -6,7 +6,10 @@ macOS, WSL) or ``--redirect-port`` is given; the device flow (a URL and a
 code to confirm) with ``--use-device-code``, ``boto_sso_oidc_use_device_code``
 or ``BOTO_SSO_OIDC_USE_DEVICE_CODE``, for legacy profiles, and where no
 browser can be opened (an SSH session). An explicit login always runs,
-whatever ``boto_sso_oidc_auto_login`` says: the URL goes to stderr, a
+whatever ``boto_sso_oidc_auto_login`` says, unless the cached access token
+is still valid beyond the refresh window: then nothing is called and one line
+says until when it holds (``--force`` signs out of that session with SSO
+Logout, forgets its token and logs in anew). Otherwise the URL goes to stderr, a
 browser opens unless ``--no-browser`` (or ``boto_sso_oidc_open_browser =
 false``), and the token is cached where the AWS CLI v2 keeps it. On success
 one line on stderr says which session and until when.
@@ -33,6 +36,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--use-device-code", action="store_true",
                         help="log in with the device flow (a URL and a code) even where a "
                              "browser could be opened")
+    parser.add_argument("--force", action="store_true",
+                        help="start a new SSO session even if the current one is still valid: "
+                             "sign out of it (SSO Logout), forget its token, log in anew")
     parser.add_argument("--redirect-port", type=_port, metavar="PORT",
                         help="browser flow: listen for the browser on this 127.0.0.1 port "
                              "instead of a random one (for a browser elsewhere, with the port "
@@ -58,6 +64,16 @@ def run(args: argparse.Namespace) -> int:
                                 open_browser=False if args.no_browser else None,
                                 options=Options(use_device_code=True if args.use_device_code else None,
                                                 redirect_port=args.redirect_port))
+        if not args.force:
+            current = manager.cached()
+            if current is not None and current.seconds_left() > manager.refresh_window:
+                # Usable beyond the refresh window: a new login would change nothing.
+                print(f"{manager.sso.display_name} ({manager.sso.start_url}): already logged in; "
+                      f"the access token is valid until {moment(current.expires_at, utc_now())} "
+                      "and no login is needed. `--force` starts a new session.", file=sys.stderr)
+                return EXIT_OK
+        else:
+            manager.logout()  # SSO Logout with the current token, which is then forgotten
         token = manager.login()
     except Exception as error:  # one line for a person, never a traceback
         from ..exceptions import LoginCancelledError

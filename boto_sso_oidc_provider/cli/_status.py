@@ -12,6 +12,10 @@ profile: the SSO profile and session its chain ends at). Exit codes: 0 report
 printed (with ``--profile``: and the session is usable, valid or refreshable);
 1 a login is needed for that profile, the config is wrong, or it has no SSO
 profile or sso-session at all (one line on stderr, naming ``configure``); 2 usage.
+
+``--check`` prints nothing and answers one question for scripts and shell prompts: can the
+profile's credentials be had without a person? Exit 0 yes (cached, or through a refresh, which
+it then makes), 1 no (a login is needed, or the profile is not usable).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from ._common import (
+    EXIT_FAILURE,
     EXIT_OK,
     add_debug,
     add_json,
@@ -53,6 +58,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_profile(parser, what="report on this profile and its session only",
                 default="every SSO profile and sso-session of the AWS config")
     add_json(parser)
+    parser.add_argument("--check", action="store_true",
+                        help="print nothing; exit 0 if the profile's credentials can be had "
+                             "without a person (cached, or by a refresh), 1 if a login is needed "
+                             "(for scripts and shell prompts)")
     add_debug(parser)
 
 
@@ -190,7 +199,24 @@ def _text(sessions: list[dict[str, Any]], profiles: list[dict[str, Any]],
     return "\n".join(lines)
 
 
+def check(profile: str | None) -> int:
+    """``status --check``: 0 if role credentials can be had with no login (a refresh may be
+    made), 1 otherwise; nothing is printed, not even a warning."""
+    import logging
+
+    logging.disable(logging.CRITICAL)
+    try:
+        from ..sessions import role_credentials_manager
+
+        role_credentials_manager(profile, allow_login=False).get()
+    except Exception:  # any reason at all means "not without a person": the exit code says it
+        return EXIT_FAILURE
+    return EXIT_OK
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.check:
+        return check(args.profile)
     setup_logging(args.debug)
     try:
         from .._clock import utc_now
