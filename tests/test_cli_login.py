@@ -8,7 +8,7 @@ import time
 import pytest
 
 from .cli_helpers import CLI, SECOND_SESSION, one_line, run_cli
-from .conftest import REPO, read_json, subprocess_env, token_file
+from .conftest import REPO, age_token, read_json, subprocess_env, token_file
 
 COMMANDS = ["login", "logout", "status", "list", "export", "credential-process", "demo"]
 
@@ -101,6 +101,20 @@ def test_login_on_a_valid_session_makes_no_call_and_says_until_when(sso_emulator
     line = one_line(result.stderr)
     assert "already logged in; the access token is valid until " in line
     assert "`--force` starts a new session" in line
+
+
+def test_login_within_the_refresh_window_logs_in_as_before(sso_emulator):
+    """Ten minutes left is inside the 15-minute refresh window: not "already logged in"."""
+    from datetime import datetime, timedelta, timezone
+
+    assert run_cli(sso_emulator, "login", "--profile", "dev").returncode == 0
+    soon = datetime.now(timezone.utc) + timedelta(minutes=10)
+    age_token(token_file(sso_emulator.home, "emulator"), expires_at=soon.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    before = sso_emulator.calls()["operations"]["StartDeviceAuthorization"]
+    result = run_cli(sso_emulator, "login", "--profile", "dev")
+    assert result.returncode == 0, result.stderr
+    assert "already logged in" not in result.stderr
+    assert sso_emulator.calls()["operations"]["StartDeviceAuthorization"] - before == 1
 
 
 def test_login_force_signs_out_of_the_old_session_and_starts_a_new_one(sso_emulator):
