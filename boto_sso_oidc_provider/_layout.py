@@ -11,7 +11,11 @@ package, under these names, so each tool uses what another cached::
                                                     (botocore's AssumeRoleCredentialFetcher; the
                                                     AWS CLI v1 and v2 fill and read it too)
 
-and one of this package's own, which no other tool reads::
+and two of this package's own, which no other tool reads::
+
+    ~/.aws/sso/cache/<token_cache_key>.login-cooldown
+                                                    until when automatic logins of an sso-session
+                                                    stay off after one failed (no secret in it)
 
     ~/.aws/boto-sso-oidc/directory/<directory_cache_key>.json
                                                     the accounts and roles of an sso-session
@@ -27,7 +31,8 @@ from __future__ import annotations
 import json
 import os
 
-__all__ = ["EXPIRY_WINDOW", "CHAINED_ROLE_SECONDS", "DEFAULT_LOCK_TIMEOUT", "sso_cache_dir", "role_cache_dir",
+__all__ = ["EXPIRY_WINDOW", "CHAINED_ROLE_SECONDS", "DEFAULT_LOCK_TIMEOUT", "sso_cache_dir",
+           "login_cooldown_file", "role_cache_dir",
            "directory_cache_dir", "token_cache_key", "registration_cache_key", "role_cache_key",
            "assume_role_cache_key", "directory_cache_key"]
 
@@ -48,6 +53,11 @@ DEFAULT_LOCK_TIMEOUT = 600.0
 def sso_cache_dir() -> str:
     """``~/.aws/sso/cache``: tokens and client registrations."""
     return os.path.expanduser(os.path.join("~", ".aws", "sso", "cache"))
+
+
+def login_cooldown_file(token_cache_key: str) -> str:
+    """Beside the token: the record of a failed automatic login (``boto_sso_oidc_login_cooldown``)."""
+    return os.path.join(sso_cache_dir(), f"{token_cache_key}.login-cooldown")
 
 
 def role_cache_dir() -> str:

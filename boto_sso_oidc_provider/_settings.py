@@ -29,6 +29,7 @@ SETTINGS: dict[str, tuple[str, str | None, str]] = {
     "open_browser": ("boto_sso_oidc_open_browser", "sso_open_browser", "BOTO_SSO_OIDC_OPEN_BROWSER"),
     "lock_timeout": ("boto_sso_oidc_lock_timeout", "sso_lock_timeout", "BOTO_SSO_OIDC_LOCK_TIMEOUT"),
     "use_device_code": ("boto_sso_oidc_use_device_code", None, "BOTO_SSO_OIDC_USE_DEVICE_CODE"),
+    "login_cooldown": ("boto_sso_oidc_login_cooldown", None, "BOTO_SSO_OIDC_LOGIN_COOLDOWN"),
 }
 """setting -> (its config key, the key's old name or None, its environment variable)."""
 
@@ -37,7 +38,9 @@ KNOWN_KEYS = frozenset(name for key, alias, _ in SETTINGS.values() for name in (
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
-_EXPECTED = {"auto_login": "auto, true or false", "lock_timeout": "a number of seconds"}
+_EXPECTED = {"auto_login": "auto, true or false", "lock_timeout": "a number of seconds",
+             "login_cooldown": "a number of seconds"}
+_SECONDS = frozenset({"lock_timeout", "login_cooldown"})
 
 
 class SettingError(ValueError):
@@ -63,10 +66,10 @@ def switched_off(value: object) -> bool:
 
 
 def parse(setting: str, key: str, raw: object) -> bool | float | str:
-    """The value of ``setting`` written ``raw`` under ``key``: a bool, seconds (lock_timeout) or
-    ``"auto"``/``"true"``/``"false"`` (auto_login). Raises :class:`SettingError`."""
+    """The value of ``setting`` written ``raw`` under ``key``: a bool, seconds (lock_timeout,
+    login_cooldown) or ``"auto"``/``"true"``/``"false"`` (auto_login). Raises :class:`SettingError`."""
     text = str(raw).strip().lower()
-    if setting == "lock_timeout":
+    if setting in _SECONDS:
         try:
             seconds = float(text)
         except ValueError:

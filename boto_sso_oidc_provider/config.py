@@ -96,6 +96,10 @@ ENV_ENABLED = _settings_module.ENV_ENABLED
 switched_off = _settings_module.switched_off
 
 
+DEFAULT_LOGIN_COOLDOWN = 300.0
+"""Seconds automatic logins stay off after one was denied, timed out or abandoned."""
+
+
 @dataclass(frozen=True)
 class PluginSettings:
     """This package's own settings for one profile or sso-session."""
@@ -104,6 +108,7 @@ class PluginSettings:
     open_browser: bool = True
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT
     use_device_code: bool = False
+    login_cooldown: float = DEFAULT_LOGIN_COOLDOWN
 
 
 @dataclass(frozen=True)
@@ -260,7 +265,7 @@ def _settings(
 
     read: dict[str, Any] = {}
     try:
-        for setting in ("auto_login", "open_browser", "lock_timeout", "use_device_code"):
+        for setting in ("auto_login", "open_browser", "lock_timeout", "use_device_code", "login_cooldown"):
             key, raw = source(values, setting, environ)
             if raw is not None:
                 read[setting] = parse(setting, key, raw)

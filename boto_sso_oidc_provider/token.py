@@ -38,7 +38,7 @@ from ._clients import ServiceRefused, TransientServiceError, call
 from ._clock import Clock, after, format_timestamp, parse_timestamp, utc_now
 from ._interaction import LoginPrompt, login_allowed
 from ._interrupts import deliver_dropped_signal
-from ._layout import EXPIRY_WINDOW, sso_cache_dir
+from ._layout import EXPIRY_WINDOW, login_cooldown_file, sso_cache_dir
 from .cache import CacheEntry, PreparedWrite
 from .config import SSOSessionConfig, login_command
 from .logins.registration import REFRESH_TOKEN_GRANT, Registration
@@ -171,6 +171,9 @@ class TokenManager:
                           else options.lock_timeout),
         )
 
+        self._cooldown = CacheEntry(Path(login_cooldown_file(sso.token_cache_key)),
+                                    describe=f"login cool-down record of {sso.display_name}")
+
     def __repr__(self) -> str:
         return f"TokenManager({self.sso.display_name})"
 
@@ -217,7 +220,7 @@ class TokenManager:
                 if renewed is not None:
                     return renewed
             if self._login_allowed():
-                return self._login_locked(previous=token)
+                return self._automatic_login(token)
             if rejected and token is not None:
                 # A service refused it: mark it expired, so other processes (and the AWS
                 # CLI) stop presenting a revoked token and go straight to the login advice.
@@ -232,6 +235,7 @@ class TokenManager:
     def login(self) -> SSOToken:
         """Always run a login (an explicit one) and cache the new token."""
         with self.entry.locked():
+            self._cooldown.delete()  # a person asked: automatic logins may start again
             token = self._login_locked(previous=self.cached())
         deliver_dropped_signal()
         return token
@@ -379,6 +383,48 @@ class TokenManager:
 
         return login_allowed(self.sso.settings.auto_login, self._environ,
                              browser_opens=self._open_browser and browser_available(self._environ))
+
+    def _automatic_login(self, previous: SSOToken | None) -> SSOToken:
+        """A login nobody asked for, unless one was denied, timed out or abandoned less than
+        ``boto_sso_oidc_login_cooldown`` ago: then every caller fails at once (no new prompt,
+        no browser tab per caller) until that time or an explicit login."""
+        from .exceptions import (
+            AuthorizationDeniedError,
+            AuthorizationTimeoutError,
+            DeviceAuthorizationDeniedError,
+            DeviceAuthorizationExpiredError,
+            LoginCancelledError,
+            SSOLoginRequiredError,
+        )
+
+        record = self._cooldown.read()
+        if record is not None:
+            try:
+                until = parse_timestamp(str(record["until"]))
+            except (KeyError, ValueError):
+                until = None
+            if until is not None and until > self._clock():
+                raise SSOLoginRequiredError(
+                    f"An automatic login to {self.sso.display_name} failed "
+                    f"({record.get('reason', 'login failed')}); automatic logins stay off until "
+                    f"{format_timestamp(until)} (boto_sso_oidc_login_cooldown). Run: {self.login_command}",
+                    command=self.login_command)
+        try:
+            return self._login_locked(previous=previous)
+        except (AuthorizationDeniedError, AuthorizationTimeoutError, DeviceAuthorizationDeniedError,
+                DeviceAuthorizationExpiredError, LoginCancelledError) as error:
+            seconds = self.sso.settings.login_cooldown
+            if seconds > 0:
+                reason = {AuthorizationDeniedError: "denied", DeviceAuthorizationDeniedError: "denied",
+                          LoginCancelledError: "abandoned"}.get(type(error), "timed out")
+                try:
+                    self._cooldown.write({"until": format_timestamp(after(self._clock, seconds)),
+                                          "reason": reason})
+                except OSError as failure:  # the login's own error matters more
+                    logger.warning("Could not record the login cool-down of %s in %s: %s",
+                                   self.sso.display_name, self._cooldown.path,
+                                   failure.strerror or type(failure).__name__)
+            raise
 
     def _login_required(self, token: SSOToken | None, rejected: bool) -> Exception:
         from .exceptions import SSOLoginRequiredError

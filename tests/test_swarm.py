@@ -101,3 +101,42 @@ def test_200_callers_with_neither_a_browser_nor_a_terminal_fail_fast_and_start_n
     with capsys.disabled():
         print(f"\n200 callers, neither browser nor terminal: 0 authorizations, all failed; each "
               f"took median {times[100]:.2f} s, max {times[-1]:.2f} s")
+
+
+@pytest.mark.sso_emulator(auto_approve=False)  # the browser decides: a consent page
+@pytest.mark.timeout(600)
+def test_after_a_denied_automatic_login_50_callers_fail_fast_until_an_explicit_login(
+        sso_emulator, tmp_path, capsys):
+    """The browser denies the first automatic login; the 50 callers after it, within the
+    cool-down, start no authorization and fail at once naming the login command; an explicit
+    login then works and lets automatic logins start again."""
+    from .cli_helpers import run_cli
+
+    home = _home(tmp_path)
+    with Zygote(sso_emulator) as zygote:
+        denied_env = {**browser_env(home, "deny"), "BOTO_SSO_OIDC_AUTO_LOGIN": "auto"}
+        [first] = zygote.run(_jobs(home, 1, denied_env))
+        assert first.exit != 0
+        assert "denied" in child_log(home), child_log(home)[-2000:]
+        record = home / ".aws" / "sso" / "cache" / (token_file(home, "emulator").stem + ".login-cooldown")
+        assert record.stat().st_mode & 0o777 == 0o600
+        after_denial = _grants(sso_emulator)
+        # A browser that would allow, so only the cool-down can stop these logins.
+        env = {**browser_env(home), "BOTO_SSO_OIDC_AUTO_LOGIN": "auto"}
+        outcomes = zygote.run(_jobs(home, 50, env), at_once=2)
+        after = _grants(sso_emulator)
+    assert [o.exit != 0 for o in outcomes] == [True] * 50
+    assert [_delta(after, after_denial, key) for key in
+            ("authorization_code", "StartDeviceAuthorization", "CreateToken")] == [0, 0, 0]
+    log = child_log(home)
+    assert log.count("automatic logins stay off until") >= 50, log[-2000:]
+    assert log.count("Run: boto-sso-oidc login --profile dev") >= 50, log[-2000:]
+    times = sorted(o.elapsed for o in outcomes)
+    assert times[-1] < 1, times  # the issue's "under 1 s", each from its fork to its exit
+    login = run_cli(sso_emulator, "login", "--profile", "dev", HOME=str(home),
+                    AWS_CONFIG_FILE=str(home / ".aws" / "config"), **browser_env(home))
+    assert login.returncode == 0, login.stderr
+    assert not record.exists()
+    with capsys.disabled():
+        print(f"\nafter a denied automatic login, 50 callers: 0 authorizations, all failed; each "
+              f"took median {times[25]:.2f} s, max {times[-1]:.2f} s")
