@@ -16,7 +16,7 @@ import errno
 import os
 import stat
 
-__all__ = ["MAX_CACHE_BYTES", "NotARegularFileError", "read_small_file"]
+__all__ = ["MAX_CACHE_BYTES", "SETTLE", "NotARegularFileError", "read_small_file", "settling"]
 
 MAX_CACHE_BYTES = 1 << 20
 """No cache file this package or the AWS CLI writes comes near 1 MiB; a bigger one is not ours."""
@@ -26,6 +26,22 @@ MAX_CACHE_BYTES = 1 << 20
 # Both are POSIX-only; elsewhere getattr gives 0 (no such files to worry about there).
 _OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
                | getattr(os, "O_BINARY", 0))
+
+
+SETTLE = 1.0
+"""Seconds a file another program changed may still be mid-write: the AWS CLI rewrites
+``~/.aws/config`` in place (truncate, then write), so a read within this time of the file's last
+change may see it empty, shrunken or cut off."""
+
+
+def settling(path: str | os.PathLike[str]) -> bool:
+    """Whether the file at ``path`` changed less than :data:`SETTLE` seconds ago."""
+    import time
+
+    try:
+        return time.time() - os.stat(path).st_mtime < SETTLE
+    except OSError:
+        return False
 
 
 class NotARegularFileError(OSError):

@@ -49,11 +49,13 @@ in the package indexes botocore's ``full_config`` dict.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import _settings as _settings_module
+from ._files import SETTLE, settling
 from ._layout import (
     CHAINED_ROLE_SECONDS,
     DEFAULT_LOCK_TIMEOUT,
@@ -360,12 +362,20 @@ class AWSConfig:
         import botocore.session
 
         session = botocore_session or botocore.session.Session()
-        try:
-            full_config: Mapping[str, Any] = session.full_config
-        except botocore.exceptions.ConfigParseError as error:
-            raise _config_error(
-                f"The AWS config file cannot be parsed: {error}. Fix its syntax.",
-            ) from None
+        # A file another tool is rewriting in place (the AWS CLI truncates, then writes) can be
+        # caught cut off: while it changed less than SETTLE ago, a failed parse is read again.
+        deadline = time.monotonic() + 5 * SETTLE
+        while True:
+            try:
+                full_config: Mapping[str, Any] = session.full_config
+                break
+            except botocore.exceptions.ConfigParseError as error:
+                path = os.path.expanduser(str(session.get_config_variable("config_file") or ""))
+                if not (path and settling(path) and time.monotonic() < deadline):
+                    raise _config_error(
+                        f"The AWS config file cannot be parsed: {error}. Fix its syntax.",
+                    ) from None
+                time.sleep(0.02)
         config = cls(full_config, default_profile=default_profile_name(botocore_session),
                      environ=environ)
         config.botocore_session = session

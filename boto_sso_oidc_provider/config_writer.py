@@ -68,6 +68,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ._files import SETTLE
 from .exceptions import SSOProviderError
 
 __all__ = [
@@ -91,9 +92,6 @@ DEFAULT_LOCK_TIMEOUT = 60.0
 BACKUP_SUFFIX = ".boto-sso-oidc.bak"
 """Beside the config (``~/.aws/config.boto-sso-oidc.bak``): the version the last write replaced."""
 
-SETTLE = 1.0
-"""Seconds an empty or shrunken look must stay so before it is taken for the file's content
-(another writer may be between its truncation and its write)."""
 
 RETRY_FOR = 30.0
 """Seconds an edit is redone while other programs keep changing the file, before giving up."""

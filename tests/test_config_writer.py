@@ -559,3 +559,49 @@ def test_the_aws_cli_writing_beside_generate_for_60_s_loses_no_line_and_no_edit(
     assert len(gave_up) < len(runs), figures  # some runs applied their edit with the CLI writing
     assert all(profiles[name]["region"] == "ap-south-1" for name in
                [name for kind, name in ConfigEdit(text, config).block_sections(SSO_SESSION)])
+
+
+# -- the reader's side of the race: a config caught mid-write ---------------------------------
+
+_GOOD = "[profile dev]\nregion = eu-west-1\n"
+_CUT = "[profile dev\n"  # the AWS CLI's in-place rewrite, caught between its truncation and its end
+
+
+class _Time:
+    """config's clock: the first wait after a failed parse is when the other writer finishes."""
+
+    def __init__(self, finish):
+        self.monotonic, self.time, self.waits, self._finish = __import__("time").monotonic, None, 0, finish
+
+    def sleep(self, seconds):
+        self.waits += 1
+        if self.waits == 1 and self._finish:
+            self._finish()
+
+
+def test_a_config_caught_mid_write_by_another_tool_is_read_again_once_complete(tmp_path, monkeypatch):
+    import boto_sso_oidc_provider.config as config_module
+
+    path = tmp_path / "config"
+    path.write_text(_CUT)  # just changed: still settling
+    clock = _Time(lambda: path.write_text(_GOOD))
+    monkeypatch.setattr(config_module, "time", clock)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(path))
+    config = config_module.AWSConfig.load()
+    assert config.profile_names() == ["dev"] and clock.waits == 1
+
+
+def test_a_config_that_stays_unparsable_is_one_line_at_once(tmp_path, monkeypatch):
+    import boto_sso_oidc_provider.config as config_module
+    from boto_sso_oidc_provider.exceptions import SSOConfigError
+
+    path = tmp_path / "config"
+    path.write_text(_CUT)
+    old = __import__("time").time() - 10
+    os.utime(path, (old, old))  # settled long ago: a real syntax error, not a write in progress
+    clock = _Time(None)
+    monkeypatch.setattr(config_module, "time", clock)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(path))
+    with pytest.raises(SSOConfigError, match="cannot be parsed.*Fix its syntax"):
+        config_module.AWSConfig.load()
+    assert clock.waits == 0
