@@ -332,6 +332,15 @@ _SESSION_KEYS = ("sso_start_url", "sso_region", "sso_registration_scopes",
                  *sorted(_settings_module.KNOWN_KEYS - {ENABLED_KEY}))
 
 
+def _identity(path: str) -> tuple[int, int, int] | None:
+    """What tells one version of a file from another: inode, size, modification time."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return status.st_ino, status.st_size, status.st_mtime_ns
+
+
 class AWSConfig:
     """The AWS shared config as botocore parsed it, answering typed questions.
 
@@ -363,19 +372,27 @@ class AWSConfig:
 
         session = botocore_session or botocore.session.Session()
         # A file another tool is rewriting in place (the AWS CLI truncates, then writes) can be
-        # caught cut off: while it changed less than SETTLE ago, a failed parse is read again.
+        # caught cut off. The read counts only if the file was the same before and after it (the
+        # config writer's rule) and is not an empty file still settling; a failed parse of a file
+        # that changed less than SETTLE ago is read again too.
+        path = os.path.expanduser(str(session.get_config_variable("config_file") or ""))
         deadline = time.monotonic() + 5 * SETTLE
         while True:
+            before = _identity(path)
             try:
                 full_config: Mapping[str, Any] = session.full_config
-                break
             except botocore.exceptions.ConfigParseError as error:
-                path = os.path.expanduser(str(session.get_config_variable("config_file") or ""))
                 if not (path and settling(path) and time.monotonic() < deadline):
                     raise _config_error(
                         f"The AWS config file cannot be parsed: {error}. Fix its syntax.",
                     ) from None
-                time.sleep(0.02)
+            else:
+                after = _identity(path)
+                torn = before != after or (after is not None and after[1] == 0 and settling(path))
+                if not torn or time.monotonic() >= deadline:
+                    break
+                session._config = None  # botocore re-reads the file on the next full_config
+            time.sleep(0.02)
         config = cls(full_config, default_profile=default_profile_name(botocore_session),
                      environ=environ)
         config.botocore_session = session
