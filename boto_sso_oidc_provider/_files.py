@@ -16,7 +16,8 @@ import errno
 import os
 import stat
 
-__all__ = ["MAX_CACHE_BYTES", "SETTLE", "NotARegularFileError", "read_small_file", "settling"]
+__all__ = ["MAX_CACHE_BYTES", "SETTLE", "NotARegularFileError", "file_identity", "read_small_file",
+           "settling"]
 
 MAX_CACHE_BYTES = 1 << 20
 """No cache file this package or the AWS CLI writes comes near 1 MiB; a bigger one is not ours."""
@@ -32,6 +33,11 @@ SETTLE = 1.0
 """Seconds a file another program changed may still be mid-write: the AWS CLI rewrites
 ``~/.aws/config`` in place (truncate, then write), so a read within this time of the file's last
 change may see it empty, shrunken or cut off."""
+
+
+def file_identity(info: os.stat_result) -> tuple[int, int, int, int]:
+    """What tells one version of a file from another: device, inode, size, modification time."""
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
 
 
 def settling(path: str | os.PathLike[str]) -> bool:

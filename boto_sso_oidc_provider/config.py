@@ -55,7 +55,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import _settings as _settings_module
-from ._files import SETTLE, settling
+from ._files import SETTLE, file_identity, settling
 from ._layout import (
     CHAINED_ROLE_SECONDS,
     DEFAULT_LOCK_TIMEOUT,
@@ -332,13 +332,12 @@ _SESSION_KEYS = ("sso_start_url", "sso_region", "sso_registration_scopes",
                  *sorted(_settings_module.KNOWN_KEYS - {ENABLED_KEY}))
 
 
-def _identity(path: str) -> tuple[int, int, int] | None:
-    """What tells one version of a file from another: inode, size, modification time."""
+def _identity(path: str) -> tuple[int, int, int, int] | None:
+    """The file's :func:`~._files.file_identity`, or None when there is none."""
     try:
-        status = os.stat(path)
+        return file_identity(os.stat(path))
     except OSError:
         return None
-    return status.st_ino, status.st_size, status.st_mtime_ns
 
 
 class AWSConfig:
@@ -388,7 +387,7 @@ class AWSConfig:
                     ) from None
             else:
                 after = _identity(path)
-                torn = before != after or (after is not None and after[1] == 0 and settling(path))
+                torn = before != after or (after is not None and after[2] == 0 and settling(path))
                 if not torn or time.monotonic() >= deadline:
                     break
                 session._config = None  # botocore re-reads the file on the next full_config

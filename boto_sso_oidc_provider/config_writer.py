@@ -69,6 +69,7 @@ from pathlib import Path
 from typing import Any
 
 from ._files import SETTLE
+from ._files import file_identity as _identity
 from .exceptions import SSOProviderError
 
 __all__ = [
@@ -558,8 +559,6 @@ class _Look:
     mode: int = 0o600
 
 
-def _identity(info: os.stat_result) -> tuple[int, int, int, int]:
-    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
 
 
 def _look(path: Path) -> _Look:
