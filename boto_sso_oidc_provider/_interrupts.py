@@ -53,11 +53,13 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
     import threading
     from collections.abc import Callable
-    from typing import Any, TypeVar
+    from typing import Any, ParamSpec, TypeVar
 
     _T = TypeVar("_T")
+    _P = ParamSpec("_P")
 
-__all__ = ["run_to_completion", "keep_dropped_signals", "deliver_dropped_signal"]
+__all__ = ["run_to_completion", "keep_dropped_signals", "deliver_dropped_signal",
+           "raise_wrapped_signal", "signals_unwrapped"]
 
 
 def _logger() -> Any:
@@ -172,6 +174,40 @@ def deliver_dropped_signal() -> None:
     import signal
 
     signal.raise_signal(signum)  # the handler runs before raise_signal returns
+
+
+def raise_wrapped_signal(error: BaseException) -> None:
+    """Raise the ``KeyboardInterrupt`` or ``SystemExit`` that ``error`` carries as its cause, if
+    it does; return otherwise (the caller then re-raises ``error``).
+
+    Python 3.10 and 3.11 wrap an exception raised inside ``__set_name__`` in ``RuntimeError``
+    ("Error calling __set_name__ on 'Field' instance ..."): a signal whose handler runs while a
+    dataclass is being created, as when a module is imported lazily, arrives so. It is still
+    the signal, and must end the program as the signal does (130/143), not as an error.
+    """
+    seen: list[int] = []
+    cause = error.__cause__
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, (KeyboardInterrupt, SystemExit)):
+            raise cause.with_traceback(cause.__traceback__)
+        seen.append(id(cause))
+        cause = cause.__cause__
+
+
+def signals_unwrapped(function: Callable[_P, _T]) -> Callable[_P, _T]:
+    """``function``, except that a signal's exception wrapped in ``RuntimeError`` (see
+    :func:`raise_wrapped_signal`) leaves it as itself. For the package's entry points."""
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        try:
+            return function(*args, **kwargs)
+        except RuntimeError as error:
+            raise_wrapped_signal(error)
+            raise
+
+    for name in ("__module__", "__name__", "__qualname__", "__doc__"):
+        setattr(wrapper, name, getattr(function, name))
+    wrapper.__wrapped__ = function  # type: ignore[attr-defined]
+    return wrapper
 
 
 def run_to_completion(work: Callable[[threading.Event], _T], *, notice: str | None = None) -> _T:

@@ -36,6 +36,7 @@ from typing import Any, Generic, TypeVar
 
 from ._clients import UNAUTHORIZED, ServiceRefused, TransientServiceError, call, renew_once
 from ._clock import Clock, format_timestamp, parse_timestamp, utc_now
+from ._interrupts import deliver_dropped_signal, signals_unwrapped
 from ._layout import EXPIRY_WINDOW, role_cache_dir
 from ._layout import role_cache_key as _role_cache_key
 from .cache import CacheEntry
@@ -217,10 +218,9 @@ class LockedCredentials(Generic[_Prepared]):
         """The error for a renewal that failed transiently with no valid cached credentials left."""
         raise NotImplementedError
 
+    @signals_unwrapped
     def get(self) -> RoleCredentials:
         """Credentials with more than the expiry window left, renewed if needed (see the class)."""
-        from ._interrupts import deliver_dropped_signal
-
         credentials = self._get()
         deliver_dropped_signal()  # one that landed in a finalizer is raised here, not lost
         return credentials

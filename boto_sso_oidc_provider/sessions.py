@@ -14,6 +14,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+from ._interrupts import signals_unwrapped
 from .config import AWSConfig, SSOSessionConfig
 from .options import Options
 from .role_credentials import RoleCredentialsManager, delete_role_credentials
@@ -60,6 +61,7 @@ def _config(session: Any, profile_name: str | None) -> tuple[AWSConfig, Any]:
     return config, session if session is not None else config.botocore_session
 
 
+@signals_unwrapped
 def token_manager(
     profile_name: str | None = None,
     sso_session: str | None = None,
@@ -83,6 +85,7 @@ def token_manager(
         lock_timeout=lock_timeout))
 
 
+@signals_unwrapped
 def role_credentials_manager(
     profile_name: str | None = None,
     *,
@@ -104,6 +107,7 @@ def role_credentials_manager(
         lock_timeout=lock_timeout))
 
 
+@signals_unwrapped
 def load_token(
     profile_name: str | None = None,
     sso_session: str | None = None,
@@ -123,6 +127,7 @@ def load_token(
                          allow_login=allow_login, lock_timeout=lock_timeout).get()
 
 
+@signals_unwrapped
 def login(
     profile_name: str | None = None,
     sso_session: str | None = None,
@@ -157,6 +162,7 @@ def end_session(sso: SSOSessionConfig, config: AWSConfig, *, options: Options | 
     return removed
 
 
+@signals_unwrapped
 def logout(
     profile_name: str | None = None,
     sso_session: str | None = None,

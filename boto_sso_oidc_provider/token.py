@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 from ._clients import ServiceRefused, TransientServiceError, call
 from ._clock import Clock, after, format_timestamp, parse_timestamp, utc_now
 from ._interaction import LoginPrompt, login_allowed
-from ._interrupts import deliver_dropped_signal
+from ._interrupts import deliver_dropped_signal, signals_unwrapped
 from ._layout import EXPIRY_WINDOW, login_cooldown_file, sso_cache_dir
 from .cache import CacheEntry, PreparedWrite
 from .config import SSOSessionConfig, login_command
@@ -189,6 +189,7 @@ class TokenManager:
 
     # -- the single-flight entry point ---------------------------------------------------------
 
+    @signals_unwrapped
     def get(self, *, rejected_access_token: str | None = None) -> SSOToken:
         """A token with more than the refresh window left, refreshing or logging in as allowed.
 
@@ -232,6 +233,7 @@ class TokenManager:
                     self.entry.write(replace(current, expires_at=self._clock()).to_cache())
             raise self._login_required(token, rejected)
 
+    @signals_unwrapped
     def login(self) -> SSOToken:
         """Always run a login (an explicit one) and cache the new token."""
         with self.entry.locked():
@@ -240,6 +242,7 @@ class TokenManager:
         deliver_dropped_signal()
         return token
 
+    @signals_unwrapped
     def logout(self) -> bool:
         """Sign out with SSO Logout (best effort) and delete the cached token. True if one was cached."""
         with self.entry.locked():

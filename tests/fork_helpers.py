@@ -15,7 +15,10 @@ signal always arrives while the child stands exactly there (a blocked main threa
 it and raises the handler's exception at that point; a blocked worker thread goes on when
 answered, while the main thread raises where it waits). An anchor ending in ``~`` is reached
 *inside a finalizer* (a ``__del__`` run in the main thread at that event): Python drops an
-exception raised there, which is how a signal could vanish (see ``_interrupts``).
+exception raised there, which is how a signal could vanish (see ``_interrupts``). An anchor
+ending in ``^`` is reached *inside a class's creation* (a ``__set_name__`` run in the main
+thread at that event, as when a dataclass is made at a lazy import): Python 3.10 and 3.11 wrap
+an exception raised there in ``RuntimeError``, which must still end the run as the signal.
 
 Events (``sso`` is the token cache, ``cli`` the role-credential cache):
 
@@ -88,12 +91,20 @@ _ZYGOTE = textwrap.dedent('''
             _rendezvous()  # the handler's exception is raised here, and Python drops it
             sum(range(10))
 
+    class _InClassCreation:
+        def __set_name__(self, owner, name):
+            _rendezvous()  # the handler's exception is raised here: 3.10/3.11 wrap it
+            sum(range(10))
+
     def event(name):
         if _anchor.get("name") != name or _anchor.get("fired"):
             return
         _anchor["fired"] = True
-        if _anchor["finalizer"] and threading.current_thread() is threading.main_thread():
+        in_main = threading.current_thread() is threading.main_thread()
+        if _anchor["where"] == "~" and in_main:
             _InFinalizer()  # made and dropped at once: its __del__ runs now, in this thread
+        elif _anchor["where"] == "^" and in_main:
+            type("_Made", (), {"field": _InClassCreation()})  # __set_name__ runs now
         else:
             _rendezvous()
 
@@ -251,7 +262,8 @@ _ZYGOTE = textwrap.dedent('''
                     os.close(answer_w)
                     anchor = job.get("anchor") if job.get("signal") else None
                     if anchor:
-                        _anchor.update(name=anchor.rstrip("~"), finalizer=anchor.endswith("~"),
+                        where = anchor[-1] if anchor[-1] in "~^" else ""
+                        _anchor.update(name=anchor.rstrip("~^"), where=where,
                                        out=report_w, **{"in": answer_r})
                     code = child(job)
                 finally:

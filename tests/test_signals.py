@@ -29,17 +29,19 @@ from .fork_helpers import Zygote, child_log, make_homes
 
 _ENV = {"BOTO_SSO_OIDC_AUTO_LOGIN": "false", "BOTO_SSO_OIDC_LOCK_TIMEOUT": "5"}
 
-# Anchors (see fork_helpers); "~": reached inside a finalizer run in the main thread. The
+# Anchors (see fork_helpers); "~": reached inside a finalizer run in the main thread; "^": inside
+# a class's creation (Python 3.10/3.11 wrap the handler's exception in RuntimeError). The
 # token's CreateToken and its cache write run in the worker thread of _interrupts (no "~").
-_REFRESH = ("start", "start~", "locked:sso", "locked:sso~", "prepared:sso", "prepared:sso~",
-            "sending:CreateToken", "awaiting:CreateToken", "committing:sso", "committed:sso")
+_REFRESH = ("start", "start~", "start^", "locked:sso", "locked:sso^", "locked:sso~", "prepared:sso",
+            "prepared:sso~", "sending:CreateToken", "awaiting:CreateToken", "committing:sso", "committed:sso")
 _ROLE = ("locked:cli", "locked:cli~", "sending:GetRoleCredentials", "awaiting:GetRoleCredentials",
          "awaiting:GetRoleCredentials~", "prepared:cli", "prepared:cli~", "committing:cli",
          "committed:cli", "committed:cli~")
-_LOGIN = ("start", "start~", "locked:sso", "locked:sso~", "prepared:sso", "prepared:sso~",
-          "sending:StartDeviceAuthorization", "awaiting:StartDeviceAuthorization~", "prompt",
-          "prompt~", "sending:CreateToken", "awaiting:CreateToken", "awaiting:CreateToken~",
-          "committing:sso", "committed:sso", "callback-wait", "callback-wait~")
+_LOGIN = ("start", "start~", "start^", "locked:sso", "locked:sso^", "locked:sso~", "prepared:sso",
+          "prepared:sso~", "sending:StartDeviceAuthorization", "awaiting:StartDeviceAuthorization~",
+          "prompt", "prompt~", "prompt^", "sending:CreateToken", "awaiting:CreateToken",
+          "awaiting:CreateToken~", "committing:sso", "committed:sso", "callback-wait",
+          "callback-wait~")
 ANCHORS = {"credential-process": _REFRESH + _ROLE, "load_token": _REFRESH, "login": _LOGIN}
 # A kill (SIGKILL, or SIGTERM with the kernel's default action) loses the session exactly when
 # it falls after the service received CreateToken and before the new token is on disk.
