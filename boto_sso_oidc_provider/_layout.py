@@ -11,11 +11,16 @@ package, under these names, so each tool uses what another cached::
                                                     (botocore's AssumeRoleCredentialFetcher; the
                                                     AWS CLI v1 and v2 fill and read it too)
 
-and two of this package's own, which no other tool reads::
+and three of this package's own, which no other tool reads::
 
     ~/.aws/sso/cache/<token_cache_key>.login-cooldown
                                                     until when automatic logins of an sso-session
                                                     stay off after one failed (no secret in it)
+
+    ~/.aws/sso/cache/<token_cache_key>.login-record
+                                                    when this machine's login of an sso-session
+                                                    began, for its token (see _session_end; no
+                                                    secret in it)
 
     ~/.aws/boto-sso-oidc/directory/<directory_cache_key>.json
                                                     the accounts and roles of an sso-session
@@ -32,7 +37,7 @@ import json
 import os
 
 __all__ = ["EXPIRY_WINDOW", "CHAINED_ROLE_SECONDS", "DEFAULT_LOCK_TIMEOUT", "sso_cache_dir",
-           "login_cooldown_file", "role_cache_dir",
+           "login_cooldown_file", "login_record_file", "role_cache_dir",
            "directory_cache_dir", "token_cache_key", "registration_cache_key", "role_cache_key",
            "assume_role_cache_key", "directory_cache_key"]
 
@@ -58,6 +63,11 @@ def sso_cache_dir() -> str:
 def login_cooldown_file(token_cache_key: str) -> str:
     """Beside the token: the record of a failed automatic login (``boto_sso_oidc_login_cooldown``)."""
     return os.path.join(sso_cache_dir(), f"{token_cache_key}.login-cooldown")
+
+
+def login_record_file(token_cache_key: str) -> str:
+    """Beside the token: when this machine's login of the session began (see ``_session_end``)."""
+    return os.path.join(sso_cache_dir(), f"{token_cache_key}.login-record")
 
 
 def role_cache_dir() -> str:

@@ -30,6 +30,7 @@ SETTINGS: dict[str, tuple[str, str | None, str]] = {
     "lock_timeout": ("boto_sso_oidc_lock_timeout", "sso_lock_timeout", "BOTO_SSO_OIDC_LOCK_TIMEOUT"),
     "use_device_code": ("boto_sso_oidc_use_device_code", None, "BOTO_SSO_OIDC_USE_DEVICE_CODE"),
     "login_cooldown": ("boto_sso_oidc_login_cooldown", None, "BOTO_SSO_OIDC_LOGIN_COOLDOWN"),
+    "session_duration": ("boto_sso_oidc_session_duration", None, "BOTO_SSO_OIDC_SESSION_DURATION"),
 }
 """setting -> (its config key, the key's old name or None, its environment variable)."""
 
@@ -39,8 +40,8 @@ KNOWN_KEYS = frozenset(name for key, alias, _ in SETTINGS.values() for name in (
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
 _EXPECTED = {"auto_login": "auto, true or false", "lock_timeout": "a number of seconds",
-             "login_cooldown": "a number of seconds"}
-_SECONDS = frozenset({"lock_timeout", "login_cooldown"})
+             "login_cooldown": "a number of seconds", "session_duration": "a number of seconds"}
+_SECONDS = frozenset({"lock_timeout", "login_cooldown", "session_duration"})
 
 
 class SettingError(ValueError):
@@ -67,7 +68,8 @@ def switched_off(value: object) -> bool:
 
 def parse(setting: str, key: str, raw: object) -> bool | float | str:
     """The value of ``setting`` written ``raw`` under ``key``: a bool, seconds (lock_timeout,
-    login_cooldown) or ``"auto"``/``"true"``/``"false"`` (auto_login). Raises :class:`SettingError`."""
+    login_cooldown, session_duration) or ``"auto"``/``"true"``/``"false"`` (auto_login).
+    Raises :class:`SettingError`."""
     text = str(raw).strip().lower()
     if setting in _SECONDS:
         try:

@@ -30,6 +30,7 @@ from ._layout import (
     assume_role_cache_key,
     role_cache_dir,
     role_cache_key,
+    token_cache_key,
 )
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
@@ -40,7 +41,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["WarmProfile", "config_file", "credentials_file", "default_profile",
            "read_profile", "profile_values", "role_cache_file", "role_chain_cache_file",
-           "cached_process_output"]
+           "cached_process_output", "cached_process_answer"]
 
 _MAX_CONFIG_BYTES = 16 << 20
 
@@ -396,19 +397,42 @@ def _plain_duration(values: Mapping[str, str]) -> bool:
     return CHAINED_ROLE_SECONDS[0] <= seconds <= CHAINED_ROLE_SECONDS[1]
 
 
-def _cache_file_of(profile: str) -> str | None:
+def _cache_file_of(profile: str) -> tuple[str, str | None] | None:
     """The file holding ``profile``'s credentials when it is plainly an SSO role or role chain
-    (the config file read once, and only the sections it needs parsed)."""
+    (the config file read once, and only the sections it needs parsed), and a warning if its
+    SSO session ends within minutes (see :mod:`._session_end`)."""
     loaded = _scan_sections(config_file(), profile)
     if loaded is None:
         return None
     profiles, sessions = loaded
     if "role_arn" in profiles.get(profile, {}):
-        return _chain_cache_file(profile, profiles, sessions)
-    if _credentials_file_has_sso_keys(profile):
+        path = _chain_cache_file(profile, profiles, sessions)
+        sso_profile = profiles[profile]
+        while path is not None and "role_arn" in sso_profile:  # valid chain: ends at an SSO profile
+            sso_profile = profiles[sso_profile["source_profile"]]
+    else:
+        settings = _sso_role(profile, profiles, sessions)
+        path = None if settings is None or _credentials_file_has_sso_keys(profile) else \
+            role_cache_file(settings)
+        sso_profile = profiles.get(profile, {})
+    if path is None:
         return None
-    settings = _sso_role(profile, profiles, sessions)
-    return None if settings is None else role_cache_file(settings)
+    return path, _session_notice(profile, sso_profile, sessions)
+
+
+def _session_notice(profile: str, values: Mapping[str, str],
+                    sessions: Mapping[str, Mapping[str, str]]) -> str | None:
+    """The full path's warning that the session ends within minutes, worded the same."""
+    from ._session_end import DEFAULT_SESSION_DURATION, ending_notice
+    from ._settings import parse, source
+
+    name = values.get("sso_session")
+    merged = {**sessions.get(name, {}), **values} if name else values
+    key, raw = source(merged, "session_duration", os.environ)  # usable: _settings_usable said so
+    duration = DEFAULT_SESSION_DURATION if raw is None else float(parse("session_duration", key, raw))
+    where = f'sso-session "{name}"' if name else f'SSO start URL "{values.get("sso_start_url")}"'
+    return ending_notice(token_cache_key(name, merged.get("sso_start_url", "")), duration=duration,
+                         where=where, login_command=f"boto-sso-oidc login --profile {profile}")
 
 
 _MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
@@ -472,13 +496,22 @@ def cached_process_output(profile: str, *, window: float = EXPIRY_WINDOW) -> dic
     or role chain here, there is no cache entry, it is unreadable, or it expires within
     ``window`` seconds.
     """
-    path = _cache_file_of(profile)
-    if path is None:
-        return None
+    return cached_process_answer(profile, window=window)[0]
+
+
+def cached_process_answer(profile: str, *, window: float = EXPIRY_WINDOW) \
+        -> tuple[dict[str, Any] | None, str | None]:
+    """:func:`cached_process_output`, and the warning to show on stderr when the profile's SSO
+    session ends within minutes (None if not, or unknown, or if there is no cached output)."""
+    found = _cache_file_of(profile)
+    if found is None:
+        return None, None
+    path, notice = found
     from ._files import read_small_file
 
     try:
         data = json.loads(read_small_file(path))
     except (OSError, ValueError, RecursionError):  # absent, not a file, not JSON, nested too deep
-        return None
-    return _process_output(data, window=window)
+        return None, None
+    output = _process_output(data, window=window)
+    return output, notice if output is not None else None

@@ -63,6 +63,7 @@ from ._layout import (
     registration_cache_key,
     token_cache_key,
 )
+from ._session_end import DEFAULT_SESSION_DURATION
 
 if TYPE_CHECKING:  # pragma: no cover
     import botocore.session
@@ -111,6 +112,7 @@ class PluginSettings:
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT
     use_device_code: bool = False
     login_cooldown: float = DEFAULT_LOGIN_COOLDOWN
+    session_duration: float = DEFAULT_SESSION_DURATION
 
 
 @dataclass(frozen=True)
@@ -267,7 +269,8 @@ def _settings(
 
     read: dict[str, Any] = {}
     try:
-        for setting in ("auto_login", "open_browser", "lock_timeout", "use_device_code", "login_cooldown"):
+        for setting in ("auto_login", "open_browser", "lock_timeout", "use_device_code", "login_cooldown",
+                        "session_duration"):
             key, raw = source(values, setting, environ)
             if raw is not None:
                 read[setting] = parse(setting, key, raw)

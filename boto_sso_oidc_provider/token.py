@@ -38,7 +38,7 @@ from ._clients import ServiceRefused, TransientServiceError, call
 from ._clock import Clock, after, format_timestamp, parse_timestamp, utc_now
 from ._interaction import LoginPrompt, login_allowed
 from ._interrupts import deliver_dropped_signal, signals_unwrapped
-from ._layout import EXPIRY_WINDOW, login_cooldown_file, sso_cache_dir
+from ._layout import EXPIRY_WINDOW, login_cooldown_file, login_record_file, sso_cache_dir
 from .cache import CacheEntry, PreparedWrite
 from .config import SSOSessionConfig, login_command
 from .logins.registration import REFRESH_TOKEN_GRANT, Registration
@@ -173,6 +173,8 @@ class TokenManager:
 
         self._cooldown = CacheEntry(Path(login_cooldown_file(sso.token_cache_key)),
                                     describe=f"login cool-down record of {sso.display_name}")
+        self._record = CacheEntry(Path(login_record_file(sso.token_cache_key)),
+                                  describe=f"login record of {sso.display_name}")
 
     def __repr__(self) -> str:
         return f"TokenManager({self.sso.display_name})"
@@ -249,6 +251,7 @@ class TokenManager:
             token = self.cached()
             if token is not None and token.seconds_left(self._clock) > 0:
                 self._sso_logout(token)
+            self._record.delete()  # the session is over
             return self.entry.delete()
 
     # -- refresh -------------------------------------------------------------------------------
@@ -310,6 +313,7 @@ class TokenManager:
             return current if current.seconds_left(self._clock) > 0 else None
         token = replace(current or token, refresh_token=None)
         self.entry.write(token.to_cache())
+        self._record.delete()  # the session is over: its record says nothing any more
         if usable_as_is and token.seconds_left(self._clock) > 0:
             logger.warning("The SSO session of %s has ended; its last access token is valid "
                            "for %d more seconds. Log in again: %s", self.sso.display_name,
@@ -364,11 +368,13 @@ class TokenManager:
             start_url=self.sso.start_url,
             region=self.sso.region,
         )
-        self._commit(pending, renewed, "refreshed")
+        if self._commit(pending, renewed, "refreshed"):
+            self._carry_record(token, renewed)
         logger.info("Refreshed the SSO token of %s", self.sso.display_name)
         return renewed
 
-    def _commit(self, pending: PreparedWrite, token: SSOToken, what: str) -> None:
+    def _commit(self, pending: PreparedWrite, token: SSOToken, what: str) -> bool:
+        """Write ``token``; False (and a warning) if it could not be saved."""
         try:
             pending.commit(token.to_cache())
         except OSError as error:
@@ -376,6 +382,49 @@ class TokenManager:
                            "this process only, and other programs will ask for a login.", what,
                            self.sso.display_name, self.entry.path,
                            error.strerror or type(error).__name__)
+            return False
+        return True
+
+    # -- the login record: when the session began (see _session_end) ---------------------------
+
+    def session_began(self) -> _dt.datetime | None:
+        """When the session of the cached token began (this machine's login, or the live session
+        it joined), if this package's login record still describes that token; else None."""
+        from ._session_end import session_began
+
+        began = session_began(self.sso.token_cache_key)
+        return None if began is None else parse_timestamp(began)
+
+    def _note_login(self, login_at: _dt.datetime, previous: SSOToken | None, token: SSOToken) -> None:
+        """Record the login that wrote ``token``: it began at ``login_at``, unless it joined the
+        still-live session of ``previous`` (ours, refreshable, no Logout first), whose start
+        it then keeps (a login inside a live session inherits its end)."""
+        from ._session_end import ends_by, login_record, read_record
+
+        began = format_timestamp(login_at)
+        old = read_record(self.sso.token_cache_key)
+        if (old is not None and previous is not None and previous.refresh_token
+                and old["tokenExpiresAt"] == format_timestamp(previous.expires_at)):
+            end = ends_by(old["sessionBeganAt"], self.sso.settings.session_duration)
+            if end is not None and end > began:
+                began = old["sessionBeganAt"]
+        self._write_record(login_record(began=began, login_at=format_timestamp(login_at),
+                                        token_expires_at=format_timestamp(token.expires_at)))
+
+    def _carry_record(self, refreshed: SSOToken, renewed: SSOToken) -> None:
+        """After a refresh: the record follows the session to its new token, if it was ``refreshed``'s."""
+        from ._session_end import carried_record, read_record
+
+        old = read_record(self.sso.token_cache_key)
+        if old is not None and old["tokenExpiresAt"] == format_timestamp(refreshed.expires_at):
+            self._write_record(carried_record(old, format_timestamp(renewed.expires_at)))
+
+    def _write_record(self, record: dict[str, str]) -> None:
+        try:
+            self._record.write(record)
+        except OSError as error:  # only the session-end estimate is lost
+            logger.warning("Could not write the login record of %s to %s: %s", self.sso.display_name,
+                           self._record.path, error.strerror or type(error).__name__)
 
     # -- login ---------------------------------------------------------------------------------
 
@@ -477,6 +526,7 @@ class TokenManager:
                 f"cannot be written ({error.strerror or type(error).__name__}). Fix it (remove "
                 "what is in the way, or make the directory writable) and try again."
             ) from None
+        login_at = self._clock()
         with pending:
             result, registration = log_in(
                 self.sso, self._clients, browser=self.uses_browser_flow(),
@@ -484,10 +534,10 @@ class TokenManager:
                 clock=self._clock, sleep=self.options.sleep, redirect_port=self.options.redirect_port,
                 timeout=self.options.login_timeout)
             return run_to_completion(
-                lambda cancelled: self._store_login(result, registration, pending))
+                lambda cancelled: self._store_login(result, registration, pending, login_at))
 
     def _store_login(self, result: TokenResponse, registration: Registration,
-                     pending: PreparedWrite) -> SSOToken:
+                     pending: PreparedWrite, login_at: _dt.datetime) -> SSOToken:
         # Fields other tools keep in the file survive; re-read now, not before the login.
         previous = self.cached()
         token = SSOToken(
@@ -501,7 +551,8 @@ class TokenManager:
             registration_expires_at=registration.expires_at,
             extra=dict(previous.extra) if previous is not None else {},
         )
-        self._commit(pending, token, "new")
+        if self._commit(pending, token, "new"):
+            self._note_login(login_at, previous, token)
         return token
 
     # -- plumbing ------------------------------------------------------------------------------

@@ -32,6 +32,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Container, Sequence
     from typing import IO, Any
 
+    from ..config import SSOSessionConfig
+
 __all__ = ["EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "EXIT_INTERRUPTED", "EXIT_TERMINATED",
            "GLOBAL_FLAGS", "GLOBAL_VALUE_OPTIONS", "global_options",
            "hoist_command", "add_profile", "add_profile_or_session", "add_json",
@@ -203,6 +205,26 @@ def _is_known(error: BaseException) -> bool:
     import botocore.exceptions
 
     return isinstance(error, (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError))
+
+
+def warn(line: str | None) -> None:
+    """``line`` (if any) as a warning on stderr, never stdout; a closed stderr loses it quietly."""
+    if not line:
+        return
+    try:
+        print(f"{_PROG}: warning: {line}", file=sys.stderr)
+    except (AttributeError, OSError, ValueError):
+        pass
+
+
+def warn_if_session_ends(sso: SSOSessionConfig, profile: str | None = None) -> None:
+    """A warning on stderr when ``sso``'s session ends, at the latest, within minutes (see
+    :mod:`.._session_end`); nothing when it does not, or when its end is unknown."""
+    from .._session_end import ending_notice
+    from ..config import login_command
+
+    warn(ending_notice(sso.token_cache_key, duration=sso.settings.session_duration,
+                       where=sso.display_name, login_command=login_command(sso, profile)))
 
 
 def fail(command: str, message: str) -> int:

@@ -22,15 +22,15 @@ from __future__ import annotations
 import json
 import os
 
-from .._warm import cached_process_output
+from .._warm import cached_process_answer
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:  # pragma: no cover
     from typing import IO, Any
 
-    from ..config import AWSConfig, ProfileCredentialsConfig
+    from ..config import AWSConfig, ProfileCredentialsConfig, SSOSessionConfig
 
-__all__ = ["CHAIN_VARIABLE", "CredentialCycleError", "enter_chain", "process_output"]
+__all__ = ["CHAIN_VARIABLE", "CredentialCycleError", "enter_chain", "process_output", "sso_of"]
 
 CHAIN_VARIABLE = "BOTO_SSO_OIDC_CREDENTIAL_CHAIN"
 
@@ -71,8 +71,12 @@ def process_output(profile: str, *, debug: bool = False) -> dict[str, Any]:
     :class:`CredentialCycleError` and the package's typed errors.
     """
     enter_chain(profile)
-    warm = cached_process_output(profile)
+    warm, notice = cached_process_answer(profile)
     if warm is not None:
+        if notice is not None:
+            from ._common import warn
+
+            warn(notice)  # the session ends within minutes: stderr, never stdout
         return warm
     from ._common import quiet_stdout, setup_logging
 
@@ -86,11 +90,11 @@ def _full_path(profile: str) -> dict[str, Any]:
 
     from .._interaction import LoginPrompt
     from ..chained import credentials_manager
-    from ..config import AssumeRoleProfileConfig, AWSConfig
+    from ..config import AWSConfig
     from ..options import Options
 
     settings = _credentials_profile(profile, AWSConfig.load())
-    sso = (settings.sso_profile if isinstance(settings, AssumeRoleProfileConfig) else settings).sso
+    sso = sso_of(settings)
     with contextlib.ExitStack() as stack:
         terminal = _open_terminal()
         if terminal is not None:
@@ -100,7 +104,17 @@ def _full_path(profile: str) -> dict[str, Any]:
         prompt = LoginPrompt(terminal, browser=sso.settings.open_browser)
         manager = credentials_manager(settings, options=Options(prompt=prompt))
         result: dict[str, Any] = manager.get().to_process_output()
-        return result
+    from ._common import warn_if_session_ends
+
+    warn_if_session_ends(sso, profile)
+    return result
+
+
+def sso_of(settings: ProfileCredentialsConfig) -> SSOSessionConfig:
+    """The sso-session a profile's credentials come from (a role chain's: the one it ends at)."""
+    from ..config import AssumeRoleProfileConfig
+
+    return (settings.sso_profile if isinstance(settings, AssumeRoleProfileConfig) else settings).sso
 
 
 def _credentials_profile(profile: str, config: AWSConfig) -> ProfileCredentialsConfig:

@@ -157,6 +157,10 @@ def run(args: argparse.Namespace) -> int:
                                     f'{conflict} from profile "default".')
             endpoint = start_endpoint(config, profile, request_timeout=args.request_timeout)
             env.update(endpoint.environment())
+        from ._common import warn_if_session_ends
+        from ._credentials import sso_of
+
+        warn_if_session_ends(sso_of(config.credentials_profile(profile)), profile)
     except Exception as error:  # one line for a person, never a traceback
         return report("exec", error, debug=args.debug, profile=profile)
     try:

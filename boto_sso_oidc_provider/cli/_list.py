@@ -118,6 +118,9 @@ def fetch(args: argparse.Namespace, manager: TokenManager | None = None) -> tupl
                              accounts_wanted=AccountFilter(tuple(args.accounts)), progress=progress)
     finally:
         progress.clear()
+    from ._common import warn_if_session_ends
+
+    warn_if_session_ends(manager.sso, args.profile)
     if args.roles:
         kept = []
         for account in found.accounts:

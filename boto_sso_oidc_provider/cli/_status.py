@@ -30,6 +30,7 @@ from ._common import (
     add_debug,
     add_json,
     add_profile,
+    duration,
     fail,
     moment,
     print_json,
@@ -39,6 +40,7 @@ from ._common import (
 
 if TYPE_CHECKING:  # pragma: no cover
     import datetime
+    from collections.abc import Callable
 
     from ..config import AWSConfig, SSOProfileConfig, SSOSessionConfig
 
@@ -77,10 +79,13 @@ def session_status(sso: SSOSessionConfig, now: datetime.datetime,
 
     ``profile`` (one that uses the session) is named in the login command.
     """
+    from .._session_end import ends_by
     from ..token import TokenManager
 
     manager = TokenManager(sso, profile=profile)
     token = manager.cached()
+    began = _iso(manager.session_began()) if token is not None else None
+    session_duration = sso.settings.session_duration
     if token is None:
         state, expires, refreshable, registration = LOGGED_OUT, None, False, None
     else:
@@ -96,6 +101,9 @@ def session_status(sso: SSOSessionConfig, now: datetime.datetime,
         "access_token_expires_at": _iso(expires),
         "refreshable": refreshable,
         "registration_expires_at": _iso(registration),
+        "session_began_at": began,
+        "session_ends_by": ends_by(began, session_duration) if began is not None else None,
+        "session_duration": session_duration,
         "login_command": manager.login_command,
     }
 
@@ -181,6 +189,7 @@ def _text(sessions: list[dict[str, Any]], profiles: list[dict[str, Any]],
             LOGIN_NEEDED: "  login needed: the access token expired " + at(item["access_token_expires_at"])
                           + f" and cannot be refreshed: {item['login_command']}",
         }[state])
+        lines.append(_session_line(item, at))
         if item["refreshable"]:
             lines.append("  refreshable: yes, while the SSO session lasts (client registration expires "
                          f"{at(item['registration_expires_at'])})")
@@ -197,6 +206,20 @@ def _text(sessions: list[dict[str, Any]], profiles: list[dict[str, Any]],
             verb = "expire" if item["role_credentials_valid"] else "expired"
             lines.append(f"  role credentials: cached, {verb} {at(expires)}")
     return "\n".join(lines)
+
+
+def _session_line(item: dict[str, Any], at: Callable[[str | None], str]) -> str:
+    """When the SSO session began and ends at the latest, as far as this machine knows."""
+    began, end = item["session_began_at"], item["session_ends_by"]
+    if began is None:
+        return ("  SSO session: start unknown, so its end too (the token was written by another "
+                "tool, such as the AWS CLI)")
+    if end is None:
+        return (f"  SSO session: began {at(began)} (this machine's login); its end is not estimated "
+                "(boto_sso_oidc_session_duration = 0)")
+    return (f"  SSO session: began {at(began)} (this machine's login)\n"
+            f"  session end: {at(end)} at the latest (boto_sso_oidc_session_duration "
+            f"{duration(item['session_duration'])}; a login inside a live browser session ends with it)")
 
 
 def check(profile: str | None) -> int:
