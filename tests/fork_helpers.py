@@ -50,6 +50,9 @@ Targets (each child's stdout goes to /dev/null; stderr to ``<home>/child.log``):
                         exit 7); calls GetCallerIdentity, exits 6 unless botocore's container
                         provider supplied the credentials, and appends a digest of the access
                         key id it used to the file ``serve_keys`` (never the key itself)
+
+A job's ``login_timeout`` (seconds) bounds the browser login's wait for the browser instead of
+its 10 minutes (``authorization_code.DEFAULT_TIMEOUT``, which every browser login uses).
 """
 
 from __future__ import annotations
@@ -224,6 +227,8 @@ _ZYGOTE = textwrap.dedent('''
         log = os.open(os.path.join(home, "child.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.dup2(log, 2)
         target = target_of_child[0] = job["target"]
+        if "login_timeout" in job:
+            authorization_code.DEFAULT_TIMEOUT = float(job["login_timeout"])
         try:
             if target == "serve-client":
                 return serve_client(job)
