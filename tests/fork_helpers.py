@@ -43,6 +43,16 @@ Targets (each child's stdout goes to /dev/null; stderr to ``<home>/child.log``):
 ``setup``               ``login("dev")`` (the fixture's emulator approves at once)
 ``boto3`` / ``aiobotocore``  GetCallerIdentity through a plain boto3 session / an aiobotocore
                         client (the plugin activated by ``boto_sso_oidc_enabled`` in the config)
+``serve-client``        a client of ``boto-sso-oidc serve``: plain boto3 with no profile and no
+                        AWS config, only the container-credentials variables, which it takes from
+                        the JSON file ``serve_env`` once that exists (the test writes it when
+                        ``serve`` has printed them; ``{"failed": ...}`` if it could not start:
+                        exit 7); calls GetCallerIdentity, exits 6 unless botocore's container
+                        provider supplied the credentials, and appends a digest of the access
+                        key id it used to the file ``serve_keys`` (never the key itself)
+
+A job's ``login_timeout`` (seconds) bounds the browser login's wait for the browser instead of
+its 10 minutes (``authorization_code.DEFAULT_TIMEOUT``, which every browser login uses).
 """
 
 from __future__ import annotations
@@ -181,6 +191,31 @@ _ZYGOTE = textwrap.dedent('''
     token.TokenManager.__init__ = manager
     target_of_child = [None]
 
+    def serve_client(job):
+        import hashlib
+        while not os.path.exists(job["serve_env"]):  # the test renames it into place when ready
+            time.sleep(0.02)
+        with open(job["serve_env"]) as file:
+            variables = json.load(file)
+        if "failed" in variables:
+            print("serve did not start:", variables["failed"], file=sys.stderr)
+            return 7
+        for name in [name for name in os.environ if name.startswith("AWS_")]:
+            if name not in ("AWS_ENDPOINT_URL", "AWS_EC2_METADATA_DISABLED"):
+                del os.environ[name]  # no profile, no config, no keys: only what serve printed
+        os.environ.update(AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+                          **variables)
+        session = boto3.Session()
+        credentials = session.get_credentials()
+        if credentials is None or credentials.method != "container-role":
+            print("not the container provider:", credentials and credentials.method, file=sys.stderr)
+            return 6
+        session.client("sts", region_name="us-east-1").get_caller_identity()
+        key = credentials.get_frozen_credentials().access_key
+        with open(job["serve_keys"], "a") as file:
+            file.write(hashlib.sha256(key.encode()).hexdigest()[:16] + "\\n")
+        return 0
+
     def child(job):
         home = job["home"]
         os.environ.update(HOME=home, AWS_CONFIG_FILE=os.path.join(home, ".aws", "config"),
@@ -192,7 +227,11 @@ _ZYGOTE = textwrap.dedent('''
         log = os.open(os.path.join(home, "child.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.dup2(log, 2)
         target = target_of_child[0] = job["target"]
+        if "login_timeout" in job:
+            authorization_code.DEFAULT_TIMEOUT = float(job["login_timeout"])
         try:
+            if target == "serve-client":
+                return serve_client(job)
             if target == "credential-process":
                 return cli.main(["credential-process", "--profile", "dev"])
             if target == "login":
