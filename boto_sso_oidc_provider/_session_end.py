@@ -38,7 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from typing import Any
 
 __all__ = ["DEFAULT_SESSION_DURATION", "SESSION_WARNING", "read_record", "session_began",
-           "login_record", "carried_record", "ending_notice", "canonical"]
+           "login_record", "carried_record", "ends_by", "ending_notice", "canonical"]
 
 DEFAULT_SESSION_DURATION = 8 * 3600.0
 """Seconds: IAM Identity Center's default session duration (``boto_sso_oidc_session_duration``)."""

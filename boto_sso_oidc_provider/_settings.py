@@ -40,8 +40,11 @@ KNOWN_KEYS = frozenset(name for key, alias, _ in SETTINGS.values() for name in (
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
 _EXPECTED = {"auto_login": "auto, true or false", "lock_timeout": "a number of seconds",
-             "login_cooldown": "a number of seconds", "session_duration": "a number of seconds"}
+             "login_cooldown": "a number of seconds",
+             "session_duration": "a number of seconds from 0 to 7776000 (90 days, the longest "
+                                 "session IAM Identity Center allows)"}
 _SECONDS = frozenset({"lock_timeout", "login_cooldown", "session_duration"})
+_MAXIMUM = {"session_duration": 90 * 86400.0}
 
 
 class SettingError(ValueError):
@@ -76,7 +79,7 @@ def parse(setting: str, key: str, raw: object) -> bool | float | str:
             seconds = float(text)
         except ValueError:
             seconds = -1.0
-        if seconds >= 0:  # also refuses nan
+        if 0 <= seconds <= _MAXIMUM.get(setting, seconds):  # also refuses nan
             return seconds
     elif setting == "auto_login" and text == "auto":
         return "auto"

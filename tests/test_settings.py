@@ -54,6 +54,11 @@ BAD = {
         "sso-session emulator", "sso_lock_timeout = -5",
         "sso-session \"emulator\" (used by profile \"dev\"): sso_lock_timeout must be a number of "
         "seconds, not '-5'."),
+    "session_duration beyond Identity Center's longest": (
+        "sso-session emulator", "boto_sso_oidc_session_duration = 1e12",
+        "sso-session \"emulator\" (used by profile \"dev\"): boto_sso_oidc_session_duration must be a "
+        "number of seconds from 0 to 7776000 (90 days, the longest session IAM Identity Center "
+        "allows), not '1e12'."),
 }
 
 
@@ -87,8 +92,10 @@ def test_the_settings_parse_as_the_documentation_says():
     assert _settings.parse("auto_login", "k", "yes") == "true"
     assert _settings.parse("open_browser", "k", "Off") is False
     assert _settings.parse("lock_timeout", "k", "2.5") == 2.5
+    assert _settings.parse("session_duration", "k", "7776000") == 90 * 86400
     for setting, raw in (("lock_timeout", "nan"), ("lock_timeout", "-1"), ("enabled", "ture"),
-                         ("use_device_code", "")):
+                         ("use_device_code", ""), ("session_duration", "7776001"),
+                         ("session_duration", "nan")):
         with pytest.raises(_settings.SettingError):
             _settings.parse(setting, "k", raw)
 
