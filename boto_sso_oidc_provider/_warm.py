@@ -397,10 +397,11 @@ def _plain_duration(values: Mapping[str, str]) -> bool:
     return CHAINED_ROLE_SECONDS[0] <= seconds <= CHAINED_ROLE_SECONDS[1]
 
 
-def _cache_file_of(profile: str) -> tuple[str, str | None] | None:
+def _cache_file_of(profile: str) \
+        -> tuple[str, Mapping[str, str], Mapping[str, Mapping[str, str]]] | None:
     """The file holding ``profile``'s credentials when it is plainly an SSO role or role chain
-    (the config file read once, and only the sections it needs parsed), and a warning if its
-    SSO session ends within minutes (see :mod:`._session_end`)."""
+    (the config file read once, and only the sections it needs parsed), with the SSO profile
+    it comes from (the profile, or the one its chain ends at) and the sso-sessions read."""
     loaded = _scan_sections(config_file(), profile)
     if loaded is None:
         return None
@@ -415,9 +416,7 @@ def _cache_file_of(profile: str) -> tuple[str, str | None] | None:
         path = None if settings is None or _credentials_file_has_sso_keys(profile) else \
             role_cache_file(settings)
         sso_profile = profiles.get(profile, {})
-    if path is None:
-        return None
-    return path, _session_notice(profile, sso_profile, sessions)
+    return None if path is None else (path, sso_profile, sessions)
 
 
 def _session_notice(profile: str, values: Mapping[str, str],
@@ -506,7 +505,7 @@ def cached_process_answer(profile: str, *, window: float = EXPIRY_WINDOW) \
     found = _cache_file_of(profile)
     if found is None:
         return None, None
-    path, notice = found
+    path, sso_profile, sessions = found
     from ._files import read_small_file
 
     try:
@@ -514,4 +513,6 @@ def cached_process_answer(profile: str, *, window: float = EXPIRY_WINDOW) \
     except (OSError, ValueError, RecursionError):  # absent, not a file, not JSON, nested too deep
         return None, None
     output = _process_output(data, window=window)
-    return output, notice if output is not None else None
+    if output is None:
+        return None, None  # the full path answers, and warns
+    return output, _session_notice(profile, sso_profile, sessions)
