@@ -35,11 +35,31 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
-__all__ = ["EXPIRY_WINDOW", "CHAINED_ROLE_SECONDS", "DEFAULT_LOCK_TIMEOUT", "sso_cache_dir",
+__all__ = ["TIMESTAMP_FORMAT", "timestamp_shaped", "cache_timestamp",
+           "EXPIRY_WINDOW", "CHAINED_ROLE_SECONDS", "DEFAULT_LOCK_TIMEOUT", "sso_cache_dir",
            "login_cooldown_file", "login_record_file", "role_cache_dir",
            "directory_cache_dir", "token_cache_key", "registration_cache_key", "role_cache_key",
            "assume_role_cache_key", "directory_cache_key"]
+
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+"""How the caches' timestamps are written (``expiresAt``, ``Expiration``, ...): UTC to the second.
+Texts of this shape sort as their moments do, so the warm path compares them without datetime."""
+
+_DIGITS = str.maketrans("123456789", "000000000")
+_SHAPE = "0000-00-00T00:00:00Z"
+
+
+def timestamp_shaped(text: str) -> bool:
+    """Whether ``text`` has the shape of :data:`TIMESTAMP_FORMAT` (not whether the date exists)."""
+    return text.translate(_DIGITS) == _SHAPE
+
+
+def cache_timestamp(epoch: float) -> str:
+    """``epoch`` (seconds) as a cache timestamp."""
+    return time.strftime(TIMESTAMP_FORMAT, time.gmtime(epoch))
+
 
 EXPIRY_WINDOW = 15 * 60
 """Seconds. A token, role credentials or a client registration with less than this left is

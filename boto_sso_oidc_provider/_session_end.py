@@ -31,14 +31,14 @@ import json
 import os
 import time
 
-from ._layout import login_record_file, sso_cache_dir
+from ._layout import TIMESTAMP_FORMAT, cache_timestamp, login_record_file, sso_cache_dir, timestamp_shaped
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:  # pragma: no cover
     from typing import Any
 
 __all__ = ["DEFAULT_SESSION_DURATION", "SESSION_WARNING", "read_record", "session_began",
-           "login_record", "carried_record", "ends_by", "ending_notice", "canonical"]
+           "login_record", "carried_record", "ends_by", "ending_notice"]
 
 DEFAULT_SESSION_DURATION = 8 * 3600.0
 """Seconds: IAM Identity Center's default session duration (``boto_sso_oidc_session_duration``)."""
@@ -46,14 +46,6 @@ DEFAULT_SESSION_DURATION = 8 * 3600.0
 SESSION_WARNING = 10 * 60.0
 """Seconds: commands warn on stderr when the session ends, at the latest, within this."""
 
-_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-_DIGITS = str.maketrans("123456789", "000000000")
-_SHAPE = "0000-00-00T00:00:00Z"
-
-
-def canonical(epoch: float) -> str:
-    """``epoch`` as the cache's ``YYYY-MM-DDTHH:MM:SSZ``."""
-    return time.strftime(_FORMAT, time.gmtime(epoch))
 
 
 def read_record(token_cache_key: str) -> dict[str, str] | None:
@@ -67,7 +59,7 @@ def read_record(token_cache_key: str) -> dict[str, str] | None:
     if not isinstance(data, dict) or not all(
             isinstance(data.get(key), str) for key in ("sessionBeganAt", "tokenExpiresAt")):
         return None
-    if data["sessionBeganAt"].translate(_DIGITS) != _SHAPE:
+    if not timestamp_shaped(data["sessionBeganAt"]):
         return None  # compared as text below: only the canonical form compares right
     return data
 
@@ -107,10 +99,10 @@ def ends_by(began: str, duration: float) -> str | None:
     import calendar  # not at import: the warm path needs it only to word a warning
 
     try:
-        start = calendar.timegm(time.strptime(began, _FORMAT))
+        start = calendar.timegm(time.strptime(began, TIMESTAMP_FORMAT))
     except (ValueError, OverflowError):
         return None
-    return canonical(start + duration)
+    return cache_timestamp(start + duration)
 
 
 def ending_notice(token_cache_key: str, *, duration: float, where: str, login_command: str,
@@ -124,7 +116,7 @@ def ending_notice(token_cache_key: str, *, duration: float, where: str, login_co
         return None
     now = time.time() if now is None else now
     # began + duration in (now, now + SESSION_WARNING], compared as text (no parse on the warm path)
-    if not canonical(now - duration) < began <= canonical(now + SESSION_WARNING - duration):
+    if not cache_timestamp(now - duration) < began <= cache_timestamp(now + SESSION_WARNING - duration):
         return None
     end = ends_by(began, duration)
     if end is None:

@@ -28,8 +28,10 @@ from ._layout import (
     CHAINED_ROLE_SECONDS,
     EXPIRY_WINDOW,
     assume_role_cache_key,
+    cache_timestamp,
     role_cache_dir,
     role_cache_key,
+    timestamp_shaped,
     token_cache_key,
 )
 
@@ -47,9 +49,6 @@ _MAX_CONFIG_BYTES = 16 << 20
 
 _CREDENTIAL_KEYS = ("AccessKeyId", "SecretAccessKey", "SessionToken")
 
-_CANONICAL_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-_DIGITS = str.maketrans("123456789", "000000000")
-_CANONICAL_SHAPE = "0000-00-00T00:00:00Z"
 
 
 class WarmProfile:
@@ -450,7 +449,7 @@ def _canonical_expiration(text: Any) -> str | None:
     write); other forms other writers use are converted through :mod:`datetime`. None if unparseable."""
     if not isinstance(text, str):
         return None
-    if text.translate(_DIGITS) == _CANONICAL_SHAPE:
+    if timestamp_shaped(text):
         if (_real_date(int(text[0:4]), int(text[5:7]), int(text[8:10])) and text[11:13] < "24"
                 and text[14:16] < "60" and text[17:19] < "60"):
             return text
@@ -477,7 +476,7 @@ def _process_output(data: Any, *, window: float) -> dict[str, Any] | None:
     if expiration is None:
         return None
     # Canonical UTC timestamps sort as text: compare with now + window, no datetime needed.
-    if expiration <= time.strftime(_CANONICAL_FORMAT, time.gmtime(time.time() + window)):
+    if expiration <= cache_timestamp(time.time() + window):
         return None
     output: dict[str, Any] = {"Version": 1}
     output.update(zip(_CREDENTIAL_KEYS, values, strict=True))
