@@ -155,17 +155,14 @@ def _stdout_gone() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``boto-sso-oidc`` console script."""
-    from .._interrupts import deliver_dropped_signal, keep_dropped_signals, raise_wrapped_signal
+    from .._interrupts import deliver_dropped_signal, keep_dropped_signals, signals_unwrapped
 
     del _received[:]
     keep_dropped_signals()
     previous = _handle_signals()
     try:
-        try:
-            code = _main(argv)
-        except RuntimeError as error:  # a signal that landed in a class's creation (at an import)
-            raise_wrapped_signal(error)
-            raise
+        # A signal that lands in a class's creation (at an import) ends the command as itself.
+        code = signals_unwrapped(_main)(argv)
         deliver_dropped_signal()  # a signal a finalizer dropped ends the command here
         if _received and code not in (EXIT_INTERRUPTED, EXIT_TERMINATED):
             # A signal's exception lost some other way: the signal still decides the exit code.
