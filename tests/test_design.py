@@ -21,15 +21,15 @@ PACKAGE = Path(sso.__file__).resolve().parent
 LAYERS: list[set[str]] = [
     # the foundation (standard library only), and the families' folders, which import nothing
     {"_clock", "exceptions", "_redaction", "_files", "_interrupts",
-     "caches._layout", "caches._freshness", "config._settings",
+     "caches._layout", "caches._freshness", "config._settings", "config._loader",
      "config", "logins", "caches", "credentials", "organizations", "providers", "servers"},
     {"caches._session_end"},
-    # the warm path: the config's fast reader, then the answers from the caches it leads to
-    {"config._scan"},
-    {"credentials._warm"},
     {"_clients", "organizations._listing", "logins._start_url"},
-    # step 1: the config as botocore parses it
+    # step 1: the config as botocore parses it; the warm path's memo of it, and the answers from
+    # the caches it leads to
     {"config.reader"},
+    {"config._resolved"},
+    {"credentials._warm"},
     {"options", "logins._interaction", "caches._entry", "logins._loopback_callback", "config.writer",
      "organizations.generate", "credentials.console"},
     # steps 2 and 3: registration and the logins
@@ -338,7 +338,7 @@ def test_nothing_outside_config_reads_the_aws_config_files():
         if not {"config", "emulator"} & set(path.relative_to(PACKAGE).parts[:1])
     }
     assert {path: names for path, names in offenders.items() if names} == {}
-    assert "configparser" in _code_names(ast.parse((PACKAGE / "config" / "_scan.py").read_text("utf-8")))
+    assert "configparser" in _code_names(ast.parse((PACKAGE / "config" / "_loader.py").read_text("utf-8")))
 
 
 _AUDIT = r"""

@@ -11,7 +11,7 @@ package, under these names, so each tool uses what another cached::
                                                     (botocore's AssumeRoleCredentialFetcher; the
                                                     AWS CLI v1 and v2 fill and read it too)
 
-and three of this package's own, which no other tool reads::
+and four of this package's own, which no other tool reads::
 
     ~/.aws/sso/cache/<token_cache_key>.login-cooldown
                                                     until when automatic logins of an sso-session
@@ -25,6 +25,11 @@ and three of this package's own, which no other tool reads::
     ~/.aws/boto-sso-oidc/directory/<directory_cache_key>.json
                                                     the accounts and roles of an sso-session
                                                     (``list``/``generate``; no secret in it)
+
+    ~/.aws/boto-sso-oidc/resolved/<key>.json        what the config says about one profile, for
+                                                    the exact bytes of the config and credentials
+                                                    files it was read from (the warm path's memo,
+                                                    see ``config._resolved``; no secret in it)
 
 The directories follow ``HOME`` at call time (tests and containers move it).
 Standard library only and cheap to import: the warm path of
@@ -40,7 +45,8 @@ import time
 __all__ = ["TIMESTAMP_FORMAT", "timestamp_shaped", "cache_timestamp",
            "CHAINED_ROLE_SECONDS", "DEFAULT_LOCK_TIMEOUT", "sso_cache_dir",
            "login_cooldown_file", "login_record_file", "role_cache_dir",
-           "directory_cache_dir", "token_cache_key", "registration_cache_key", "role_cache_key",
+           "directory_cache_dir", "resolved_file", "token_cache_key", "registration_cache_key",
+           "role_cache_key", "sha1_hex",
            "assume_role_cache_key", "directory_cache_key"]
 
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -90,12 +96,18 @@ def role_cache_dir() -> str:
     return os.path.expanduser(os.path.join("~", ".aws", "cli", "cache"))
 
 
+def resolved_file(key: str) -> str:
+    """``~/.aws/boto-sso-oidc/resolved/<key>.json``: the warm path's memo of one profile's reading."""
+    return os.path.expanduser(os.path.join("~", ".aws", "boto-sso-oidc", "resolved", f"{key}.json"))
+
+
 def directory_cache_dir() -> str:
     """``~/.aws/boto-sso-oidc/directory``: the accounts and roles ``list`` and ``generate`` found."""
     return os.path.expanduser(os.path.join("~", ".aws", "boto-sso-oidc", "directory"))
 
 
-def _sha1_hex(data: bytes) -> str:
+def sha1_hex(data: bytes) -> str:
+    """The hex SHA-1 of ``data``: the digest every key of this layout is made of."""
     try:
         from _sha1 import sha1  # CPython's builtin: skips loading OpenSSL for one small hash
     except ImportError:  # pragma: no cover - other interpreters
@@ -106,7 +118,7 @@ def _sha1_hex(data: bytes) -> str:
 
 def token_cache_key(sso_session: str | None, start_url: str) -> str:
     """The token file stem: sha1 of the sso-session name (legacy profiles: of the start URL)."""
-    return _sha1_hex((sso_session or start_url).encode("utf-8"))
+    return sha1_hex((sso_session or start_url).encode("utf-8"))
 
 
 def registration_cache_key(start_url: str, region: str, scopes: list[str] | None,
@@ -114,7 +126,7 @@ def registration_cache_key(start_url: str, region: str, scopes: list[str] | None
     """The registration file stem, as the AWS CLI v2 computes it (one key for both flows)."""
     args = {"tool": "botocore", "startUrl": start_url, "region": region, "scopes": scopes,
             "session_name": sso_session}
-    return _sha1_hex(json.dumps(args, sort_keys=True).encode("utf-8"))
+    return sha1_hex(json.dumps(args, sort_keys=True).encode("utf-8"))
 
 
 def role_cache_key(account_id: str, role_name: str, *, sso_session: str | None,
@@ -129,7 +141,7 @@ def role_cache_key(account_id: str, role_name: str, *, sso_session: str | None,
         args["sessionName"] = sso_session
     else:
         args["startUrl"] = start_url or ""
-    digest = _sha1_hex(json.dumps(args, sort_keys=True, separators=(",", ":")).encode("utf-8"))
+    digest = sha1_hex(json.dumps(args, sort_keys=True, separators=(",", ":")).encode("utf-8"))
     return _file_safe(digest)
 
 
@@ -153,7 +165,7 @@ def assume_role_cache_key(role_arn: str, *, role_session_name: str | None = None
         args["SerialNumber"] = mfa_serial
     if duration_seconds is not None:
         args["DurationSeconds"] = duration_seconds
-    return _file_safe(_sha1_hex(json.dumps(args, sort_keys=True).encode("utf-8")))
+    return _file_safe(sha1_hex(json.dumps(args, sort_keys=True).encode("utf-8")))
 
 
 def _file_safe(digest: str) -> str:
@@ -164,5 +176,5 @@ def _file_safe(digest: str) -> str:
 def directory_cache_key(sso_session: str | None, start_url: str) -> str:
     """The directory cache file stem: sha1 of the sso-session name and start URL (so a session
     pointed at another start URL never reads the old organization)."""
-    return _sha1_hex(json.dumps({"sessionName": sso_session, "startUrl": start_url},
+    return sha1_hex(json.dumps({"sessionName": sso_session, "startUrl": start_url},
                                 sort_keys=True).encode("utf-8"))

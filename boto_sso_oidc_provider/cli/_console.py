@@ -73,7 +73,7 @@ def _chained_duration_refused(config: AWSConfig, profile: str, duration: int | N
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..config._scan import default_profile
+    from ..config._loader import default_profile
     from ._credentials import process_output
 
     setup_logging(args.debug)
