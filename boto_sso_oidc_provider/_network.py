@@ -32,8 +32,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["Network", "ProxyRoute", "PresentedCertificate", "ProbeError", "proxy_route",
-           "presented_certificate", "TRUSTSTORE_EXTRA"]
+__all__ = ["Network", "ProxyRoute", "PresentedCertificate", "ProbeError", "Answer", "from_session",
+           "proxy_route", "presented_certificate", "install", "fetch", "certificate_error",
+           "TRUSTSTORE_EXTRA"]
 
 TRUSTSTORE_EXTRA = "truststore"
 """The optional extra that brings the ``truststore`` library."""
@@ -58,6 +59,8 @@ class Network:
     ca_bundle_source: str | None = None
     """Where ``ca_bundle`` came from, for messages: ``AWS_CA_BUNDLE`` or ``ca_bundle in profile "dev"``."""
     truststore: bool = False
+    truststore_source: str | None = None
+    """Where the trust-store setting came from, for messages."""
     proxies: Mapping[str, str] | None = None
     """A client config's ``proxies`` (scheme -> proxy URL); None: the environment's."""
     proxies_config: Mapping[str, Any] | None = None
@@ -77,8 +80,72 @@ class Network:
             store = " and the operating system's trust store" if self.truststore else ""
             return f"the CA bundle {self.ca_bundle}{where}{store}"
         if self.truststore:
-            return "the operating system's trust store (boto_sso_oidc_truststore)"
+            source = self.truststore_source or "boto_sso_oidc_truststore"
+            return f"the operating system's trust store ({source})"
         return "botocore's default CA bundle (certifi's, not the operating system's)"
+
+
+def from_session(session: Any, environ: Mapping[str, str] | None = None) -> Network:
+    """The network of a botocore session's profile: its ``ca_bundle`` (``AWS_CA_BUNDLE`` first,
+    as botocore reads it), its client config's proxy settings, and ``boto_sso_oidc_truststore``
+    (``BOTO_SSO_OIDC_TRUSTSTORE``, else the profile's key, else its sso-session's).
+
+    Raises :class:`~.exceptions.SSOConfigError` for a trust-store value that is not a boolean.
+    """
+    import botocore.exceptions
+
+    environ = os.environ if environ is None else environ
+    try:
+        scoped: Mapping[str, Any] = session.get_scoped_config()
+        ca_bundle = session.get_config_variable("ca_bundle")
+    except botocore.exceptions.ProfileNotFound:
+        scoped, ca_bundle = {}, environ.get("AWS_CA_BUNDLE") or None
+    profile = session.profile or "default"
+    source = None
+    if ca_bundle:
+        source = ("AWS_CA_BUNDLE" if environ.get("AWS_CA_BUNDLE") == ca_bundle
+                  else f'ca_bundle in profile "{profile}"')
+    truststore, truststore_source = _truststore_setting(session, scoped, profile, environ)
+    config = session.get_default_client_config()
+    return Network(
+        ca_bundle=ca_bundle or None, ca_bundle_source=source, truststore=truststore,
+        truststore_source=truststore_source,
+        proxies=getattr(config, "proxies", None) or None,
+        proxies_config=getattr(config, "proxies_config", None) or None,
+        client_cert=getattr(config, "client_cert", None) or None)
+
+
+def from_environment(environ: Mapping[str, str] | None = None) -> Network:
+    """The network when no profile is known: ``AWS_CA_BUNDLE``, ``BOTO_SSO_OIDC_TRUSTSTORE`` and
+    the proxy variables only."""
+    environ = os.environ if environ is None else environ
+    truststore, source = _truststore_setting(None, {}, None, environ)
+    bundle = environ.get("AWS_CA_BUNDLE") or None
+    return Network(ca_bundle=bundle, ca_bundle_source="AWS_CA_BUNDLE" if bundle else None,
+                   truststore=truststore, truststore_source=source)
+
+
+def _truststore_setting(session: Any, scoped: Mapping[str, Any], profile: str | None,
+                        environ: Mapping[str, str]) -> tuple[bool, str | None]:
+    from . import _settings
+
+    sections: list[tuple[str, Mapping[str, Any]]] = [(f'Profile "{profile}"', scoped)]
+    sso_session = scoped.get("sso_session")
+    if session is not None and isinstance(sso_session, str):
+        sessions = session.full_config.get("sso_sessions", {})
+        sections.append((f'sso-session "{sso_session}"', sessions.get(sso_session) or {}))
+    try:
+        for index, (where, values) in enumerate(sections):
+            key, raw = _settings.source(values, "truststore", environ if index == 0 else {})
+            if raw is not None:
+                shown = key if key.isupper() else f"{key} in {where[0].lower()}{where[1:]}"
+                return bool(_settings.parse("truststore", key, raw)), shown
+    except _settings.SettingError as error:
+        from .exceptions import SSOConfigError
+
+        where = "The environment" if error.key.isupper() else sections[index][0]
+        raise SSOConfigError(error.message(where), key=error.key) from None
+    return False, None
 
 
 @dataclass(frozen=True)
@@ -300,6 +367,214 @@ def _handshake_in_tls(context: ssl.SSLContext, outer: ssl.SSLSocket, host: str) 
     if outgoing.pending:
         outer.sendall(outgoing.read())
     return inner.getpeercert(binary_form=True)
+
+
+# --- botocore's HTTP session, on this network, with failures that say what to do ---
+
+def _truststore_context() -> ssl.SSLContext:
+    """An SSL context that verifies against the operating system's trust store."""
+    try:
+        import truststore
+    except ImportError:
+        from .exceptions import SSOConfigError
+
+        raise SSOConfigError(
+            "boto_sso_oidc_truststore is on, but the truststore library is not installed: pip "
+            f"install 'boto-sso-oidc-provider[{TRUSTSTORE_EXTRA}]', or turn the setting off.",
+            key="boto_sso_oidc_truststore") from None
+    context: ssl.SSLContext = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    return context
+
+
+def _session_class() -> Any:
+    """:class:`botocore.httpsession.URLLib3Session` with this network's trust and errors."""
+    global _SESSION_CLASS
+    if _SESSION_CLASS is not None:
+        return _SESSION_CLASS
+    import botocore.exceptions
+    from botocore.httpsession import URLLib3Session
+
+    class NetworkSession(URLLib3Session):
+        def __init__(self, network: Network, **kwargs: Any) -> None:
+            self._network = network
+            super().__init__(**kwargs)
+
+        def _get_ssl_context(self) -> Any:
+            if self._network.truststore:
+                return _truststore_context()
+            return super()._get_ssl_context()
+
+        def _setup_ssl_cert(self, conn: Any, url: str, verify: Any) -> None:
+            super()._setup_ssl_cert(conn, url, verify)
+            if self._network.truststore and verify is True:
+                conn.ca_certs = None  # the OS store alone, not botocore's bundle besides
+
+        def send(self, request: Any) -> Any:
+            try:
+                return super().send(request)
+            except botocore.exceptions.SSLError as error:
+                failure = certificate_error(request.url, self._network, error)
+                if failure is None:
+                    raise
+                raise failure from None
+            except botocore.exceptions.ProxyConnectionError as error:
+                raise proxy_error(request.url, self._network, error) from None
+
+    _SESSION_CLASS = NetworkSession
+    return NetworkSession
+
+
+_SESSION_CLASS: Any = None
+
+
+def _http_session(network: Network, url: str, *, connect_timeout: float, read_timeout: float,
+                  max_pool_connections: int = 10, proxies: Mapping[str, str] | None = None,
+                  proxies_config: Mapping[str, Any] | None = None,
+                  client_cert: str | tuple[str, str] | None = None,
+                  socket_options: Any = None) -> Any:
+    if proxies is None:
+        proxies = _environ_proxies(url, None)
+    return _session_class()(
+        network, verify=network.verify, proxies=dict(proxies), timeout=(connect_timeout, read_timeout),
+        max_pool_connections=max_pool_connections, socket_options=socket_options,
+        client_cert=client_cert if client_cert is not None else network.client_cert,
+        proxies_config=dict(proxies_config) if proxies_config else None)
+
+
+def install(client: Any, network: Network) -> None:
+    """Make ``client`` (a botocore client) send through ``network``: its CA bundle or the OS trust
+    store, its proxies (the client config's, else the environment's for the client's endpoint, as
+    botocore chooses), and its errors (:class:`~.exceptions.TLSVerificationError`,
+    :class:`~.exceptions.ProxyConnectError`, which botocore does not retry).
+
+    botocore has no public way to give a client its HTTP session: the endpoint's is replaced,
+    keeping every setting botocore gave it (timeouts, pool size, socket options).
+    """
+    endpoint: Any = getattr(client, "_endpoint", None)
+    old = getattr(endpoint, "http_session", None)
+    if endpoint is None or old is None:
+        if network.truststore:
+            raise RuntimeError("this botocore has no endpoint HTTP session to verify through the "
+                               "operating system's trust store")
+        return
+    config = client.meta.config
+    endpoint.http_session = _http_session(
+        network, client.meta.endpoint_url, connect_timeout=config.connect_timeout,
+        read_timeout=config.read_timeout, max_pool_connections=config.max_pool_connections,
+        proxies=config.proxies or network.proxies, proxies_config=config.proxies_config or
+        network.proxies_config, client_cert=config.client_cert,
+        socket_options=getattr(old, "_socket_options", None))
+    old.close()
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What :func:`fetch` got: the status, the headers (lower-case names) and the body."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+def fetch(url: str, *, network: Network, method: str = "GET",
+          headers: Mapping[str, str] | None = None, timeout: float = 10.0) -> Answer:
+    """One HTTP request on ``network``, redirects not followed (a plain HTTPS call that is no AWS
+    service API: the start URL's redirect, the federation endpoint).
+
+    Raises :class:`~.exceptions.TLSVerificationError` and
+    :class:`~.exceptions.ProxyConnectError`; botocore's ``EndpointConnectionError`` and timeouts
+    otherwise.
+    """
+    from botocore.awsrequest import AWSRequest
+
+    session = _http_session(network, url, connect_timeout=timeout, read_timeout=timeout,
+                            max_pool_connections=1, proxies=network.proxies,
+                            proxies_config=network.proxies_config)
+    try:
+        request = AWSRequest(method=method, url=url, headers=dict(headers or {})).prepare()
+        response = session.send(request)
+        return Answer(response.status_code,
+                      {name.lower(): value for name, value in response.headers.items()},
+                      response.content)
+    finally:
+        session.close()
+
+
+def _verify_message(error: BaseException) -> str | None:
+    """The certificate check's own words, found anywhere in ``error``'s chain, else None."""
+    seen: set[int] = set()
+    pending: list[Any] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return str(current.verify_message or current.reason or "certificate verify failed")
+        if isinstance(current, BaseException):
+            pending.extend([current.__cause__, current.__context__, *current.args])
+            kwargs = getattr(current, "kwargs", None)
+            if isinstance(kwargs, dict):
+                pending.append(kwargs.get("error"))
+    text = str(error)
+    return "certificate verify failed" if "CERTIFICATE_VERIFY_FAILED" in text else None
+
+
+def certificate_error(url: str, network: Network, error: BaseException,
+                      environ: Mapping[str, str] | None = None) -> Any:
+    """The :class:`~.exceptions.TLSVerificationError` for ``error`` (a TLS failure calling
+    ``url``), or None when it is no certificate check (a handshake that broke off)."""
+    from .exceptions import TLSVerificationError
+
+    reason = _verify_message(error)
+    if reason is None:
+        return None
+    host = urlsplit(url).hostname or url
+    try:
+        shown = presented_certificate(url, network=network, environ=environ)
+        issuer: str | None = shown.issuer
+        seen = f'it is issued by "{shown.issuer}"'
+        if shown.proxy is not None:
+            seen += f" as shown through {shown.proxy.describe()}"
+    except ProbeError as probe:
+        issuer, seen = None, f"its issuer could not be read ({probe})"
+    if network.truststore:
+        fix = ("If your company inspects TLS, its root certificate must be in the operating "
+               "system's trust store, or given with ca_bundle = /path/to/root.pem in the profile "
+               "or AWS_CA_BUNDLE=/path/to/root.pem.")
+    else:
+        fix = ("If your company inspects TLS (a proxy such as Zscaler or Netskope), trust its root "
+               "certificate: ca_bundle = /path/to/root.pem in the profile, "
+               "AWS_CA_BUNDLE=/path/to/root.pem, or boto_sso_oidc_truststore = true "
+               "(BOTO_SSO_OIDC_TRUSTSTORE=true) to use the operating system's trust store.")
+    message = (f"The TLS certificate of {host} is not trusted ({reason}): {seen}; it was checked "
+               f"against {network.trusted()}. {fix}")
+    return TLSVerificationError(message, url=url, host=host, issuer=issuer)
+
+
+def proxy_error(url: str, network: Network, error: BaseException,
+                environ: Mapping[str, str] | None = None) -> Any:
+    """The :class:`~.exceptions.ProxyConnectError` for botocore's ``ProxyConnectionError``
+    calling ``url``."""
+    from .exceptions import ProxyConnectError
+
+    route = proxy_route(url, network, environ) or ProxyRoute(
+        str(getattr(error, "kwargs", {}).get("proxy_url", "the proxy")), "the configuration")
+    target = urlsplit(url)
+    where = _netloc(target.hostname or "", target.port or (443 if target.scheme == "https" else 80))
+    text = " ".join(str(getattr(error, "kwargs", {}).get("error", error)).split())
+    tunnel = text.partition("Tunnel connection failed: ")[2]
+    if tunnel:
+        status = tunnel.split("'")[0].split('"')[0].strip().rstrip(".")
+        message = (f"{route.describe()[0].upper()}{route.describe()[1:]} refused to connect to "
+                   f"{where} (HTTP {status}). Check {route.source}: the proxy may want a user name "
+                   "and password in it (http://user:password@host:port), or the host may not be "
+                   "allowed through it.")
+    else:
+        cause = text.rpartition("] ")[2].strip(" ')\"") if "] " in text else "it did not answer"
+        message = (f"Cannot reach {route.describe()} to connect to {where}: {cause}. Check "
+                   f"{route.source}, and NO_PROXY for hosts that must not go through it.")
+    return ProxyConnectError(message, url=url, proxy=route.shown, source=route.source)
 
 
 def _reason(error: BaseException) -> str:

@@ -113,6 +113,9 @@ class PluginSettings:
     use_device_code: bool = False
     login_cooldown: float = DEFAULT_LOGIN_COOLDOWN
     session_duration: float = DEFAULT_SESSION_DURATION
+    truststore: bool = False
+    redirect_port: int | None = None
+    remote_login: AutoLogin = "auto"
 
 
 @dataclass(frozen=True)
@@ -270,7 +273,7 @@ def _settings(
     read: dict[str, Any] = {}
     try:
         for setting in ("auto_login", "open_browser", "lock_timeout", "use_device_code", "login_cooldown",
-                        "session_duration"):
+                        "session_duration", "truststore", "redirect_port", "remote_login"):
             key, raw = source(values, setting, environ)
             if raw is not None:
                 read[setting] = parse(setting, key, raw)
