@@ -174,10 +174,11 @@ class SessionClients:
 
 def network_of(factory: Any) -> Network:
     """The network of a :data:`ClientFactory` (its ``network``), else the environment's."""
-    network = getattr(factory, "network", None)
-    if network is not None:
-        return network  # type: ignore[no-any-return]
     from . import _network
+
+    network = getattr(factory, "network", None)
+    if isinstance(network, _network.Network):
+        return network
 
     return _network.from_environment()
 

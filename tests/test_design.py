@@ -22,6 +22,7 @@ LAYERS: list[set[str]] = [
     {"config"},
     {"options", "_interaction", "cache", "logins._loopback_callback", "config_writer", "generate", "console"},
     {"logins.registration"},
+    {"logins._pasted_redirect"},
     {"logins.device_authorization", "logins.authorization_code", "logins._flows"},
     {"token"},
     {"role_credentials", "directory"},
