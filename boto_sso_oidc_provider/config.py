@@ -33,12 +33,21 @@ profile's value wins):
     the device flow even where a browser could be opened (the browser flow,
     authorization code with PKCE, is the default there, as in the AWS CLI v2).
 
+``boto_sso_oidc_login_cooldown``, ``boto_sso_oidc_session_duration``  see
+    docs/configuration.md.
+``boto_sso_oidc_truststore``  ``false`` (default) or ``true``: verify this package's TLS
+    connections against the operating system's trust store (see ``_network``).
+``boto_sso_oidc_redirect_port``  a port: the browser login's fixed loopback port.
+``boto_sso_oidc_remote_login``  ``auto`` (default), ``true`` or ``false``: log in by pasting
+    the address the browser ended on (SSH, containers; see ``token.TokenManager.login_flow``).
+
 ``sso_auto_login``, ``sso_open_browser`` and ``sso_lock_timeout`` (the first
 names of three of them) still work as aliases; a key and its alias set to
 different values are an error. The environment variables
 ``BOTO_SSO_OIDC_ENABLED``, ``BOTO_SSO_OIDC_AUTO_LOGIN``,
-``BOTO_SSO_OIDC_OPEN_BROWSER``, ``BOTO_SSO_OIDC_LOCK_TIMEOUT`` and
-``BOTO_SSO_OIDC_USE_DEVICE_CODE`` override them.
+``BOTO_SSO_OIDC_OPEN_BROWSER``, ``BOTO_SSO_OIDC_LOCK_TIMEOUT``,
+``BOTO_SSO_OIDC_USE_DEVICE_CODE`` and the others (``BOTO_SSO_OIDC_`` and the key's name in
+capitals) override them.
 
 This module is the only reader of the parsed config: :class:`AWSConfig`
 answers typed questions (which profile is the default, what kind a profile
