@@ -127,7 +127,7 @@ def from_environment(environ: Mapping[str, str] | None = None) -> Network:
 
 def _truststore_setting(session: Any, scoped: Mapping[str, Any], profile: str | None,
                         environ: Mapping[str, str]) -> tuple[bool, str | None]:
-    from . import _settings
+    from .config import _settings
 
     sections: list[tuple[str, Mapping[str, Any]]] = [(f'Profile "{profile}"', scoped)]
     sso_session = scoped.get("sso_session")

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import pytest
 
-from boto_sso_oidc_provider import _interaction
+from boto_sso_oidc_provider.logins import _interaction
 
 from .browser_helpers import browser_env, browser_log
 from .cli_helpers import CLI, run_cli

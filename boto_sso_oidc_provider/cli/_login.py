@@ -67,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
     setup_logging(args.debug)
     try:
         from .._clock import utc_now
+        from ..caches._freshness import Freshness
         from ..options import Options
         from ..sessions import token_manager
 
@@ -77,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
                                                 remote=True if args.remote else None))
         if not args.force:
             current = manager.cached()
-            if current is not None and current.seconds_left() > manager.refresh_window:
+            if current is not None and current.freshness(window=manager.refresh_window) is Freshness.FRESH:
                 # Usable beyond the refresh window: a new login would change nothing.
                 print(f"{manager.sso.display_name} ({manager.sso.start_url}): already logged in; "
                       f"the access token is valid until {moment(current.expires_at, utc_now())} "
