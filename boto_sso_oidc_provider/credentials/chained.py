@@ -204,7 +204,7 @@ def credentials_manager(profile: ProfileCredentialsConfig, *, options: Options |
     on the session of the profile asked for, as botocore's own providers are (its ``ca_bundle``)."""
     options = options or Options()
     if options.client_factory is None:
-        from ._clients import SessionClients
+        from .._clients import SessionClients
 
         factory = SessionClients(session) if session is not None \
             else SessionClients(profile_name=sts_profile or profile.profile)

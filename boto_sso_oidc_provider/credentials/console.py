@@ -25,7 +25,7 @@ from urllib.parse import quote, urlencode
 from ..exceptions import SSOProviderError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ._network import Network
+    from .._network import Network
 
 __all__ = ["ConsoleSigninError", "ENDPOINT_VARIABLE", "federation_endpoint", "console_destination",
            "signin_url", "MIN_SESSION_DURATION", "MAX_SESSION_DURATION"]
@@ -91,7 +91,7 @@ def signin_url(credentials: Mapping[str, Any], *, destination: str, session_dura
     """
     import botocore.exceptions
 
-    from ._network import fetch, from_environment
+    from .._network import fetch, from_environment
 
     if session_duration is not None and not MIN_SESSION_DURATION <= session_duration <= MAX_SESSION_DURATION:
         raise ConsoleSigninError(f"The console session duration must be {MIN_SESSION_DURATION} to "
