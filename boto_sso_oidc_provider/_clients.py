@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["ClientFactory", "ClientProfile", "interactive", "BULK", "SessionClients", "create_client",
            "botocore_session", "call", "renew_once", "ServiceRefused", "TransientServiceError",
            "error_code", "CONNECT_TIMEOUT", "READ_TIMEOUT", "MAX_ATTEMPTS", "CALL_BOUND",
-           "THROTTLE_CODES", "network_of"]
+           "THROTTLE_CODES", "network_of", "session_network"]
 
 _T = TypeVar("_T")
 
@@ -96,7 +96,7 @@ def create_client(service: str, region: str | None, session: Any = None, *, sign
                   profile: ClientProfile | None = None, network: Network | None = None) -> Any:
     """A botocore client for ``service`` in ``region`` (None: the session's region), waiting as
     ``profile`` says (None: :func:`interactive`), sending on ``network`` (None: the session's
-    profile's, :func:`._network.from_session`): its CA bundle or the OS trust store, its proxies,
+    profile's, :func:`session_network`): its CA bundle or the OS trust store, its proxies,
     and certificate and proxy failures as :class:`~.exceptions.NetworkError`.
 
     ``sso-oidc`` and ``sso`` are unsigned: they authenticate with client
@@ -119,7 +119,7 @@ def create_client(service: str, region: str | None, session: Any = None, *, sign
                     read_timeout=profile.read_timeout, max_pool_connections=profile.max_pool_connections,
                     retries={"mode": "standard", "total_max_attempts": profile.max_attempts})
     core = botocore_session(session)
-    network = network or _network.from_session(core)
+    network = network or session_network(core)
     if credentials is not None:
         key, secret, token = credentials
         client = core.create_client(
@@ -155,9 +155,7 @@ class SessionClients:
     def network(self) -> Network:
         """The network of the session's profile (read once), for the calls that are no client's."""
         if self._network is None:
-            from . import _network
-
-            self._network = _network.from_session(botocore_session(self._session))
+            self._network = session_network(botocore_session(self._session))
         return self._network
 
     def with_profile(self, profile: ClientProfile) -> SessionClients:
@@ -170,6 +168,39 @@ class SessionClients:
             client = self._clients[(service, region)] = create_client(
                 service, region, self._session, profile=self._profile, network=self.network)
         return client
+
+
+def session_network(session: Any, environ: Mapping[str, str] | None = None) -> Network:
+    """The network of a botocore session's profile (botocore reads it from the config, as for
+    the clients made on that session): its ``ca_bundle`` (``AWS_CA_BUNDLE`` first,
+    as botocore reads it), its client config's proxy settings, and ``boto_sso_oidc_truststore``
+    (``BOTO_SSO_OIDC_TRUSTSTORE``, else the profile's key, else its sso-session's).
+
+    Raises :class:`~.exceptions.SSOConfigError` for a trust-store value that is not a boolean.
+    """
+    import botocore.exceptions
+
+    from . import _network
+
+    environ = os.environ if environ is None else environ
+    try:
+        scoped: Mapping[str, Any] = session.get_scoped_config()
+        ca_bundle = session.get_config_variable("ca_bundle")
+    except botocore.exceptions.ProfileNotFound:
+        scoped, ca_bundle = {}, environ.get("AWS_CA_BUNDLE") or None
+    profile = session.profile or "default"
+    source = None
+    if ca_bundle:
+        source = ("AWS_CA_BUNDLE" if environ.get("AWS_CA_BUNDLE") == ca_bundle
+                  else f'ca_bundle in profile "{profile}"')
+    truststore, truststore_source = _network.truststore_setting(session, scoped, profile, environ)
+    config = session.get_default_client_config()
+    return _network.Network(
+        ca_bundle=ca_bundle or None, ca_bundle_source=source, truststore=truststore,
+        truststore_source=truststore_source,
+        proxies=getattr(config, "proxies", None) or None,
+        proxies_config=getattr(config, "proxies_config", None) or None,
+        client_cert=getattr(config, "client_cert", None) or None)
 
 
 def network_of(factory: Any) -> Network:

@@ -32,7 +32,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["Network", "ProxyRoute", "PresentedCertificate", "ProbeError", "Answer", "from_session",
+__all__ = ["Network", "ProxyRoute", "PresentedCertificate", "ProbeError", "Answer", "from_environment",
+           "truststore_setting",
            "proxy_route", "presented_certificate", "install", "fetch", "certificate_error",
            "TRUSTSTORE_EXTRA"]
 
@@ -85,48 +86,20 @@ class Network:
         return "botocore's default CA bundle (certifi's, not the operating system's)"
 
 
-def from_session(session: Any, environ: Mapping[str, str] | None = None) -> Network:
-    """The network of a botocore session's profile: its ``ca_bundle`` (``AWS_CA_BUNDLE`` first,
-    as botocore reads it), its client config's proxy settings, and ``boto_sso_oidc_truststore``
-    (``BOTO_SSO_OIDC_TRUSTSTORE``, else the profile's key, else its sso-session's).
-
-    Raises :class:`~.exceptions.SSOConfigError` for a trust-store value that is not a boolean.
-    """
-    import botocore.exceptions
-
-    environ = os.environ if environ is None else environ
-    try:
-        scoped: Mapping[str, Any] = session.get_scoped_config()
-        ca_bundle = session.get_config_variable("ca_bundle")
-    except botocore.exceptions.ProfileNotFound:
-        scoped, ca_bundle = {}, environ.get("AWS_CA_BUNDLE") or None
-    profile = session.profile or "default"
-    source = None
-    if ca_bundle:
-        source = ("AWS_CA_BUNDLE" if environ.get("AWS_CA_BUNDLE") == ca_bundle
-                  else f'ca_bundle in profile "{profile}"')
-    truststore, truststore_source = _truststore_setting(session, scoped, profile, environ)
-    config = session.get_default_client_config()
-    return Network(
-        ca_bundle=ca_bundle or None, ca_bundle_source=source, truststore=truststore,
-        truststore_source=truststore_source,
-        proxies=getattr(config, "proxies", None) or None,
-        proxies_config=getattr(config, "proxies_config", None) or None,
-        client_cert=getattr(config, "client_cert", None) or None)
-
-
 def from_environment(environ: Mapping[str, str] | None = None) -> Network:
     """The network when no profile is known: ``AWS_CA_BUNDLE``, ``BOTO_SSO_OIDC_TRUSTSTORE`` and
     the proxy variables only."""
     environ = os.environ if environ is None else environ
-    truststore, source = _truststore_setting(None, {}, None, environ)
+    truststore, source = truststore_setting(None, {}, None, environ)
     bundle = environ.get("AWS_CA_BUNDLE") or None
     return Network(ca_bundle=bundle, ca_bundle_source="AWS_CA_BUNDLE" if bundle else None,
                    truststore=truststore, truststore_source=source)
 
 
-def _truststore_setting(session: Any, scoped: Mapping[str, Any], profile: str | None,
+def truststore_setting(session: Any, scoped: Mapping[str, Any], profile: str | None,
                         environ: Mapping[str, str]) -> tuple[bool, str | None]:
+    """``boto_sso_oidc_truststore`` and where it was set: the variable, else the profile's key
+    (``scoped``, a botocore session's scoped config), else its sso-session's (``session``)."""
     from .config import _settings
 
     sections: list[tuple[str, Mapping[str, Any]]] = [(f'Profile "{profile}"', scoped)]
@@ -564,17 +537,41 @@ def proxy_error(url: str, network: Network, error: BaseException,
     where = _netloc(target.hostname or "", target.port or (443 if target.scheme == "https" else 80))
     text = " ".join(str(getattr(error, "kwargs", {}).get("error", error)).split())
     tunnel = text.partition("Tunnel connection failed: ")[2]
-    if tunnel:
+    untrusted = _verify_message(error)
+    if untrusted is not None:  # TLS to the proxy itself (an https:// proxy)
+        message = (f"The TLS certificate of {route.describe()} is not trusted ({untrusted}). Trust "
+                   "its root with proxy_ca_bundle in the client config's proxies_config (else the "
+                   f"CA bundle is used for it too), or check {route.source}.")
+    elif tunnel:
         status = tunnel.split("'")[0].split('"')[0].strip().rstrip(".")
         message = (f"{route.describe()[0].upper()}{route.describe()[1:]} refused to connect to "
                    f"{where} (HTTP {status}). Check {route.source}: the proxy may want a user name "
                    "and password in it (http://user:password@host:port), or the host may not be "
                    "allowed through it.")
     else:
-        cause = text.rpartition("] ")[2].strip(" ')\"") if "] " in text else "it did not answer"
+        cause = _os_reason(error) or "it did not answer"
         message = (f"Cannot reach {route.describe()} to connect to {where}: {cause}. Check "
                    f"{route.source}, and NO_PROXY for hosts that must not go through it.")
     return ProxyConnectError(message, url=url, proxy=route.shown, source=route.source)
+
+
+def _os_reason(error: BaseException) -> str | None:
+    """The operating system's words (``Connection refused``) found in ``error``'s chain."""
+    seen: set[int] = set()
+    pending: list[Any] = [error]
+    while pending:
+        current = pending.pop(0)
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.strerror:
+            return str(current.strerror)
+        if isinstance(current, BaseException):
+            pending.extend([current.__cause__, current.__context__, *current.args])
+            kwargs = getattr(current, "kwargs", None)
+            if isinstance(kwargs, dict):
+                pending.append(kwargs.get("error"))
+    return None
 
 
 def _reason(error: BaseException) -> str:

@@ -12,6 +12,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from .cli_helpers import run_cli
 from .conftest import REPO, requires, subprocess_env
 from .corporate_network import (
@@ -64,7 +66,7 @@ import boto3
 import boto_sso_oidc_provider as sso
 try:
     boto3.Session(profile_name="dev").client("sts").get_caller_identity()
-except sso.exceptions.TLSVerificationError as error:
+except sso.TLSVerificationError as error:
     print(type(error).__name__, error.host, error.issuer)
     print(error)
 """
@@ -287,3 +289,41 @@ def test_every_aws_host_is_one_the_emulator_serves_only_through_the_proxy(corpor
     assert not [name for name in env if name.startswith("AWS_ENDPOINT_URL")]
     assert "BOTO_SSO_OIDC_FEDERATION_ENDPOINT" not in env
     assert env["NO_PROXY"] == "127.0.0.1,localhost,::1"
+
+
+def test_an_https_proxy_is_trusted_through_the_session_configs_proxy_ca_bundle(corporate_network,
+                                                                                monkeypatch, tmp_path):
+    """mitmproxy also takes TLS from the client (a "secure web proxy"): with HTTPS_PROXY=https://,
+    the proxy's own certificate is checked against botocore's proxies_config proxy_ca_bundle, which
+    a program gives the package through its session's default client config."""
+    import botocore.session
+    from botocore.config import Config
+
+    import boto_sso_oidc_provider as sso
+    from boto_sso_oidc_provider.sessions import role_credentials_manager
+
+    _configure(corporate_network)
+    monkeypatch.setenv("HTTPS_PROXY", corporate_network.proxy.url.replace("http://", "https://"))
+    monkeypatch.setenv("AWS_CA_BUNDLE", str(corporate_network.ca))  # for the hosts behind it
+
+    from boto_sso_oidc_provider.emulator._tls import make_throwaway_ca
+
+    other = make_throwaway_ca(tmp_path, ["127.0.0.1"], ca_name="Some Other CA").ca
+    untrusted = botocore.session.Session(profile="dev")
+    untrusted.set_default_client_config(Config(proxies_config={"proxy_ca_bundle": str(other)}))
+    with pytest.raises(sso.ProxyConnectError) as caught:
+        sso.login("dev", session=untrusted)
+    proxy = corporate_network.proxy.url.replace("http://", "https://")
+    assert str(caught.value) == (
+        f"The TLS certificate of the proxy {proxy} (from HTTPS_PROXY) is not trusted (unable to get "
+        "local issuer certificate). Trust its root with proxy_ca_bundle in the client config's "
+        "proxies_config (else the CA bundle is used for it too), or check HTTPS_PROXY.")
+    assert corporate_network.emulator.calls()["operations"]["RegisterClient"] == 0
+
+    session = botocore.session.Session(profile="dev")
+    session.set_default_client_config(Config(proxies_config={"proxy_ca_bundle": str(corporate_network.ca)}))
+    sso.login("dev", session=session)
+    assert role_credentials_manager("dev", session=session).get().account_id == "111111111111"
+    ops = corporate_network.emulator.calls()["operations"]
+    assert (ops["RegisterClient"], ops["GetRoleCredentials"]) == (1, 1)
+    assert {OIDC_HOST, PORTAL_HOST} <= corporate_network.hosts()
