@@ -20,7 +20,7 @@ PACKAGE = Path(sso.__file__).resolve().parent
 # parts sit low, where the warm path can import them.
 LAYERS: list[set[str]] = [
     # the foundation (standard library only), and the families' folders, which import nothing
-    {"_clock", "exceptions", "_redaction", "_files", "_interrupts",
+    {"_clock", "exceptions", "_redaction", "_files", "_interrupts", "_network",
      "caches._layout", "caches._freshness", "config._settings", "config._loader",
      "config", "logins", "caches", "credentials", "organizations", "providers", "servers"},
     {"caches._session_end"},
@@ -34,6 +34,7 @@ LAYERS: list[set[str]] = [
      "organizations.generate", "credentials.console"},
     # steps 2 and 3: registration and the logins
     {"logins.registration"},
+    {"logins._pasted_redirect"},
     {"logins.device_authorization", "logins.authorization_code", "logins._flows"},
     # step 4: the locked token cache
     {"caches.token"},

@@ -33,12 +33,21 @@ profile's value wins):
     the device flow even where a browser could be opened (the browser flow,
     authorization code with PKCE, is the default there, as in the AWS CLI v2).
 
+``boto_sso_oidc_login_cooldown``, ``boto_sso_oidc_session_duration``  see
+    docs/configuration.md.
+``boto_sso_oidc_truststore``  ``false`` (default) or ``true``: verify this package's TLS
+    connections against the operating system's trust store (see ``_network``).
+``boto_sso_oidc_redirect_port``  a port: the browser login's fixed loopback port.
+``boto_sso_oidc_remote_login``  ``auto`` (default), ``true`` or ``false``: log in by pasting
+    the address the browser ended on (SSH, containers; see ``token.TokenManager.login_flow``).
+
 ``sso_auto_login``, ``sso_open_browser`` and ``sso_lock_timeout`` (the first
 names of three of them) still work as aliases; a key and its alias set to
 different values are an error. The environment variables
 ``BOTO_SSO_OIDC_ENABLED``, ``BOTO_SSO_OIDC_AUTO_LOGIN``,
-``BOTO_SSO_OIDC_OPEN_BROWSER``, ``BOTO_SSO_OIDC_LOCK_TIMEOUT`` and
-``BOTO_SSO_OIDC_USE_DEVICE_CODE`` override them.
+``BOTO_SSO_OIDC_OPEN_BROWSER``, ``BOTO_SSO_OIDC_LOCK_TIMEOUT``,
+``BOTO_SSO_OIDC_USE_DEVICE_CODE`` and the others (``BOTO_SSO_OIDC_`` and the key's name in
+capitals) override them.
 
 This module is the only reader of the parsed config: :class:`AWSConfig`
 answers typed questions (which profile is the default, what kind a profile
@@ -75,6 +84,7 @@ __all__ = [
     "AutoLogin",
     "ProfileKind",
     "PluginSettings",
+    "environment_settings",
     "SSOSessionConfig",
     "SSOProfileConfig",
     "AssumeRoleProfileConfig",
@@ -114,6 +124,9 @@ class PluginSettings:
     use_device_code: bool = False
     login_cooldown: float = DEFAULT_LOGIN_COOLDOWN
     session_duration: float = DEFAULT_SESSION_DURATION
+    truststore: bool = False
+    redirect_port: int | None = None
+    remote_login: AutoLogin = "auto"
 
 
 @dataclass(frozen=True)
@@ -288,13 +301,19 @@ def _settings(
     read: dict[str, Any] = {}
     try:
         for setting in ("auto_login", "open_browser", "lock_timeout", "use_device_code", "login_cooldown",
-                        "session_duration"):
+                        "session_duration", "truststore", "redirect_port", "remote_login"):
             key, raw = source(values, setting, environ)
             if raw is not None:
                 read[setting] = parse(setting, key, raw)
     except SettingError as error:
         raise _config_error(error.message(where), key=error.key, **ctx) from None
     return PluginSettings(**read)
+
+
+def environment_settings(environ: Mapping[str, str] | None = None) -> PluginSettings:
+    """This package's settings from the environment alone (``BOTO_SSO_OIDC_*``), for a session
+    not yet in the config (``configure``'s first login). Raises :class:`SSOConfigError`."""
+    return _settings({}, where="The environment", environ=os.environ if environ is None else environ)
 
 
 _SSO_KEYS = frozenset({"sso_session", "sso_start_url", "sso_region", "sso_account_id", "sso_role_name",
