@@ -1,0 +1,63 @@
+"""Real kubectl against the fake EKS cluster endpoint, tokens verified by the emulator's authenticator.
+
+The exec plugin here is the AWS CLI v1's ``aws eks get-token`` on the emulator's SSO profile, as
+``aws eks update-kubeconfig`` writes it: the reference the package's own ``eks-token`` is held to.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .cli_helpers import login
+from .conftest import requires
+from .kube_helpers import CLUSTER, kube_api, kubeconfig, requires_kubectl, run_kubectl
+
+__all__ = ["kube_api"]  # the fixture, used by name
+
+pytestmark = [requires_kubectl(), requires("awscli")]
+
+API_VERSIONS = ["client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1"]
+
+
+def aws_cli_config(api: Any, tmp_path: Path, api_version: str) -> Path:
+    config = tmp_path / "kubeconfig"
+    config.write_text(kubeconfig(
+        api, api.certificate, command=sys.executable,
+        args=["-m", "awscli", "--region", "us-east-1", "eks", "get-token", "--cluster-name", CLUSTER,
+              "--output", "json"],
+        api_version=api_version, env={"AWS_PROFILE": "dev"}))
+    return config
+
+
+@pytest.mark.parametrize("api_version", API_VERSIONS)
+def test_kubectl_with_the_aws_cli_exec_plugin(sso_emulator: Any, kube_api: Any, tmp_path: Path,
+                                              api_version: str) -> None:
+    login()
+    config = aws_cli_config(kube_api, tmp_path, api_version)
+    version = run_kubectl(sso_emulator, config, "get", "--raw", "/version")
+    assert version.returncode == 0, version.stderr
+    assert json.loads(version.stdout)["gitVersion"] == "v1.33.0-eks-emulator"
+    pods = run_kubectl(sso_emulator, config, "get", "pods", "-o", "name")
+    assert pods.returncode == 0, pods.stderr
+    assert pods.stdout.split() == ["pod/api-7d4b9c6f5-x2x9k", "pod/worker-5f6d8b7c9-k8s2p"]
+    assert kube_api.users and all(user is not None and "AWSReservedSSO_AdministratorAccess" in user
+                                  for user in kube_api.users)
+    assert sso_emulator.calls()["operations"]["TokenReview"] == len(kube_api.users)
+
+
+def test_kubectl_is_refused_without_a_valid_token(sso_emulator: Any, kube_api: Any, tmp_path: Path) -> None:
+    login()
+    config = tmp_path / "kubeconfig"
+    config.write_text(kubeconfig(kube_api, kube_api.certificate, command=sys.executable,
+                                 args=["-c", "import json; print(json.dumps({'kind': 'ExecCredential', "
+                                       "'apiVersion': 'client.authentication.k8s.io/v1beta1', "
+                                       "'status': {'token': 'k8s-aws-v1.aHR0cHM6Ly9leGFtcGxlLmNvbS8'}}))"]))
+    result = run_kubectl(sso_emulator, config, "get", "--raw", "/version")
+    assert result.returncode != 0
+    assert "Unauthorized" in result.stderr or "must be logged in" in result.stderr, result.stderr
+    assert kube_api.users and set(kube_api.users) == {None}
