@@ -21,6 +21,7 @@ LAYERS: list[set[str]] = [
     {"_warm", "_clients", "_listing", "logins", "logins._start_url"},
     {"config"},
     {"options", "_interaction", "cache", "logins._loopback_callback", "config_writer", "generate", "console"},
+    {"_eks_token"},
     {"logins.registration"},
     {"logins.device_authorization", "logins.authorization_code", "logins._flows"},
     {"token"},
