@@ -16,7 +16,8 @@ PACKAGE = Path(sso.__file__).resolve().parent
 
 # The flow, bottom to top: a module may import only modules of its own layer or below.
 LAYERS: list[set[str]] = [
-    {"_layout", "_settings", "_clock", "exceptions", "_redaction", "_files", "_interrupts", "_sigv4"},
+    {"_layout", "_settings", "_clock", "exceptions", "_redaction", "_files", "_interrupts", "_sigv4",
+     "_kubeconfig"},
     {"_session_end"},
     {"_warm", "_clients", "_listing", "logins", "logins._start_url"},
     {"config"},
