@@ -116,3 +116,34 @@ def test_24_kubectl_at_once_on_an_expired_sso_token(sso_emulator: Any, kube_api:
     assert calls["grants"]["refresh_token"] == 1
     assert calls["operations"]["GetRoleCredentials"] == 1
     assert len([user for user in kube_api.users if user is not None]) == 24
+
+
+@requires("yaml")
+def test_the_documented_stanza_as_written(sso_emulator: Any, kube_api: Any, tmp_path: Path) -> None:
+    """docs/cli.md's kubeconfig user, as written (``command: boto-sso-oidc`` found on PATH)."""
+    import base64
+    import os
+    import re
+
+    import yaml
+
+    from .conftest import REPO
+
+    page = (REPO / "docs" / "cli.md").read_text()
+    [block] = re.findall(r"```yaml\n(.*?)```", page, re.DOTALL)
+    user = yaml.safe_load(block)["users"][0]
+    assert user["user"]["exec"]["args"][-1] == CLUSTER
+    login()
+    config = tmp_path / "kubeconfig"
+    config.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "users": [user],
+        "clusters": [{"name": CLUSTER, "cluster": {"server": kube_api.url, "certificate-authority-data":
+                                                   base64.b64encode(kube_api.certificate.read_bytes()).decode()}}],
+        "contexts": [{"name": CLUSTER, "context": {"cluster": CLUSTER, "user": user["name"]}}],
+        "current-context": CLUSTER}))
+    script = console_script()
+    assert script is not None
+    result = run_kubectl(sso_emulator, config, "get", "--raw", "/version",
+                         PATH=f"{script.parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    assert result.returncode == 0, result.stderr
+    assert kube_api.users and all(kube_api.users)
