@@ -96,7 +96,7 @@ def eks_token(cluster: str, *, profile: str | None, region: str | None, role_arn
               debug: bool = False) -> int:
     """Print the ``ExecCredential`` for ``cluster``; the exit code."""
     from .._eks_token import exec_api_version, exec_credential
-    from .._warm import default_profile
+    from ..config._scan import default_profile
 
     profile = profile or default_profile()
     api_version, note = exec_api_version(os.environ.get("KUBERNETES_EXEC_INFO"))
@@ -114,7 +114,8 @@ def eks_token(cluster: str, *, profile: str | None, region: str | None, role_arn
 def _token(profile: str, cluster: str, region: str | None, role_arn: str | None, *,
            debug: bool) -> EksToken:
     from .._eks_token import cache_file, warm_token
-    from .._warm import cached_process_answer, profile_values
+    from ..config._scan import profile_values
+    from ..credentials._warm import cached_process_answer
     from ._credentials import enter_chain
 
     enter_chain(profile)
