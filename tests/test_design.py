@@ -23,7 +23,7 @@ LAYERS: list[set[str]] = [
     {"_clock", "exceptions", "_redaction", "_files", "_interrupts",
      "caches._layout", "caches._freshness", "config._settings",
      "config", "logins", "caches", "credentials", "organizations", "providers", "servers",
-     "_sigv4", "_kubeconfig"},
+     "credentials._sigv4"},
     {"caches._session_end"},
     # the warm path: the config's fast reader, then the answers from the caches it leads to
     {"config._scan"},
@@ -32,7 +32,7 @@ LAYERS: list[set[str]] = [
     # step 1: the config as botocore parses it
     {"config.reader"},
     {"options", "logins._interaction", "caches._entry", "logins._loopback_callback", "config.writer",
-     "organizations.generate", "credentials.console", "_eks_token"},
+     "organizations.generate", "credentials.console", "credentials._eks_token"},
     # steps 2 and 3: registration and the logins
     {"logins.registration"},
     {"logins.device_authorization", "logins.authorization_code", "logins._flows"},
@@ -44,7 +44,7 @@ LAYERS: list[set[str]] = [
     {"sessions"},
     # step 6: the ways into the SDKs
     {"providers.provider", "providers.aio", "providers.sdk_v4", "aio", "sdk_v4"},
-    {"providers.installation"},
+    {"providers.installation", "providers._kubeconfig"},
     # step 7: the servers; then the command line
     {"servers._http", "servers._source", "servers.container", "servers.imds"},
     {"cli", "__main__"},

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from boto_sso_oidc_provider._kubeconfig import rewrite_kubeconfig
+from boto_sso_oidc_provider.providers._kubeconfig import rewrite_kubeconfig
 
 from .cli_helpers import console_script, login, run_cli
 from .conftest import requires

@@ -26,7 +26,7 @@ from botocore.credentials import Credentials
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from boto_sso_oidc_provider._sigv4 import presigned_url, sigv4_timestamp
+from boto_sso_oidc_provider.credentials._sigv4 import presigned_url, sigv4_timestamp
 
 from .conftest import REPO
 
@@ -190,7 +190,7 @@ def test_it_needs_neither_hashlib_nor_urllib() -> None:
     """The warm path pays for neither (OpenSSL's import alone costs milliseconds)."""
     import subprocess
 
-    code = ("import sys; import boto_sso_oidc_provider._sigv4 as s; "
+    code = ("import sys; import boto_sso_oidc_provider.credentials._sigv4 as s; "
             "s.presigned_url('https://h/', [('a', 'b')], access_key_id='A', secret_access_key='S', "
             "session_token='T', region='r', service='s', expires=1, moment=0); "
             "print(sorted(m for m in ('hashlib', '_hashlib', 'hmac', 'urllib.parse', 'datetime') "

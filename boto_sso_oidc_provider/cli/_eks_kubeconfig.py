@@ -5,7 +5,7 @@ get-token`` (as ``aws eks update-kubeconfig`` writes them): ``command`` becomes
 this installation's ``boto-sso-oidc`` (by absolute path, so kubectl finds it from
 any shell or IDE) and ``eks get-token`` becomes ``eks-token``; ``AWS_PROFILE``, the
 other variables and every other argument stay. Nothing else in the file changes,
-byte for byte (see :mod:`boto_sso_oidc_provider._kubeconfig` for what it proves
+byte for byte (see :mod:`boto_sso_oidc_provider.providers._kubeconfig` for what it proves
 before it edits a stanza, and why it needs no YAML library). ``--dry-run`` prints
 the diff and writes nothing. The write is atomic (a temporary file beside it, the
 file's mode kept, then a rename), refused if the file changed meanwhile, and never
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     import difflib
 
     from .._files import file_identity
-    from .._kubeconfig import rewrite_kubeconfig
+    from ..providers._kubeconfig import rewrite_kubeconfig
     from ._common import helper_command
 
     path = os.path.abspath(os.path.expanduser(args.kubeconfig or default_kubeconfig()))

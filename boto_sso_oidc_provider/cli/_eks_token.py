@@ -15,7 +15,7 @@ stdout carries the ``ExecCredential`` exactly as ``aws eks get-token --output js
 prints it (the API version ``KUBERNETES_EXEC_INFO`` asks for) and nothing else; the
 AWS CLI's notes about that variable and every error go to stderr. With the profile's
 role credentials cached, the token comes from a small cache beside them, or is signed
-without importing botocore (see :mod:`boto_sso_oidc_provider._eks_token`); otherwise
+without importing botocore (see :mod:`boto_sso_oidc_provider.credentials._eks_token`); otherwise
 the credentials are refreshed exactly as ``credential-process`` refreshes them (one
 refresh for any number of kubectl processes at once, the same cool-down after a failed
 login, the same errors) and botocore signs, as the AWS CLI does.
@@ -35,7 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import argparse
     from collections.abc import Sequence
 
-    from .._eks_token import EksToken
+    from ..credentials._eks_token import EksToken
 
 _COMMAND = "eks-token"
 _MISSING_CLUSTER = "Either parameter --cluster-name or --cluster-id must be specified."
@@ -95,8 +95,8 @@ def run(args: argparse.Namespace) -> int:
 def eks_token(cluster: str, *, profile: str | None, region: str | None, role_arn: str | None,
               debug: bool = False) -> int:
     """Print the ``ExecCredential`` for ``cluster``; the exit code."""
-    from .._eks_token import exec_api_version, exec_credential
     from ..config._scan import default_profile
+    from ..credentials._eks_token import exec_api_version, exec_credential
 
     profile = profile or default_profile()
     api_version, note = exec_api_version(os.environ.get("KUBERNETES_EXEC_INFO"))
@@ -113,8 +113,8 @@ def eks_token(cluster: str, *, profile: str | None, region: str | None, role_arn
 
 def _token(profile: str, cluster: str, region: str | None, role_arn: str | None, *,
            debug: bool) -> EksToken:
-    from .._eks_token import cache_file, warm_token
     from ..config._scan import profile_values
+    from ..credentials._eks_token import cache_file, warm_token
     from ..credentials._warm import cached_process_answer
     from ._credentials import enter_chain
 
@@ -136,7 +136,7 @@ def _token(profile: str, cluster: str, region: str | None, role_arn: str | None,
 
 def _full_path(path: str | None, profile: str, cluster: str, region: str | None, role_arn: str | None,
                *, debug: bool) -> EksToken:
-    from .._eks_token import botocore_token
+    from ..credentials._eks_token import botocore_token
     from ._common import quiet_stdout, setup_logging
     from ._credentials import _full_path as credentials_of
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from emulator_helpers import Clients, raw
 
-from boto_sso_oidc_provider._sigv4 import presigned_url
+from boto_sso_oidc_provider.credentials._sigv4 import presigned_url
 from boto_sso_oidc_provider.emulator import EmulatorHandle
 
 CLUSTER = "prod-cluster"

@@ -31,7 +31,7 @@ import json
 import os
 import time
 
-from .caches._layout import cache_timestamp, role_cache_dir, timestamp_shaped
+from ..caches._layout import cache_timestamp, role_cache_dir, timestamp_shaped
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:  # pragma: no cover
@@ -117,7 +117,7 @@ def exec_credential(api_version: str, token: EksToken) -> str:
 def cache_file(profile: str, cluster: str, region: str | None, role_arn: str | None,
                profile_values: Mapping[str, str], environ: Mapping[str, str]) -> str:
     """The cache file of this profile's tokens for ``cluster`` (see the module docstring)."""
-    from .caches._layout import _sha1_hex
+    from ..caches._layout import _sha1_hex
 
     settings = {
         "profile": profile, "cluster": cluster, "region": region, "roleArn": role_arn,
@@ -130,7 +130,7 @@ def cache_file(profile: str, cluster: str, region: str | None, role_arn: str | N
 
 
 def _read_entry(path: str) -> dict[str, Any] | None:
-    from ._files import read_small_file
+    from .._files import read_small_file
 
     try:
         data = json.loads(read_small_file(path))
@@ -151,7 +151,7 @@ def _write_entry(path: str, entry: Mapping[str, Any]) -> None:
     write only costs the next run a signature."""
     from pathlib import Path
 
-    from .caches._entry import CacheEntry
+    from ..caches._entry import CacheEntry
 
     try:
         CacheEntry(Path(path), describe="EKS token cache entry").write(dict(entry))

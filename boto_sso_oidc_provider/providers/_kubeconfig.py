@@ -1,4 +1,10 @@
-"""Step 1 of the flow, for kubectl: pointing a kubeconfig's ``aws eks get-token`` users at ``eks-token``.
+"""Step 6 of the flow, into kubectl: a kubeconfig's ``aws eks get-token`` users pointed at ``eks-token``.
+
+kubectl (client-go) reaches role credentials through the exec plugin of a
+kubeconfig user, as boto3 reaches them through the providers beside this module;
+this module puts this package into that place, as :mod:`.installation` puts it
+into sessions. It edits the user's kubeconfig, never the AWS config (which only
+:mod:`~boto_sso_oidc_provider.config` reads and writes).
 
 A kubeconfig is YAML, and this package has no YAML dependency at run time; it
 does not need one, because it changes only what it can prove it reads right:
