@@ -17,7 +17,8 @@ the ``AWS_*`` variables but the credentials). An entry holds the token, its
 expiry, the access key ids of the credentials it was signed with and from, and
 the endpoint and signing region botocore chose for it; nothing secret but the
 token itself. The warm path (:func:`warm_token`, standard library only) answers
-from it while the token has more than :data:`EKS_TOKEN_WINDOW` left and was signed
+from it while the token is FRESH (more than
+:data:`~..caches._freshness.EKS_TOKEN_WINDOW` left) and was signed
 with the role credentials cached now, and signs a new one itself (``_sigv4``) for
 the endpoint botocore chose last time; anything else is the full path's
 (:func:`botocore_token`): botocore's presigner, whose URL is compared with the one
@@ -31,7 +32,8 @@ import json
 import os
 import time
 
-from ..caches._layout import cache_timestamp, role_cache_dir, timestamp_shaped
+from ..caches._freshness import EKS_TOKEN_LIFETIME, EKS_TOKEN_WINDOW, Freshness, epoch_of_timestamp, freshness
+from ..caches._layout import cache_timestamp, role_cache_dir
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:  # pragma: no cover
@@ -39,7 +41,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from typing import Any
 
 __all__ = ["V1_API", "BETA_API", "ALPHA_API", "TOKEN_PREFIX", "CLUSTER_ID_HEADER", "URL_TIMEOUT",
-           "EKS_TOKEN_LIFETIME", "EKS_TOKEN_WINDOW", "exec_api_version", "token_of", "exec_credential",
+           "exec_api_version", "token_of", "exec_credential",
            "cache_file", "warm_token", "botocore_token", "EksToken"]
 
 ALPHA_API = "client.authentication.k8s.io/v1alpha1"
@@ -50,10 +52,6 @@ CLUSTER_ID_HEADER = "x-k8s-aws-id"
 URL_TIMEOUT = 60
 """Seconds: ``X-Amz-Expires`` of the presigned URL, as the AWS CLI signs it (STS ignores it:
 the URL lives 15 minutes after ``X-Amz-Date``)."""
-EKS_TOKEN_LIFETIME = 14 * 60
-"""Seconds from signing to the ``expirationTimestamp`` kubectl is told (the AWS CLI's 14 minutes)."""
-EKS_TOKEN_WINDOW = 5 * 60
-"""Seconds: a cached token with less than this left before its ``expirationTimestamp`` is signed anew."""
 
 _ERROR_MSG = ("{0} KUBERNETES_EXEC_INFO, defaulting to {1}. This is likely a bug in your Kubernetes "
               "client. Please update your Kubernetes client.")
@@ -141,7 +139,7 @@ def _read_entry(path: str) -> dict[str, Any] | None:
     texts = ("token", "expirationTimestamp", "accessKeyId", "sourceAccessKeyId", "cluster")
     if not all(isinstance(data.get(name), str) and data[name] for name in texts):
         return None
-    if not timestamp_shaped(data["expirationTimestamp"]) or not data["token"].startswith(TOKEN_PREFIX):
+    if epoch_of_timestamp(data["expirationTimestamp"]) is None or not data["token"].startswith(TOKEN_PREFIX):
         return None
     return data
 
@@ -160,8 +158,9 @@ def _write_entry(path: str, entry: Mapping[str, Any]) -> None:
 
 
 def _fresh(entry: Mapping[str, Any], now: float) -> bool:
-    # Canonical UTC timestamps sort as text: no datetime needed.
-    return str(entry["expirationTimestamp"]) > cache_timestamp(now + EKS_TOKEN_WINDOW)
+    """Whether the entry's token is FRESH by :data:`~..caches._freshness.EKS_TOKEN_WINDOW`."""
+    expires_at = epoch_of_timestamp(entry["expirationTimestamp"])
+    return expires_at is not None and freshness(expires_at, now, EKS_TOKEN_WINDOW) is Freshness.FRESH
 
 
 def warm_token(path: str, cluster: str, role_arn: str | None, credentials: Mapping[str, Any],
@@ -169,9 +168,9 @@ def warm_token(path: str, cluster: str, role_arn: str | None, credentials: Mappi
     """A token from the cache file ``path`` for ``credentials`` (the profile's cached role
     credentials, with more than the role credentials' window left), or None for the full path.
 
-    Reused while it has more than :data:`EKS_TOKEN_WINDOW` left and was signed with (with a
-    role: from) these credentials; else, without a role, signed anew here for the endpoint and
-    region botocore chose for the last one, and written back.
+    Reused while FRESH (more than :data:`~..caches._freshness.EKS_TOKEN_WINDOW` left) and signed
+    with (with a role: from) these credentials; else, without a role, signed anew here for the
+    endpoint and region botocore chose for the last one, and written back.
     """
     now = time.time() if now is None else now
     entry = _read_entry(path)
