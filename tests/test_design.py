@@ -188,6 +188,7 @@ _LAYOUT_FACTS = {
     "the registration key": r"[\"']tool[\"']:\s*[\"']botocore[\"']",
     "the role key": r"[\"']roleName[\"']:\s*role_name",
     "the assume-role key": r"[\"']RoleArn[\"']:\s*role_arn",
+    "the EKS token file": r"\.eks-token[\"']",
 }
 _WINDOWS = {
     # (900, 3600) in _layout is AssumeRole's range of durations, another fact
@@ -382,13 +383,16 @@ print(json.dumps({"code": code, "ours": sum(opens), "outside": outside}))
 """
 
 _COMMANDS = [["login", "--profile", "dev"], ["credential-process", "--profile", "dev"],
+             # botocore signs the first EKS token, the warm path the second
+             ["eks-token", "--cluster-name", "c", "--profile", "dev"],
+             ["eks-token", "--cluster-name", "c", "--profile", "dev"],
              ["export", "--profile", "dev", "--format", "env"], ["status"], ["status", "--profile", "dev"],
              ["list"], [], ["logout", "--profile", "dev"], ["credential-process", "--profile", "dev"]]
 
 
 def test_at_run_time_only_config_opens_the_aws_config_files(sso_emulator):
-    """Dynamically: across a login, the warm and the full path of credential-process, export,
-    status, list, boto3 with the providers installed and logout, every open of the config or
+    """Dynamically: across a login, the warm and the full path of credential-process, eks-token,
+    export, status, list, boto3 with the providers installed and logout, every open of the config or
     credentials file made under this package is made from config/, or by botocore for a session
     it makes clients on (botocore's own reads, for the sessions of programs, have no frame of
     ours)."""

@@ -242,5 +242,93 @@ def test_usage_errors(sso_emulator: Any) -> None:
     assert neither.stderr.strip() == "Either parameter --cluster-name or --cluster-id must be specified."
     both = run_cli(sso_emulator, "eks-token", "--cluster-name", "a", "--cluster-id", "b")
     assert both.returncode == 2 and "not allowed with argument" in both.stderr
-    text = run_cli(sso_emulator, "eks-token", "--cluster-name", "a", "--output", "text")
-    assert text.returncode == 2 and "invalid choice: 'text'" in text.stderr
+    unknown = run_cli(sso_emulator, "eks-token", "--cluster-name", "a", "--output", "jsn")
+    assert unknown.returncode == 2 and "invalid choice: 'jsn'" in unknown.stderr
+    # the AWS CLI's formats for people: accepted by the parser, refused in one line
+    for output in ("table", "yaml", "yaml-stream"):
+        refused = run_cli(sso_emulator, "eks-token", "--cluster-name", "a", "--output", output)
+        assert refused.returncode == 2 and refused.stdout == ""
+        assert one_line(refused.stderr) == (f"boto-sso-oidc eks-token: --output {output}: eks-token prints "
+                                            f"json (what kubectl reads) or text; for {output}, run aws eks "
+                                            "get-token")
+
+
+@requires("awscli")
+@pytest.mark.parametrize("output", ["json", "text"])
+def test_output_json_and_text_as_the_aws_cli_prints_them(sso_emulator: Any, output: str) -> None:
+    sso_emulator.write_config(HELPER_PROFILE, append=True)
+    login()
+    frozen = float(int(time.time()))
+    theirs = frozen_run(sso_emulator, "aws", "eks", "get-token", "--cluster-name", CLUSTER, "--profile",
+                        "dev-cli", "--output", output, frozen=frozen)
+    assert theirs.returncode == 0, theirs.stderr
+    for _ in range(2):  # the full path, then the warm path
+        ours = frozen_run(sso_emulator, "ours", "eks-token", "--cluster-name", CLUSTER, "--profile", "dev",
+                          "--output", output, frozen=frozen)
+        assert ours.returncode == 0, ours.stderr
+        assert ours.stdout == theirs.stdout
+    if output == "text":
+        assert theirs.stdout.startswith(f"{V1BETA1}\tExecCredential\nSTATUS\t")
+
+
+# -- credentials from the environment, as the AWS CLI's chain takes them ----------------------------
+
+def _environment_credentials(emulator: Any) -> dict[str, str]:
+    """Credentials of another identity (Deployer, assumed with the SSO role's) as variables."""
+    import boto3
+
+    from boto_sso_oidc_provider.sessions import role_credentials_manager
+
+    role = role_credentials_manager("dev").get()
+    sts = boto3.client("sts", region_name="us-east-1", aws_access_key_id=role.access_key_id,
+                       aws_secret_access_key=role.secret_access_key, aws_session_token=role.session_token)
+    assumed = sts.assume_role(RoleArn="arn:aws:iam::222222222222:role/Deployer",
+                              RoleSessionName="from-env")["Credentials"]
+    return {"AWS_ACCESS_KEY_ID": assumed["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": assumed["SecretAccessKey"],
+            "AWS_SESSION_TOKEN": assumed["SessionToken"]}
+
+
+@requires("awscli")
+def test_environment_credentials_sign_when_the_aws_cli_would_use_them(sso_emulator: Any) -> None:
+    """``AWS_PROFILE`` names the profile (as ``aws eks update-kubeconfig`` writes it) and
+    ``AWS_ACCESS_KEY_ID`` is set: the AWS CLI's chain signs with the environment's credentials,
+    and so does eks-token, byte for byte, caching nothing and calling nothing."""
+    login()
+    env = {"AWS_PROFILE": "dev", **_environment_credentials(sso_emulator)}
+    frozen = float(int(time.time()))
+    theirs = frozen_run(sso_emulator, "aws", "eks", "get-token", "--cluster-name", CLUSTER, frozen=frozen,
+                        **env)
+    assert theirs.returncode == 0, theirs.stderr
+    calls = sso_emulator.calls()["operations"]
+    for _ in range(2):
+        ours = frozen_run(sso_emulator, "ours", "eks-token", "--cluster-name", CLUSTER, frozen=frozen, **env)
+        assert ours.returncode == 0, ours.stderr
+        assert ours.stdout == theirs.stdout
+    assert sso_emulator.calls()["operations"] == calls
+    assert cache_entries(sso_emulator.home) == []
+    user = review(sso_emulator, json.loads(ours.stdout)["status"]["token"])["user"]
+    assert user["username"] == "arn:aws:sts::222222222222:assumed-role/Deployer/from-env"
+
+
+@requires("awscli")
+def test_an_explicit_profile_takes_the_environment_out_of_the_chain(sso_emulator: Any) -> None:
+    login()
+    env = _environment_credentials(sso_emulator)
+    theirs = frozen_run(sso_emulator, "aws", "eks", "get-token", "--cluster-name", CLUSTER,
+                        "--profile", "dev", frozen=time.time(), **env)
+    ours = eks_token(sso_emulator, "--profile", "dev", **env)
+    for result in (theirs, ours):
+        user = review(sso_emulator, exec_credential(result)["status"]["token"])["user"]
+        assert "assumed-role/AWSReservedSSO_" in user["username"], user
+
+
+@requires("awscli")
+def test_partial_environment_credentials_fail_as_in_the_aws_cli(sso_emulator: Any) -> None:
+    login()
+    theirs = frozen_run(sso_emulator, "aws", "eks", "get-token", "--cluster-name", CLUSTER,
+                        frozen=time.time(), AWS_PROFILE="dev", AWS_ACCESS_KEY_ID="AKIAONLYTHEID")
+    ours = eks_token(sso_emulator, AWS_PROFILE="dev", AWS_ACCESS_KEY_ID="AKIAONLYTHEID")
+    message = "Partial credentials found in env, missing: AWS_SECRET_ACCESS_KEY"
+    assert theirs.returncode != 0 and message in theirs.stderr
+    assert ours.returncode == 1 and ours.stdout == ""
+    assert one_line(ours.stderr) == f"boto-sso-oidc eks-token: {message}"

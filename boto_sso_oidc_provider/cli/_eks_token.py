@@ -20,6 +20,19 @@ the credentials are refreshed exactly as ``credential-process`` refreshes them (
 refresh for any number of kubectl processes at once, the same cool-down after a failed
 login, the same errors) and botocore signs, as the AWS CLI does.
 
+The credentials are those the AWS CLI's chain would sign with: with
+``AWS_ACCESS_KEY_ID`` in the environment and no ``--profile`` (a profile named only by
+``AWS_PROFILE``, as ``aws eks update-kubeconfig`` writes it, or none), the
+environment's, read by botocore's own provider (its errors as they are), for the
+endpoint the profile's settings choose, and nothing is cached; an explicit
+``--profile`` takes them out of the chain, as it does in the AWS CLI.
+
+``--output`` takes the AWS CLI's formats: ``json`` (the default, and what kubectl
+reads) and ``text`` are printed as the AWS CLI prints them; ``table``, ``yaml`` and
+``yaml-stream``, formats for people, are refused (exit 2). The profile's ``output``
+setting and ``AWS_DEFAULT_OUTPUT`` are not read: an exec plugin must print JSON, which
+is why ``aws eks update-kubeconfig`` writes ``--output json`` into the stanza.
+
 Exit codes: 0 token printed; 1 failure (one line on stderr); 2 usage.
 """
 
@@ -34,6 +47,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up
 if TYPE_CHECKING:  # pragma: no cover
     import argparse
     from collections.abc import Sequence
+    from typing import Any
 
     from ..credentials._eks_token import EksToken
 
@@ -45,6 +59,8 @@ _VALUE_OPTIONS = {"--cluster-name": "cluster_name", "--cluster-id": "cluster_id"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    from ._configure import OUTPUT_FORMATS
+
     parser.epilog = ("The output is aws eks get-token's ExecCredential, in the API version "
                      "KUBERNETES_EXEC_INFO asks for. Exit codes: 0 token printed on stdout, "
                      "1 failure (reason on stderr), 2 bad usage.")
@@ -56,13 +72,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--role-arn", "--role", metavar="ARN", dest="role_arn",
                         help="assume this role with the profile's credentials and sign with it "
                              "(as aws eks get-token --role-arn: session name EKSGetTokenAuth)")
-    parser.add_argument("--output", choices=["json"], default="json",
-                        help="json, the only format kubectl reads (accepted as the AWS CLI's)")
+    parser.add_argument("--output", choices=OUTPUT_FORMATS, default="json",
+                        help="json (the default: what kubectl reads) or text, as the AWS CLI prints "
+                             "them; its table, yaml and yaml-stream are refused")
     add_debug(parser)
 
 
 def fast_main(argv: Sequence[str]) -> int | None:
     """The options above, each ``--name VALUE`` or ``--name=VALUE``, once: run without argparse."""
+    from ..credentials._eks_token import OUTPUTS
+
     found: dict[str, str] = {}
     index = 0
     while index < len(argv):
@@ -77,36 +96,50 @@ def fast_main(argv: Sequence[str]) -> int | None:
         if field is None or field in found or not value or value.startswith("-"):
             return None
         found[field] = value
-    if found.get("output", "json") != "json" or ("cluster_name" in found) == ("cluster_id" in found):
+    if found.get("output", "json") not in OUTPUTS or ("cluster_name" in found) == ("cluster_id" in found):
         return None  # argparse says what is wrong
     return eks_token(found.get("cluster_name") or found["cluster_id"], profile=found.get("profile"),
-                     region=found.get("region"), role_arn=found.get("role_arn"))
+                     region=found.get("region"), role_arn=found.get("role_arn"),
+                     output=found.get("output", "json"))
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..credentials._eks_token import OUTPUTS
+
     cluster = args.cluster_name or args.cluster_id
     if not cluster:
         print(_MISSING_CLUSTER, file=sys.stderr)
         return EXIT_USAGE
+    if args.output not in OUTPUTS:
+        print(f"boto-sso-oidc eks-token: --output {args.output}: eks-token prints json (what kubectl "
+              f"reads) or text; for {args.output}, run aws eks get-token", file=sys.stderr)
+        return EXIT_USAGE
     return eks_token(cluster, profile=args.profile, region=args.region, role_arn=args.role_arn,
-                     debug=args.debug)
+                     output=args.output, debug=args.debug)
 
 
 def eks_token(cluster: str, *, profile: str | None, region: str | None, role_arn: str | None,
-              debug: bool = False) -> int:
+              output: str = "json", debug: bool = False) -> int:
     """Print the ``ExecCredential`` for ``cluster``; the exit code."""
     from ..config._scan import default_profile
     from ..credentials._eks_token import exec_api_version, exec_credential
 
-    profile = profile or default_profile()
     api_version, note = exec_api_version(os.environ.get("KUBERNETES_EXEC_INFO"))
     if note is not None:
         print(note, file=sys.stderr)
-    try:
-        token = _token(profile, cluster, region, role_arn, debug=debug)
-    except Exception as error:  # every failure is one line for kubectl to show
-        return report(_COMMAND, error, debug=debug, profile=profile)
-    sys.stdout.write(exec_credential(api_version, token))
+    if profile is None and os.environ.get("AWS_ACCESS_KEY_ID"):
+        # The AWS CLI's chain: the environment's credentials before a profile it was not given.
+        try:
+            token = _environment_token(cluster, region, role_arn, debug=debug)
+        except Exception as error:  # every failure is one line for kubectl to show
+            return report(_COMMAND, error, debug=debug)
+    else:
+        profile = profile or default_profile()
+        try:
+            token = _token(profile, cluster, region, role_arn, debug=debug)
+        except Exception as error:  # every failure is one line for kubectl to show
+            return report(_COMMAND, error, debug=debug, profile=profile)
+    sys.stdout.write(exec_credential(api_version, token, output=output))
     sys.stdout.flush()
     return EXIT_OK
 
@@ -124,24 +157,40 @@ def _token(profile: str, cluster: str, region: str | None, role_arn: str | None,
     path = None if values is None or "services" in values else \
         cache_file(profile, cluster, region, role_arn, values, os.environ)
     credentials, notice = cached_process_answer(profile)
-    if credentials is not None and path is not None:
-        token = warm_token(path, cluster, role_arn, credentials)
-        if token is not None:
-            from ._common import warn
+    if credentials is not None:
+        from ._common import warn
 
-            warn(notice)  # the session ends within minutes: stderr, never stdout
-            return token
-    return _full_path(path, profile, cluster, region, role_arn, debug=debug)
+        warn(notice)  # the session ends within minutes: stderr, never stdout
+        if path is not None:
+            token = warm_token(path, cluster, role_arn, credentials)
+            if token is not None:
+                return token
+    return _full_path(path, profile, cluster, region, role_arn, credentials, debug=debug)
 
 
 def _full_path(path: str | None, profile: str, cluster: str, region: str | None, role_arn: str | None,
-               *, debug: bool) -> EksToken:
+               credentials: dict[str, Any] | None, *, debug: bool) -> EksToken:
+    """botocore signs, with the profile's cached credentials, else those of ``credential-process``'s
+    full path (which refreshes them, or logs in, once for every process waiting)."""
     from ..credentials._eks_token import botocore_token
     from ._common import quiet_stdout, setup_logging
-    from ._credentials import _full_path as credentials_of
+    from ._credentials import full_path_output
+
+    if credentials is None:
+        credentials = full_path_output(profile, debug=debug)
+    setup_logging(debug)
+    with quiet_stdout():
+        return botocore_token(path, profile=profile, cluster=cluster, region=region, role_arn=role_arn,
+                              credentials=credentials)
+
+
+def _environment_token(cluster: str, region: str | None, role_arn: str | None, *, debug: bool) -> EksToken:
+    """botocore signs with the environment's credentials, for the profile ``AWS_PROFILE`` names (if
+    any), as the AWS CLI does; nothing is cached."""
+    from ..credentials._eks_token import botocore_token, environment_credentials
+    from ._common import quiet_stdout, setup_logging
 
     setup_logging(debug)
     with quiet_stdout():
-        credentials = credentials_of(profile)
-        return botocore_token(path, profile=profile, cluster=cluster, region=region, role_arn=role_arn,
-                              credentials=credentials)
+        return botocore_token(None, profile=None, cluster=cluster, region=region, role_arn=role_arn,
+                              credentials=environment_credentials())

@@ -6,12 +6,13 @@ GetCallerIdentity URL presigned (SigV4, 60 seconds) with the signed header
 ``ExecCredential`` whose ``expirationTimestamp`` is 14 minutes on (a presigned STS
 URL lives 15). Everything here follows ``awscli/customizations/eks/get_token.py``:
 the API version ``KUBERNETES_EXEC_INFO`` asks for (v1 or v1beta1; v1alpha1 with its
-deprecation message; v1beta1 with the CLI's messages otherwise), the JSON as its
-formatter prints it, ``--role-arn`` as an AssumeRole (session ``EKSGetTokenAuth``)
-with the profile's credentials.
+deprecation message; v1beta1 with the CLI's messages otherwise), the JSON (or
+text) as its formatters print it, ``--role-arn`` as an AssumeRole (session
+``EKSGetTokenAuth``) with the profile's credentials, and the environment's
+credentials where its chain would take them (:func:`environment_credentials`).
 
 Tokens are kept in a small cache beside the role credentials
-(``~/.aws/cli/cache/<key>.eks-token``, 0600), keyed by the profile, cluster,
+(:func:`~..caches._layout.eks_token_cache_file`, 0600), keyed by the profile, cluster,
 region, role and every setting that changes the STS endpoint (the profile's keys,
 the ``AWS_*`` variables but the credentials). An entry holds the token, its
 expiry, the access key ids of the credentials it was signed with and from, and
@@ -29,26 +30,27 @@ path only ever repeats what botocore did.
 from __future__ import annotations
 
 import json
-import os
 import time
 
 from ..caches._freshness import EKS_TOKEN_LIFETIME, EKS_TOKEN_WINDOW, Freshness, epoch_of_timestamp, freshness
-from ..caches._layout import cache_timestamp, role_cache_dir
+from ..caches._layout import cache_timestamp, eks_token_cache_file, eks_token_cache_key
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Mapping
     from typing import Any
 
-__all__ = ["V1_API", "BETA_API", "ALPHA_API", "TOKEN_PREFIX", "CLUSTER_ID_HEADER", "URL_TIMEOUT",
+__all__ = ["V1_API", "BETA_API", "ALPHA_API", "TOKEN_PREFIX", "CLUSTER_ID_HEADER", "OUTPUTS", "URL_TIMEOUT",
            "exec_api_version", "token_of", "exec_credential",
-           "cache_file", "warm_token", "botocore_token", "EksToken"]
+           "cache_file", "warm_token", "botocore_token", "environment_credentials", "EksToken"]
 
 ALPHA_API = "client.authentication.k8s.io/v1alpha1"
 BETA_API = "client.authentication.k8s.io/v1beta1"
 V1_API = "client.authentication.k8s.io/v1"
 TOKEN_PREFIX = "k8s-aws-v1."
 CLUSTER_ID_HEADER = "x-k8s-aws-id"
+OUTPUTS = ("json", "text")
+"""The AWS CLI's ``--output`` formats printed here (kubectl reads json)."""
 URL_TIMEOUT = 60
 """Seconds: ``X-Amz-Expires`` of the presigned URL, as the AWS CLI signs it (STS ignores it:
 the URL lives 15 minutes after ``X-Amz-Date``)."""
@@ -103,8 +105,11 @@ def token_of(url: str) -> str:
     return TOKEN_PREFIX + encoded.replace("+", "-").replace("/", "_").rstrip("=")
 
 
-def exec_credential(api_version: str, token: EksToken) -> str:
-    """The ``ExecCredential`` exactly as ``aws eks get-token --output json`` prints it."""
+def exec_credential(api_version: str, token: EksToken, *, output: str = "json") -> str:
+    """The ``ExecCredential`` exactly as ``aws eks get-token --output json`` (or ``text``: the AWS
+    CLI's text formatter, keys sorted, a line per object) prints it."""
+    if output == "text":
+        return f"{api_version}\tExecCredential\nSTATUS\t{token.expiration}\t{token.token}\n\n"
     body = {"kind": "ExecCredential", "apiVersion": api_version, "spec": {},
             "status": {"expirationTimestamp": token.expiration, "token": token.token}}
     return json.dumps(body, indent=4, ensure_ascii=False) + "\n\n"
@@ -114,17 +119,13 @@ def exec_credential(api_version: str, token: EksToken) -> str:
 
 def cache_file(profile: str, cluster: str, region: str | None, role_arn: str | None,
                profile_values: Mapping[str, str], environ: Mapping[str, str]) -> str:
-    """The cache file of this profile's tokens for ``cluster`` (see the module docstring)."""
-    from ..caches._layout import _sha1_hex
-
-    settings = {
-        "profile": profile, "cluster": cluster, "region": region, "roleArn": role_arn,
-        "config": dict(sorted(profile_values.items())),
-        "environment": {name: value for name, value in sorted(environ.items())
-                        if name.startswith("AWS_") and name not in _CREDENTIAL_VARIABLES},
-    }
-    key = _sha1_hex(json.dumps(settings, sort_keys=True).encode("utf-8"))
-    return os.path.join(role_cache_dir(), f"{key}.eks-token")
+    """The cache file of this profile's tokens for ``cluster``: its key names every setting that
+    changes the STS endpoint or the signer (the profile's keys, the ``AWS_*`` variables), the
+    credentials' variables left out."""
+    environment = {name: value for name, value in environ.items()
+                   if name.startswith("AWS_") and name not in _CREDENTIAL_VARIABLES}
+    return eks_token_cache_file(eks_token_cache_key(profile, cluster, region=region, role_arn=role_arn,
+                                                    config=profile_values, environment=environment))
 
 
 def _read_entry(path: str) -> dict[str, Any] | None:
@@ -208,24 +209,25 @@ def _entry(token: EksToken, cluster: str, role_arn: str | None, endpoint: str | 
 
 # -- the full path: botocore's presigner, as the AWS CLI runs it -------------------------------------
 
-def botocore_token(path: str | None, *, profile: str, cluster: str, region: str | None, role_arn: str | None,
-                   credentials: Mapping[str, Any]) -> EksToken:
+def botocore_token(path: str | None, *, profile: str | None, cluster: str, region: str | None,
+                   role_arn: str | None, credentials: Mapping[str, Any]) -> EksToken:
     """What ``aws eks get-token --profile P --cluster-name C [--region R] [--role-arn A]`` makes
     with ``credentials`` (the profile's role credentials), written to the cache file ``path`` (if any).
+    ``profile`` None: the profile botocore itself finds (``AWS_PROFILE``...), as the AWS CLI
+    without ``--profile``.
 
     botocore resolves the STS endpoint and signs, with the AWS CLI's two event handlers; with a
     role, STS AssumeRole (``RoleSessionName=EKSGetTokenAuth``) first. The endpoint and region are
     recorded for the warm path only when ``_sigv4`` makes the very same URL for that second.
     Raises botocore's errors.
     """
-    import botocore.session
+    from .._clients import botocore_session, create_client
 
-    session = botocore.session.Session(profile=profile)
+    session = botocore_session(None, profile)
 
     def client(keys: Mapping[str, Any]) -> Any:
-        return session.create_client("sts", region_name=region, aws_access_key_id=keys["AccessKeyId"],
-                                     aws_secret_access_key=keys["SecretAccessKey"],
-                                     aws_session_token=keys.get("SessionToken"))
+        return create_client("sts", region, session, credentials=(
+            keys["AccessKeyId"], keys["SecretAccessKey"], keys.get("SessionToken")))
 
     signing = dict(credentials)
     if role_arn is not None:
@@ -255,6 +257,22 @@ def botocore_token(path: str | None, *, profile: str, cluster: str, region: str 
         _write_entry(path, _entry(token, cluster, role_arn, endpoint, signing_region,
                                   signing["AccessKeyId"], credentials["AccessKeyId"]))
     return token
+
+
+def environment_credentials() -> dict[str, Any]:
+    """The credentials botocore's chain takes from the environment (``AWS_ACCESS_KEY_ID``,
+    ``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOKEN`` or ``AWS_SECURITY_TOKEN``,
+    ``AWS_CREDENTIAL_EXPIRATION``), read by its own ``EnvProvider``, whose errors (partial or
+    expired credentials) are raised as they are."""
+    from botocore.credentials import EnvProvider
+    from botocore.exceptions import NoCredentialsError
+
+    found = EnvProvider().load()
+    if found is None:
+        raise NoCredentialsError()
+    frozen = found.get_frozen_credentials()
+    return {"AccessKeyId": frozen.access_key, "SecretAccessKey": frozen.secret_key,
+            "SessionToken": frozen.token}
 
 
 def _signature_inputs(url: str) -> tuple[int, str | None, str | None]:
