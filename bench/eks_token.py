@@ -23,6 +23,11 @@ verified by the emulator's authenticator): ``--kubectl-runs`` ``kubectl get --ra
 in a row with each exec plugin, total and per call. Each first output is checked; the
 emulator's counters show the warm path made no call. A benchmark, not a test: it prints
 tables and never fails on a number.
+
+On a loaded machine wall times wander; ``--instructions N`` also counts, with valgrind's
+callgrind (``--trace-children=yes``: a ``credential_process`` helper counts too), the
+instructions each command executes (the least of N runs), which stay put from one run to the
+next: a slower warm path shows there first, and ``-X importtime`` says where.
 """
 
 from __future__ import annotations
@@ -85,12 +90,35 @@ def kubectl_rounds(kubectl: str, configs: dict[str, Path], env: dict[str, str], 
     return times
 
 
+def instructions(command: list[str], env: dict[str, str], runs: int) -> int:
+    """The fewest instructions ``command`` (and its children) executed in ``runs`` runs, by callgrind."""
+    import glob
+    import re
+
+    counts = []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory(prefix="callgrind-") as out:
+            result = subprocess.run(["valgrind", "--tool=callgrind", "--trace-children=yes",
+                                     f"--callgrind-out-file={out}/callgrind.%p", *command], env=env,
+                                    capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=900)
+            assert result.returncode == 0, (command, result.stderr[-500:])
+            total = 0
+            for path in glob.glob(f"{out}/callgrind.*"):
+                found = re.search(r"^(?:summary|totals): (\d+)", Path(path).read_text(errors="replace"), re.M)
+                total += int(found.group(1)) if found else 0
+            counts.append(total)
+    return min(counts)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=30, help="timed runs per command (default 30)")
     parser.add_argument("--kubectl-runs", type=int, default=50,
                         help="kubectl get --raw /version in a row per exec plugin (default 50)")
     parser.add_argument("--aws", help="path of the AWS CLI v1 (default: the one beside this interpreter)")
+    parser.add_argument("--instructions", type=int, default=0, metavar="N",
+                        help="also count each command's instructions with callgrind, the least of N "
+                             "runs (valgrind needed; slow: about a minute per AWS CLI run)")
     args = parser.parse_args(argv)
 
     helper = console_script("boto-sso-oidc")
@@ -135,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
         warm = all(after[name] == before[name]
                    for name in ("GetRoleCredentials", "CreateToken", "AssumeRole"))
         measure(usable, env, args.runs)
+        counts = {c.label: instructions(c.command, env, args.instructions) for c in usable} \
+            if args.instructions and shutil.which("valgrind") else {}
 
         kube_times: dict[str, list[float]] = {}
         kube_note = ""
@@ -180,6 +210,21 @@ def main(argv: list[str] | None = None) -> int:
             fastest = min(statistics.median(c.times or [1e9]) for c in theirs)
             print(f"Fastest warm aws eks get-token / warm eks-token = {fastest / mine:.1f}x "
                   "(goal: at least 10x).")
+    if counts:
+        print(f"\nInstructions executed (callgrind, the least of {args.instructions} runs, child "
+              "processes included):")
+        print("| command | M instructions | vs python -c pass |")
+        print("|---|--:|--:|")
+        for label, count in counts.items():
+            print(f"| {label} | {count / 1e6:.1f} | {count / counts[usable[0].label]:.2f}x |")
+        mine_count = next((n for label, n in counts.items() if label.startswith("boto-sso-oidc eks-token")),
+                          None)
+        theirs_counts = [n for label, n in counts.items() if label.startswith("aws ")]
+        if mine_count and theirs_counts:
+            print(f"Fewest-instruction aws eks get-token / warm eks-token = "
+                  f"{min(theirs_counts) / mine_count:.1f}x.")
+    elif args.instructions:
+        print("\nInstructions: skipped (valgrind is not installed)")
     if kube_times:
         print(f"\n{args.kubectl_runs} x `kubectl get --raw /version` in a row (real kubectl, the fake "
               f"cluster endpoint over HTTPS, every token verified by the emulator: {verified} "
