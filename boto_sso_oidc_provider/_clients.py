@@ -92,7 +92,7 @@ def botocore_session(
 
 
 def create_client(service: str, region: str | None, session: Any = None, *, signed: bool = False,
-                  credentials: tuple[str, str, str] | None = None,
+                  credentials: tuple[str, str, str | None] | None = None,
                   profile: ClientProfile | None = None, network: Network | None = None) -> Any:
     """A botocore client for ``service`` in ``region`` (None: the session's region), waiting as
     ``profile`` says (None: :func:`interactive`), sending on ``network`` (None: the session's
@@ -102,7 +102,7 @@ def create_client(service: str, region: str | None, session: Any = None, *, sign
     ``sso-oidc`` and ``sso`` are unsigned: they authenticate with client
     secrets and bearer tokens, never with AWS credentials, so creating them
     never triggers a credential look-up (and so never recurses into us).
-    ``credentials`` (access key id, secret key, session token) sign the
+    ``credentials`` (access key id, secret key, session token or None) sign the
     client's calls with exactly those (STS AssumeRole with a chain's source
     credentials); no credential look-up happens then either.
     """

@@ -103,11 +103,12 @@ def cached_process_output(profile: str, *, window: float = REFRESH_WINDOW) -> di
     return cached_process_answer(profile, window=window)[0]
 
 
-def cached_process_answer(profile: str, *, window: float = REFRESH_WINDOW) \
-        -> tuple[dict[str, Any] | None, str | None]:
+def cached_process_answer(profile: str, *, window: float = REFRESH_WINDOW,
+                          resolution: Resolution | None = None) -> tuple[dict[str, Any] | None, str | None]:
     """:func:`cached_process_output`, and the warning to show on stderr when the profile's SSO
-    session ends within minutes (None if not, or unknown, or if there is no cached output)."""
-    resolution = resolve(profile)
+    session ends within minutes (None if not, or unknown, or if there is no cached output).
+    ``resolution``: the profile's, when the caller has it already."""
+    resolution = resolution or resolve(profile)
     if resolution is None:
         return None, None
     path = cache_file(resolution)

@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from . import _control, _federation, _oidc, _pages, _portal, _sts
+from . import _control, _eks, _federation, _oidc, _pages, _portal, _sts
 from ._config import EmulatorConfig
 from ._http import Request, Response, Route, ServiceError, rest_json_error
 from ._state import EmulatorState
@@ -36,6 +36,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     **_pages.ROUTES,
     **_control.ROUTES,
     **_federation.ROUTES,
+    **_eks.ROUTES,
     ("POST", "/"): _sts.ROUTE,
 }
 
