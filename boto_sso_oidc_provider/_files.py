@@ -13,17 +13,12 @@ Standard library only, cheap to import: the warm path uses it.
 
 from __future__ import annotations
 
-import contextlib
 import errno
-import logging
 import os
 import stat
-from pathlib import Path
 
 __all__ = ["MAX_CACHE_BYTES", "SETTLE", "NotARegularFileError", "ensure_private_dir", "file_identity",
            "read_small_file", "settling"]
-
-logger = logging.getLogger(__name__)
 
 MAX_CACHE_BYTES = 1 << 20
 """No cache file this package or the AWS CLI writes comes near 1 MiB; a bigger one is not ours."""
@@ -95,21 +90,22 @@ def read_small_file(path: str | os.PathLike[str], limit: int = MAX_CACHE_BYTES) 
         os.close(fd)
 
 
-def ensure_private_dir(directory: Path) -> None:
+def ensure_private_dir(directory: str | os.PathLike[str]) -> None:
     """Create ``directory`` and every missing parent 0700, whatever the umask; warn (once) if an
     existing one can be written by others or belongs to someone else.
 
     Raises :class:`~boto_sso_oidc_provider.exceptions.CacheDirectoryError` (one line naming
     the directory and what to do) when it cannot be created, e.g. under ``HOME=/dev/null``.
     """
-    if directory.is_dir():
+    directory = os.path.normpath(os.fspath(directory))
+    if os.path.isdir(directory):
         _check_private(directory)
         return
     missing = []
     current = directory
-    while not current.exists() and current != current.parent:
+    while not os.path.exists(current) and os.path.dirname(current) != current:
         missing.append(current)
-        current = current.parent
+        current = os.path.dirname(current)
     for path in reversed(missing):
         # mkdir's mode is filtered by the umask (and makedirs ignores it for parents): chmod too.
         try:
@@ -123,21 +119,22 @@ def ensure_private_dir(directory: Path) -> None:
                 f"The cache directory {directory} cannot be created ({path}: {error.strerror}). "
                 f"Set HOME to a directory this user can write (HOME is {os.environ.get('HOME', '')!r}; "
                 "the AWS CLI and botocore keep their caches in ~/.aws), or fix what is in the way.",
-                path=str(directory)) from None
-        with contextlib.suppress(OSError):
+                path=directory) from None
+        try:
             os.chmod(path, 0o700)
+        except OSError:
+            pass
     _check_private(directory)
 
 
 _checked_dirs: set[str] = set()
 
 
-def _check_private(directory: Path) -> None:
+def _check_private(directory: str) -> None:
     """Warn loudly, once per process, about a cache directory others could write to."""
-    key = str(directory)
-    if key in _checked_dirs or not hasattr(os, "getuid"):  # no POSIX modes on Windows
+    if directory in _checked_dirs or not hasattr(os, "getuid"):  # no POSIX modes on Windows
         return
-    _checked_dirs.add(key)
+    _checked_dirs.add(directory)
     try:
         info = os.stat(directory)
     except OSError:
@@ -148,5 +145,8 @@ def _check_private(directory: Path) -> None:
         problem = f"can be written by other users (mode {info.st_mode & 0o777:o})"
     else:
         return
-    logger.warning("The cache directory %s %s: they could replace your SSO tokens and credentials. "
-                   "Fix it with: chmod 700 %s", directory, problem, directory)
+    import logging  # not at import: the warm path reads files through this module
+
+    logging.getLogger(__name__).warning(
+        "The cache directory %s %s: they could replace your SSO tokens and credentials. "
+        "Fix it with: chmod 700 %s", directory, problem, directory)
