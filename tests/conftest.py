@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+WINDOWS = sys.platform == "win32"
 
 # A shell without job control starts background commands with SIGINT ignored, and an ignored
 # signal stays ignored across exec: every process the tests start would then never see the
@@ -23,6 +24,74 @@ REPO = Path(__file__).resolve().parent.parent
 # ignored). Catching it here gives children the default disposition again.
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "posix_only(reason): needs what Windows has not (fork, a pty, POSIX signals or "
+        "modes, symlinks); skipped on Windows, with the reason")
+    config.addinivalue_line(
+        "markers", "windows_only(reason): a proof of Windows' own rules, run on Windows CPython "
+        "(.ci/windows/run); skipped elsewhere")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        for name, skipped in (("posix_only", WINDOWS), ("windows_only", not WINDOWS)):
+            marker = item.get_closest_marker(name)
+            if marker is None:
+                continue
+            if len(marker.args) != 1 or not str(marker.args[0]).strip():
+                raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.{name} takes the reason")
+            if skipped:
+                where = "POSIX" if name == "posix_only" else "Windows"
+                item.add_marker(pytest.mark.skip(reason=f"{where} only: {marker.args[0]}"))
+
+
+# -- no test writes outside its temporary home ------------------------------------------------
+
+def _aws_home_snapshot() -> dict[str, tuple[int, int]]:
+    """Every file under the ~/.aws of the user running the tests (the home the AWS CLI and
+    botocore read on this platform: USERPROFILE on Windows, HOME elsewhere), with its size and
+    modification time."""
+    root = Path(os.path.expanduser("~")) / ".aws"
+    found: dict[str, tuple[int, int]] = {}
+    for directory, _, files in os.walk(root):
+        found[directory] = (0, 0)
+        for name in files:
+            path = os.path.join(directory, name)
+            try:
+                info = os.lstat(path)
+            except OSError:
+                continue
+            found[path] = (info.st_size, info.st_mtime_ns)
+    return found
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[_AWS_HOME] = _aws_home_snapshot()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if hasattr(session.config, "workerinput"):  # an xdist worker: the controller checks once
+        return
+    before = session.config.stash.get(_AWS_HOME, None)
+    if before is None:
+        return
+    after = _aws_home_snapshot()
+    changed = sorted(path for path in before.keys() | after.keys() if before.get(path) != after.get(path))
+    if changed:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        message = ("tests wrote outside their temporary home, into the ~/.aws of the user running "
+                   "them: " + ", ".join(changed))
+        if reporter is not None:
+            reporter.write_line(message, red=True)
+        else:
+            print(message, file=sys.stderr)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+_AWS_HOME = pytest.StashKey[dict[str, tuple[int, int]]]()
 
 
 @pytest.fixture(autouse=True)
