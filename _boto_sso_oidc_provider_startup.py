@@ -22,7 +22,7 @@ skip a finder (PathFinder: a false ``ModuleNotFoundError`` for ``lzma`` or
 ``sys.meta_path`` to a copy would drop a finder another thread inserts
 meanwhile; an inert finder costs nothing of the kind. From then on every botocore session (boto3's,
 aiobotocore's, aioboto3's included) passes through :func:`initialize`, which
-registers lazy factories (see ``boto_sso_oidc_provider.installation``); the
+registers lazy factories (see ``boto_sso_oidc_provider.providers.installation``); the
 AWS config is read when the session builds its credential chain, where botocore reads it anyway,
 and only profiles that ask for it (``boto_sso_oidc_enabled = true`` on the
 profile or its sso-session) get this package's providers. The others get the
@@ -132,9 +132,9 @@ def initialize(session: "Any") -> None:
     if switched_off():
         return
     try:
-        from boto_sso_oidc_provider.installation import install_from_config
+        from boto_sso_oidc_provider.providers.installation import install_from_config
 
-        install_from_config(session)
+        install_from_config(session, on_broken=warn_broken)
     except Exception as error:  # a broken install must not break a program that never uses it
         warn_broken(error)
 

@@ -22,6 +22,10 @@ process start-up included, as the AWS CLI experiences it. Commands:
   profiles plus 6,000 generated ones (2,000 accounts x 3 roles, as
   ``generate`` writes them, about 36,000 lines; ``--big-profiles`` changes the
   count), so the cost of unrelated profiles shows beside the small config's;
+* with ``--before CHECKOUT`` (another revision, e.g. ``git worktree add /tmp/before <commit>``):
+  that revision's warm ``credential-process`` beside this checkout's, each installed (not
+  editable) in a venv of its own, for the small config, the big one and the role chain,
+  interleaved with everything else, and the ratio of the medians ("within 5% of before");
 * for reference, plain boto3 in a fresh interpreter
   (``import boto3; Session(profile_name=...).get_credentials()``): it reads
   the cached token but keeps role credentials in memory only, so it calls
@@ -91,7 +95,7 @@ class Candidate:
 def big_config(profiles: int) -> str:
     """:data:`CONFIG` plus ``profiles`` generated profiles (three roles per account) of the same
     sso-session, rendered as ``generate`` writes them."""
-    from boto_sso_oidc_provider.generate import Assignment, generated_sections
+    from boto_sso_oidc_provider.organizations.generate import Assignment, generated_sections
 
     roles = ("AdministratorAccess", "ReadOnlyAccess", "Billing")
     items = [Assignment(str(100_000_000_000 + n // 3), roles[n % 3], f"Account {n // 3:05d}")
@@ -119,6 +123,22 @@ def console_script(name: str) -> str | None:
     if beside.is_file() and os.access(beside, os.X_OK):
         return str(beside)
     return shutil.which(name)
+
+
+def installed_helper(source: Path, where: Path) -> str:
+    """``boto-sso-oidc`` of ``source`` (a checkout) installed, not editable, in a new venv at
+    ``where`` whose other packages (botocore for the full path, the emulator's) are this
+    interpreter's: a path after the venv's own, so the checkout's package is the one imported."""
+    import sysconfig
+
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(where)], check=True)
+    python = where / "bin" / "python"
+    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    (Path(site) / "zz_bench_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps",
+                    str(source)], check=True)
+    return str(where / "bin" / "boto-sso-oidc")
 
 
 def run_once(command: list[str], env: dict[str, str], extra: dict[str, str] | None = None) \
@@ -175,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--aws", help="path of the AWS CLI (default: look on PATH)")
     parser.add_argument("--big-profiles", type=int, default=6000,
                         help="generated profiles in the big config (default 6000)")
+    parser.add_argument("--before", type=Path,
+                        help="a checkout of another revision: its warm credential-process beside this one's")
     args = parser.parse_args(argv)
 
     helper = console_script("boto-sso-oidc")
@@ -213,6 +235,19 @@ def main(argv: list[str] | None = None) -> int:
                        f"'{PROFILE}').get_credentials().get_frozen_credentials(); print(c.access_key)"],
                       check="ASIA"),
         ]
+        revisions: dict[str, list[Candidate]] = {}
+        if args.before is not None:
+            for name, source in (("before", args.before), ("after", Path(__file__).resolve().parent.parent)):
+                script = installed_helper(source, Path(home) / f"venv-{name}")
+                candidates += revisions.setdefault(name, [
+                    Candidate(f"{name}: credential-process --profile {PROFILE}",
+                              [script, "credential-process", "--profile", PROFILE], check='"Version"'),
+                    Candidate(f"{name}: the same, {args.big_profiles} more profiles",
+                              [script, "credential-process", "--profile", PROFILE], check='"Version"',
+                              env={"AWS_CONFIG_FILE": str(big)}),
+                    Candidate(f"{name}: credential-process --profile hop2",
+                              [script, "credential-process", "--profile", "hop2"], check='"Version"'),
+                ])
         sso_util = args.aws_sso_util or shutil.which("aws-sso-util")
         util = Candidate("aws-sso-util credential-process --profile dev-legacy",
                          [sso_util or "aws-sso-util", "credential-process", "--profile", "dev-legacy"],
@@ -260,6 +295,10 @@ def main(argv: list[str] | None = None) -> int:
             growth = statistics.median(bigger.times) / statistics.median(ours.times)
             print(f"Big config / small config (warm credential-process medians) = {growth:.2f}x "
                   "(target: at most 1.3x).")
+    for old, new in zip(revisions.get("before", []), revisions.get("after", []), strict=True):
+        if old.times and new.times:
+            ratio = statistics.median(new.times) / statistics.median(old.times)
+            print(f"after / before ({new.label.removeprefix('after: ')}): {ratio:.3f}x")
     return 0
 
 

@@ -4,22 +4,21 @@ The public API is small and lives here; everything is imported lazily, so
 ``import boto_sso_oidc_provider`` costs almost nothing and imports neither
 boto3 nor botocore until a function that needs them is called.
 
-Data flows through the modules in this order::
+Data flows through the folders in this order (``docs/design.md``)::
 
-    config               the AWS shared config: profiles and sso-sessions
-    logins               the login family: client registration (SSO OIDC RegisterClient,
-                         cached like the AWS CLI v2), the RFC 8628 device authorization
-                         grant and the RFC 7636 authorization code grant with PKCE
-    token                the locked token cache: load, refresh, log in, sign out
-    role_credentials     SSO GetRoleCredentials with a locked, CLI-shared cache
-    servers              role credentials over HTTP (the container-credentials endpoint)
-    sessions             the public operations above both: login, load_token, logout
-    provider             botocore credential and token providers
-    aio                  the same for aiobotocore sessions, off the event loop
-    sdk_v4               the SSO provider of the AWS SDK for Python v4's credential chain
-    installation         putting the providers into boto3/botocore sessions
-    cli                  the ``boto-sso-oidc`` command line
-    emulator             a local IAM Identity Center for demos and tests
+    config         the AWS shared config: profiles and sso-sessions, read and written
+    logins         client registration (SSO OIDC RegisterClient, cached like the AWS CLI
+                   v2), the RFC 8628 device authorization grant and the RFC 7636
+                   authorization code grant with PKCE
+    caches         the locked caches shared with the AWS CLI v2 and their freshness; the
+                   token: load, refresh, log in, sign out
+    credentials    role credentials: SSO GetRoleCredentials, role chains, the warm path
+    organizations  every account and role of an sso-session (``list``, ``generate``)
+    sessions       the public operations above them: login, load_token, logout
+    providers      botocore, aiobotocore and SDK v4 providers, and their installation
+    servers        role credentials over HTTP (container-credentials and IMDS endpoints)
+    cli            the ``boto-sso-oidc`` command line
+    emulator       a local IAM Identity Center for demos and tests
 """
 
 # No "from __future__ import annotations" and no "import importlib" here: the startup hook
@@ -35,14 +34,14 @@ _EXPORTS: dict[str, str] = {
     "load_token": "sessions",
     "logout": "sessions",
     "Options": "options",
-    "SSOToken": "token",
-    "install": "installation",
-    "uninstall": "installation",
-    "session": "installation",
-    "SSOOIDCCredentialProvider": "provider",
-    "SSOOIDCTokenProvider": "provider",
-    "AioSSOOIDCCredentialProvider": "aio",
-    "AioSSOOIDCTokenProvider": "aio",
+    "SSOToken": "caches.token",
+    "install": "providers.installation",
+    "uninstall": "providers.installation",
+    "session": "providers.installation",
+    "SSOOIDCCredentialProvider": "providers.provider",
+    "SSOOIDCTokenProvider": "providers.provider",
+    "AioSSOOIDCCredentialProvider": "providers.aio",
+    "AioSSOOIDCTokenProvider": "providers.aio",
     "SSOProviderError": "exceptions",
     "SSOConfigError": "exceptions",
     "SSOLoginRequiredError": "exceptions",
@@ -64,7 +63,7 @@ __all__ = ["__version__", *_EXPORTS]
 if TYPE_CHECKING:  # pragma: no cover
     from typing import Any
 
-    from .aio import AioSSOOIDCCredentialProvider, AioSSOOIDCTokenProvider
+    from .caches.token import SSOToken
     from .exceptions import (
         AuthorizationCodeError,
         AuthorizationDeniedError,
@@ -81,11 +80,11 @@ if TYPE_CHECKING:  # pragma: no cover
         SSOLoginRequiredError,
         SSOProviderError,
     )
-    from .installation import install, session, uninstall
     from .options import Options
-    from .provider import SSOOIDCCredentialProvider, SSOOIDCTokenProvider
+    from .providers.aio import AioSSOOIDCCredentialProvider, AioSSOOIDCTokenProvider
+    from .providers.installation import install, session, uninstall
+    from .providers.provider import SSOOIDCCredentialProvider, SSOOIDCTokenProvider
     from .sessions import load_token, login, logout
-    from .token import SSOToken
 
 
 def __getattr__(name: str) -> "Any":

@@ -64,7 +64,7 @@ def interactive() -> ClientProfile:
 BULK = ClientProfile(connect_timeout=5.0, read_timeout=20.0, max_attempts=1,
                      max_pool_connections=32)
 """Listing an organization: one attempt per botocore call, because the listing engine
-(:mod:`._listing`) retries every call itself, through one rate limiter shared by all its
+(:mod:`.organizations._listing`) retries every call itself, through one rate limiter shared by all its
 workers, with backoff, jitter and one deadline; botocore retrying on its own would hide
 the throttles the limiter must see. Longer read timeout; a pool for the workers."""
 

@@ -1,10 +1,10 @@
 """How the managers behave, and what they are given: one frozen, typed options object.
 
-:class:`~.token.TokenManager` and :class:`~.role_credentials.RoleCredentialsManager`
+:class:`~.caches.token.TokenManager` and :class:`~.credentials.role_credentials.RoleCredentialsManager`
 take an :class:`Options`; the public functions of :mod:`.sessions` and the
 providers build one from their keyword arguments. Fields left at None defer
 to the AWS config (this package's ``boto_sso_oidc_*`` keys and environment variables,
-see :mod:`.config`). Everything a test would otherwise patch is here: the
+see :mod:`.config.reader`). Everything a test would otherwise patch is here: the
 clock, sleeping, the login prompt, the environment and the botocore clients.
 """
 
@@ -19,7 +19,7 @@ from ._clients import ClientFactory
 from ._clock import Clock, utc_now
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ._interaction import LoginPrompt
+    from .logins._interaction import LoginPrompt
 
 __all__ = ["Options"]
 
@@ -29,7 +29,7 @@ class Options:
     """Options of the token and role-credential managers (all optional).
 
     ``allow_login``: may a login start when a token cannot be refreshed? None:
-    as ``boto_sso_oidc_auto_login`` and :func:`~._interaction.login_allowed` decide.
+    as ``boto_sso_oidc_auto_login`` and :func:`~.logins._interaction.login_allowed` decide.
     ``open_browser`` and ``lock_timeout``: None means the config's value.
     ``client_factory`` makes the ``sso-oidc`` and ``sso`` clients (``(service,
     region) -> client``); None: :class:`~._clients.SessionClients` on the

@@ -2,7 +2,7 @@
 
 ``login``, ``load_token`` and ``logout`` (re-exported from the package root)
 and the manager factories the command line and the providers use. Each
-operation reads the AWS config once, through :class:`~.config.AWSConfig`, and
+operation reads the AWS config once, through :class:`~.config.reader.AWSConfig`, and
 passes what it learned down; neither manager imports the other's module, and
 this module imports both.
 """
@@ -15,10 +15,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from ._interrupts import signals_unwrapped
-from .config import AWSConfig, SSOSessionConfig
+from .caches.token import SSOToken, TokenManager
+from .config.reader import AWSConfig, SSOSessionConfig
+from .credentials.role_credentials import RoleCredentialsManager, delete_role_credentials
 from .options import Options
-from .role_credentials import RoleCredentialsManager, delete_role_credentials
-from .token import SSOToken, TokenManager
 
 __all__ = ["login", "load_token", "logout", "end_session", "forget_role_credentials",
            "token_manager", "role_credentials_manager", "options_for"]
@@ -146,7 +146,7 @@ def forget_role_credentials(sso: SSOSessionConfig, config: AWSConfig,
     """Delete the cached role credentials of every profile of ``config`` that uses ``sso``, of
     the extra ``(account_id, role_name)`` pairs given, and the assumed-role credentials of every
     role chain that ends at ``sso``. Returns how many files were removed."""
-    from .chained import delete_assumed_role_credentials
+    from .credentials.chained import delete_assumed_role_credentials
 
     return (delete_role_credentials(sso, [*config.role_profiles_of(sso), *pairs])
             + delete_assumed_role_credentials(config.role_chains_of(sso)))

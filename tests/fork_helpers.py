@@ -77,8 +77,11 @@ _ZYGOTE = textwrap.dedent('''
     import contextlib, http.client, json, os, select, signal, sys, threading, time
     import urllib.parse
     import boto_sso_oidc_provider as p
-    from boto_sso_oidc_provider import cli, installation, provider, role_credentials, token  # noqa
-    from boto_sso_oidc_provider import cache, _interaction
+    from boto_sso_oidc_provider import cli  # noqa
+    from boto_sso_oidc_provider.providers import installation, provider  # noqa
+    from boto_sso_oidc_provider.credentials import role_credentials  # noqa
+    from boto_sso_oidc_provider.caches import _entry as cache, token
+    from boto_sso_oidc_provider.logins import _interaction
     from boto_sso_oidc_provider.cli import _credential_process, _credentials, _login  # noqa
     from boto_sso_oidc_provider.logins import _loopback_callback, authorization_code  # noqa
     from boto_sso_oidc_provider import exceptions

@@ -14,7 +14,7 @@ pytest.importorskip("aiobotocore", reason="aiobotocore is not installed (pip ins
 from aiobotocore.session import AioSession, get_session  # noqa: E402
 
 import boto_sso_oidc_provider as sso  # noqa: E402
-from boto_sso_oidc_provider.aio import AioSSOOIDCTokenProvider, sync_twin
+from boto_sso_oidc_provider.providers.aio import AioSSOOIDCTokenProvider, sync_twin
 from boto_sso_oidc_provider.sessions import role_credentials_manager
 
 from .cli_helpers import login
@@ -121,7 +121,7 @@ def test_a_session_type_it_does_not_know_is_left_alone_with_a_debug_line(sso_emu
 
     session = CustomSession()
     before = session.get_component("credential_provider")
-    with caplog.at_level(logging.DEBUG, logger="boto_sso_oidc_provider.installation"):
+    with caplog.at_level(logging.DEBUG, logger="boto_sso_oidc_provider.providers.installation"):
         sso.install(session)
 
     assert session.get_component("credential_provider") is before

@@ -13,8 +13,8 @@ import botocore.tokens
 import pytest
 
 import boto_sso_oidc_provider as sso
-from boto_sso_oidc_provider.installation import _replace_sso_token_provider
-from boto_sso_oidc_provider.provider import SSOOIDCTokenProvider
+from boto_sso_oidc_provider.providers.installation import _replace_sso_token_provider
+from boto_sso_oidc_provider.providers.provider import SSOOIDCTokenProvider
 
 from .conftest import subprocess_env
 

@@ -20,12 +20,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from boto_sso_oidc_provider import _interaction
-from boto_sso_oidc_provider.config import AWSConfig
+from boto_sso_oidc_provider.caches.token import TokenManager
+from boto_sso_oidc_provider.config.reader import AWSConfig
 from boto_sso_oidc_provider.exceptions import AuthorizationTimeoutError
+from boto_sso_oidc_provider.logins import _interaction
 from boto_sso_oidc_provider.logins._loopback_callback import READ_TIMEOUT
 from boto_sso_oidc_provider.options import Options
-from boto_sso_oidc_provider.token import TokenManager
 
 from .browser_helpers import (
     browser_env,

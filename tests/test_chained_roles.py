@@ -25,10 +25,11 @@ import boto3
 import botocore.credentials
 import pytest
 
-from boto_sso_oidc_provider import _layout, _warm
 from boto_sso_oidc_provider._clock import format_timestamp, parse_timestamp, utc_now
-from boto_sso_oidc_provider.config import AWSConfig
-from boto_sso_oidc_provider.console import ConsoleSigninError, signin_url
+from boto_sso_oidc_provider.caches import _layout
+from boto_sso_oidc_provider.config.reader import AWSConfig
+from boto_sso_oidc_provider.credentials import _warm
+from boto_sso_oidc_provider.credentials.console import ConsoleSigninError, signin_url
 from boto_sso_oidc_provider.exceptions import SSOConfigError
 
 from .cli_helpers import CLI, login, one_line, run_aws, run_cli
@@ -168,9 +169,9 @@ def test_a_second_run_is_the_warm_path_no_assume_role_and_no_botocore(chain):
     assert json.loads(result.stdout) == first
     imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()
                 if line.startswith("import time:")}
-    assert "boto_sso_oidc_provider._warm" in imported  # the measurement works
+    assert "boto_sso_oidc_provider.credentials._warm" in imported  # the measurement works
     assert {name for name in imported if name.split(".")[0] in ("botocore", "boto3", "filelock")} == set()
-    assert "boto_sso_oidc_provider.chained" not in imported
+    assert "boto_sso_oidc_provider.credentials.chained" not in imported
     assert _calls(chain) == (1, 2)
 
 

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
 
-from boto_sso_oidc_provider.console import (
+from boto_sso_oidc_provider.credentials.console import (
     ConsoleSigninError,
     console_destination,
     federation_endpoint,

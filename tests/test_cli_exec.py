@@ -50,7 +50,7 @@ def test_plain_boto3_in_the_command_uses_the_endpoint_and_calls_sts(logged_in):
         arn = session.client("sts").get_caller_identity()["Arn"]
         print(json.dumps({"method": credentials.method, "arn": arn,
                           "env": sorted(k for k in os.environ if k.startswith(("AWS_", "BOTO_SSO_OIDC"))),
-                          "plugin": "boto_sso_oidc_provider.provider" in sys.modules}))
+                          "plugin": "boto_sso_oidc_provider.providers.provider" in sys.modules}))
     """)
     result = _exec(logged_in, PY, "-c", code, AWS_ACCESS_KEY_ID="AKIAOLD", AWS_SECRET_ACCESS_KEY="old")
     assert result.returncode == 0, result.stderr

@@ -14,7 +14,7 @@ import botocore.configloader
 import pytest
 
 from boto_sso_oidc_provider.emulator import emulator_environment
-from boto_sso_oidc_provider.generate import Assignment, normalise_profile_name, profile_names
+from boto_sso_oidc_provider.organizations.generate import Assignment, normalise_profile_name, profile_names
 
 from .cli_helpers import one_line, run_cli
 

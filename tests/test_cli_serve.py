@@ -28,7 +28,8 @@ session = boto3.Session()
 credentials = session.get_credentials()
 identity = session.client("sts").get_caller_identity()
 print(json.dumps({"method": credentials.method, "key": credentials.get_frozen_credentials().access_key,
-                  "arn": identity["Arn"], "plugin": "boto_sso_oidc_provider.provider" in sys.modules}))
+                  "arn": identity["Arn"],
+                  "plugin": "boto_sso_oidc_provider.providers.provider" in sys.modules}))
 """
 
 

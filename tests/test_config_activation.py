@@ -106,7 +106,7 @@ def test_install_turns_it_on_for_a_session_the_config_does_not_enable(sso_emulat
 
 
 def _settings(**session_keys: str):
-    from boto_sso_oidc_provider.config import AWSConfig
+    from boto_sso_oidc_provider.config.reader import AWSConfig
 
     session = {"sso_start_url": "https://x.awsapps.com/start", "sso_region": "us-east-1",
                **session_keys}
@@ -133,7 +133,7 @@ def test_errors_name_the_key_as_written():
 
 
 def test_the_startup_hook_reads_the_same_environment_variable():
-    from boto_sso_oidc_provider.config import ENV_ENABLED
+    from boto_sso_oidc_provider.config.reader import ENV_ENABLED
 
     assert _startup.ENV_ENABLED == ENV_ENABLED
     assert _startup.switched_off({ENV_ENABLED: "False"}) and not _startup.switched_off({})

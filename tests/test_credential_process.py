@@ -230,10 +230,10 @@ def test_warm_path_never_imports_botocore(sso_emulator):
     login()
     _credentials(sso_emulator)  # fills the role cache
     imported = _imports(sso_emulator)
-    assert "boto_sso_oidc_provider._warm" in imported  # the measurement works
+    assert "boto_sso_oidc_provider.credentials._warm" in imported  # the measurement works
     heavy = {name for name in imported
              if name.split(".")[0] in ("botocore", "boto3", "urllib3", "filelock", "dateutil")
-             or name in ("boto_sso_oidc_provider.token", "boto_sso_oidc_provider.exceptions",
+             or name in ("boto_sso_oidc_provider.caches.token", "boto_sso_oidc_provider.exceptions",
                          "logging", "dataclasses", "argparse")}
     assert heavy == set()
     assert _get_role_credentials_calls(sso_emulator) == 1
@@ -243,7 +243,7 @@ def test_cold_path_does_import_botocore(sso_emulator):
     """The counterpart: the measurement above can fail."""
     login()
     imported = _imports(sso_emulator)
-    assert {"botocore", "boto_sso_oidc_provider.role_credentials"} <= imported
+    assert {"botocore", "boto_sso_oidc_provider.credentials.role_credentials"} <= imported
 
 
 @pytest.mark.sso_emulator(role_credentials_ttl=600)

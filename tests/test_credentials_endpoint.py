@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from boto_sso_oidc_provider.role_credentials import RoleCredentials
+from boto_sso_oidc_provider.credentials.role_credentials import RoleCredentials
 from boto_sso_oidc_provider.servers.container import CredentialsEndpoint
 from boto_sso_oidc_provider.sessions import role_credentials_manager
 

@@ -8,7 +8,7 @@ import re
 import subprocess
 import sys
 
-from boto_sso_oidc_provider.demo import run_demo
+from boto_sso_oidc_provider.cli._demo import run_demo
 
 from .conftest import REPO
 

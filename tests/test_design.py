@@ -4,6 +4,7 @@ cache-layout fact defined once, one config read per public operation, injectable
 from __future__ import annotations
 
 import ast
+import json
 import re
 from pathlib import Path
 
@@ -14,24 +15,41 @@ from boto_sso_oidc_provider.options import Options
 
 PACKAGE = Path(sso.__file__).resolve().parent
 
-# The flow, bottom to top: a module may import only modules of its own layer or below.
+# The flow, bottom to top: a module may import only modules of its own layer or below. A
+# family's folder (config/, logins/, caches/, ...) may span layers: its fast, standard-library
+# parts sit low, where the warm path can import them.
 LAYERS: list[set[str]] = [
-    {"_layout", "_settings", "_clock", "exceptions", "_redaction", "_files", "_interrupts"},
-    {"_session_end"},
-    {"_warm", "_clients", "_listing", "logins", "logins._start_url"},
-    {"config"},
-    {"options", "_interaction", "cache", "logins._loopback_callback", "config_writer", "generate", "console"},
+    # the foundation (standard library only), and the families' folders, which import nothing
+    {"_clock", "exceptions", "_redaction", "_files", "_interrupts",
+     "caches._layout", "caches._freshness", "config._settings",
+     "config", "logins", "caches", "credentials", "organizations", "providers", "servers"},
+    {"caches._session_end"},
+    # the warm path: the config's fast reader, then the answers from the caches it leads to
+    {"config._scan"},
+    {"credentials._warm"},
+    {"_clients", "organizations._listing", "logins._start_url"},
+    # step 1: the config as botocore parses it
+    {"config.reader"},
+    {"options", "logins._interaction", "caches._entry", "logins._loopback_callback", "config.writer",
+     "organizations.generate", "credentials.console"},
+    # steps 2 and 3: registration and the logins
     {"logins.registration"},
     {"logins.device_authorization", "logins.authorization_code", "logins._flows"},
-    {"token"},
-    {"role_credentials", "directory"},
-    {"chained"},
-    {"servers", "servers._http", "servers._source", "servers.container", "servers.imds"},
+    # step 4: the locked token cache
+    {"caches.token"},
+    # step 5: role credentials (and an organization's accounts and roles)
+    {"credentials.role_credentials", "organizations.directory"},
+    {"credentials.chained"},
     {"sessions"},
-    {"provider", "aio", "sdk_v4"},
-    {"installation"},
-    {"demo", "cli", "__main__"},
+    # step 6: the ways into the SDKs
+    {"providers.provider", "providers.aio", "providers.sdk_v4", "aio", "sdk_v4"},
+    {"providers.installation"},
+    # step 7: the servers; then the command line
+    {"servers._http", "servers._source", "servers.container", "servers.imds"},
+    {"cli", "__main__"},
 ]
+
+STARTUP_HOOK = PACKAGE.parent / "_boto_sso_oidc_provider_startup.py"
 
 
 def _module_name(path: Path) -> str:
@@ -60,8 +78,10 @@ def _runtime_imports(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:
 
 
 def import_graph() -> dict[str, set[str]]:
-    """module -> the package modules it imports (function-level imports included)."""
+    """module -> the package modules it imports (function-level imports included); the startup
+    hook, a top-level module beside the package, is a node too."""
     modules = {_module_name(path): path for path in PACKAGE.rglob("*.py")}
+    modules[STARTUP_HOOK.stem] = STARTUP_HOOK
     graph: dict[str, set[str]] = {}
     for name, path in modules.items():
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
@@ -110,6 +130,14 @@ def test_the_import_graph_is_acyclic():
     assert _cycle(graph) is None, " -> ".join(_cycle(graph) or [])
 
 
+def test_the_startup_hook_is_in_the_graph_and_nothing_imports_it():
+    """The hook imports the installation (lazily); the package never imports the hook back: what
+    both need is passed down (the hook's one warning) or lives below both."""
+    graph = import_graph()
+    assert "boto_sso_oidc_provider.providers.installation" in graph[STARTUP_HOOK.stem]
+    assert [module for module, targets in graph.items() if STARTUP_HOOK.stem in targets] == []
+
+
 def test_the_cycle_finder_finds_a_cycle():
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
 
@@ -150,10 +178,9 @@ def test_every_module_has_a_layer():
     assert unplaced == []
 
 
-# -- each fact of the cache layout in one place --------------------------------------------------
+# -- each fact of the cache layout, and each freshness window, in one place ----------------------
 
 _LAYOUT_FACTS = {
-    "the 15-minute window": r"15\s*\*\s*60|900\b|minutes\s*=\s*15",
     "the lock timeout": r"\b600\.0\b",
     "the token and registration directory": r"[\"']sso[\"'],\s*[\"']cache[\"']|sso/cache[\"']",
     "the role-credential directory": r"[\"']cli[\"'],\s*[\"']cache[\"']|cli/cache[\"']",
@@ -161,21 +188,35 @@ _LAYOUT_FACTS = {
     "the role key": r"[\"']roleName[\"']:\s*role_name",
     "the assume-role key": r"[\"']RoleArn[\"']:\s*role_arn",
 }
+_WINDOWS = {
+    # (900, 3600) in _layout is AssumeRole's range of durations, another fact
+    "the refresh window (15 minutes)": r"15\s*\*\s*60|\b900(\.0)?\b(?!,\s*3600)|minutes\s*=\s*15",
+    "the instance-metadata window (21 minutes)": r"21\s*\*\s*60|\b1260\b",
+    # any module-level window or margin (the session-end notice's 10 minutes among them)
+    "a constant named as a window, margin or notice": r"(?m)^[A-Z_]*(WINDOW|MARGIN|NOTICE)\s*[:=]",
+}
+
+
+def _files_matching(pattern: str) -> list[str]:
+    compiled = re.compile(pattern)
+    return [str(path.relative_to(PACKAGE).as_posix()) for path in sorted(PACKAGE.rglob("*.py"))
+            if "emulator" not in path.parts and compiled.search(path.read_text(encoding="utf-8"))]
 
 
 @pytest.mark.parametrize("fact", sorted(_LAYOUT_FACTS))
 def test_each_cache_layout_fact_is_defined_once_in_layout(fact):
-    pattern = re.compile(_LAYOUT_FACTS[fact])
-    where = [
-        str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py")
-        if "emulator" not in path.parts and pattern.search(path.read_text(encoding="utf-8"))
-    ]
-    assert where == ["_layout.py"]
+    assert _files_matching(_LAYOUT_FACTS[fact]) == ["caches/_layout.py"]
+
+
+@pytest.mark.parametrize("window", sorted(_WINDOWS))
+def test_each_freshness_window_is_defined_once_in_freshness(window):
+    assert _files_matching(_WINDOWS[window]) == ["caches/_freshness.py"]
 
 
 def test_managers_and_providers_need_no_type_ignore():
-    for name in ("token.py", "role_credentials.py", "sessions.py", "provider.py", "installation.py",
-                 "options.py", "config.py", "_clients.py"):
+    for name in ("caches/token.py", "credentials/role_credentials.py", "sessions.py",
+                 "providers/provider.py", "providers/installation.py", "options.py", "config/reader.py",
+                 "_clients.py"):
         assert "type: ignore" not in (PACKAGE / name).read_text(encoding="utf-8"), name
 
 
@@ -257,3 +298,168 @@ def test_the_managers_use_an_injected_client_factory(sso_emulator):
                                                                   allow_login=True)).get()
     assert credentials.access_key_id
     assert sorted(set(made)) == [("sso", "us-east-1"), ("sso-oidc", "us-east-1")]
+
+
+# -- only config/ opens the AWS config and credentials files -------------------------------------
+
+_READS_CONFIG = {"configparser", "botocore.configloader", "raw_config_parse", "load_config",
+                 "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"}
+
+
+def _code_names(tree: ast.Module) -> set[str]:
+    """Imported modules, names, attributes and non-docstring strings of a module's code."""
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                  and node.body and isinstance(node.body[0], ast.Expr)
+                  and isinstance(node.body[0].value, ast.Constant)}
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            found.add(node.module or "")
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.Name):
+            found.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            found.add(node.attr)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+            found.add(node.value)
+    return found
+
+
+def test_nothing_outside_config_reads_the_aws_config_files():
+    """Statically: outside config/ (the emulator apart), no module parses an AWS config file or
+    names the variables that locate one; they ask config/ instead."""
+    offenders = {
+        str(path.relative_to(PACKAGE).as_posix()): sorted(_code_names(ast.parse(path.read_text("utf-8")))
+                                                          & _READS_CONFIG)
+        for path in PACKAGE.rglob("*.py")
+        if not {"config", "emulator"} & set(path.relative_to(PACKAGE).parts[:1])
+    }
+    assert {path: names for path, names in offenders.items() if names} == {}
+    assert "configparser" in _code_names(ast.parse((PACKAGE / "config" / "_scan.py").read_text("utf-8")))
+
+
+_AUDIT = r"""
+import json, os, sys, traceback
+
+watched = {os.path.realpath(os.environ[name]) for name in ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE")}
+package = os.path.join("boto_sso_oidc_provider", "")
+opens, outside = [], []
+
+def hook(event, args):
+    if event != "open" or not isinstance(args[0], (str, bytes)):
+        return
+    if os.path.realpath(os.fsdecode(args[0])) not in watched:
+        return
+    # the innermost frame of ours, past the foundation's file helper it may call
+    ours = [f"{frame.filename}:{frame.lineno} {frame.name}" for frame in traceback.extract_stack()[:-1]
+            if package in frame.filename and not frame.filename.endswith(os.path.join(package, "_files.py"))]
+    opens.append(bool(ours))
+    # config/ reads the files; botocore reads them too for a session it makes clients on
+    # (endpoints, ca_bundle, retries), which is botocore's read, not a reader of ours
+    if ours and not any(os.path.join(package, *where) in ours[-1]
+                        for where in (("config", ""), ("_clients.py",))):
+        outside.append(ours[-3:])
+
+sys.addaudithook(hook)
+import contextlib, io
+argv = json.loads(os.environ["ARGV"])
+if argv:
+    from boto_sso_oidc_provider.cli import main
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        code = main(argv)
+else:
+    import boto3, boto_sso_oidc_provider as sso
+
+    sso.install()
+    boto3.Session(profile_name="dev").client("sts", region_name="us-east-1").get_caller_identity()
+    code = 0
+print(json.dumps({"code": code, "ours": sum(opens), "outside": outside}))
+"""
+
+_COMMANDS = [["login", "--profile", "dev"], ["credential-process", "--profile", "dev"],
+             ["export", "--profile", "dev", "--format", "env"], ["status"], ["status", "--profile", "dev"],
+             ["list"], [], ["logout", "--profile", "dev"], ["credential-process", "--profile", "dev"]]
+
+
+def test_at_run_time_only_config_opens_the_aws_config_files(sso_emulator):
+    """Dynamically: across a login, the warm and the full path of credential-process, export,
+    status, list, boto3 with the providers installed and logout, every open of the config or
+    credentials file made under this package is made from config/, or by botocore for a session
+    it makes clients on (botocore's own reads, for the sessions of programs, have no frame of
+    ours)."""
+    from .conftest import run_python, subprocess_env
+
+    credentials = sso_emulator.home / ".aws" / "credentials"
+    credentials.write_text("[other]\naws_access_key_id = x\n")
+    seen = 0
+    for argv in _COMMANDS:
+        env = subprocess_env(sso_emulator, AWS_SHARED_CREDENTIALS_FILE=str(credentials),
+                             BOTO_SSO_OIDC_AUTO_LOGIN="true", ARGV=json.dumps(argv))
+        result = json.loads(run_python(_AUDIT, env, timeout=120).stdout.splitlines()[-1])
+        assert result["code"] == 0, (argv, result)
+        assert result["outside"] == [], (argv, result["outside"][0])
+        seen += result["ours"]
+    assert seen >= len(_COMMANDS)  # the hook saw the package's own reads
+
+
+# -- the public API: every name the README and the docs show imports as documented --------------
+
+_DOCUMENTED = re.compile(r"from (boto_sso_oidc_provider[\w.]*) import ([\w, ]+)"
+                         r"|\b(boto_sso_oidc_provider(?:\.\w+)+)(?::(\w+))?")
+# The import paths that rounds 1-3 documented, kept by round 4's move into folders.
+_KEPT = {"boto_sso_oidc_provider.sessions": ["login", "load_token", "logout", "role_credentials_manager",
+                                             "token_manager"],
+         "boto_sso_oidc_provider.aio": ["AioSSOOIDCCredentialProvider", "AioSSOOIDCTokenProvider"],
+         "boto_sso_oidc_provider.sdk_v4": ["SSOOIDCChainProvider", "SSOOIDCIdentityResolver"],
+         "boto_sso_oidc_provider.exceptions": ["SSOProviderError", "SSOConfigError"],
+         "boto_sso_oidc_provider.options": ["Options"],
+         "boto_sso_oidc_provider.emulator": ["run_emulator", "emulator_environment", "sso_config"],
+         "boto_sso_oidc_provider.emulator.pytest_plugin": [],
+         "boto_sso_oidc_provider.cli": ["main"]}
+
+
+def _documented_imports() -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for page in [PACKAGE.parent / "README.md", *sorted((PACKAGE.parent / "docs").glob("*.md"))]:
+        for match in _DOCUMENTED.finditer(page.read_text(encoding="utf-8")):
+            if match.group(1):
+                found.setdefault(match.group(1), set()).update(
+                    name.strip() for name in match.group(2).split(",") if name.strip())
+            else:
+                dotted, attribute = match.group(3), match.group(4)
+                module, _, last = dotted.rpartition(".")
+                # "boto_sso_oidc_provider.login" is a function of the package, not a module
+                if dotted.count(".") == 1 and last in sso.__all__:
+                    found.setdefault(module, set()).add(last)
+                else:
+                    found.setdefault(dotted, set()).update([attribute] if attribute else [])
+    return found
+
+
+def test_every_public_name_imports_as_documented():
+    """The README's and the docs' ``boto_sso_oidc_provider...`` names, the import paths rounds 1-3
+    documented, the entry point and every name of the package root import as they say."""
+    import importlib
+
+    import tomllib
+
+    wanted = _documented_imports()
+    assert "boto_sso_oidc_provider.aio" in wanted and "boto_sso_oidc_provider" in wanted  # the scan works
+    for module, names in _KEPT.items():
+        wanted.setdefault(module, set()).update(names)
+    wanted.setdefault("boto_sso_oidc_provider", set()).update(sso.__all__)
+    project = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text("utf-8"))["project"]
+    entry_points = {**project["entry-points"], "scripts": project["scripts"]}
+    for group in entry_points.values():
+        for target in group.values():
+            module, _, name = target.partition(":")
+            wanted.setdefault(module, set()).update([name] if name else [])
+    missing = []
+    for module, names in sorted(wanted.items()):
+        imported = importlib.import_module(module)
+        missing += [f"{module}.{name}" for name in sorted(names) if not hasattr(imported, name)]
+    assert missing == []

@@ -23,12 +23,13 @@ from pathlib import Path
 import pytest
 
 import boto_sso_oidc_provider as sso
-from boto_sso_oidc_provider import _warm
 from boto_sso_oidc_provider._clock import format_timestamp, parse_timestamp
-from boto_sso_oidc_provider._interaction import LoginPrompt, sanitize
-from boto_sso_oidc_provider.cache import CacheEntry
+from boto_sso_oidc_provider.caches._entry import CacheEntry
+from boto_sso_oidc_provider.caches.token import SSOToken
+from boto_sso_oidc_provider.config import _scan
+from boto_sso_oidc_provider.credentials import _warm
 from boto_sso_oidc_provider.exceptions import SSOLoginRequiredError, SSOProviderError
-from boto_sso_oidc_provider.token import SSOToken
+from boto_sso_oidc_provider.logins._interaction import LoginPrompt, sanitize
 
 from .cli_helpers import CLI, login, one_line, role_cache_files, run_cli, secrets_of
 from .conftest import REPO, age_token, read_json, run_python, subprocess_env, token_file
@@ -170,7 +171,7 @@ def test_a_token_path_that_is_a_directory_fails_before_a_login_starts(sso_emulat
 
 
 def _role_file(emulator) -> Path:  # type: ignore[no-untyped-def]
-    profile = _warm.read_profile("dev")
+    profile = _scan.read_profile("dev")
     assert profile is not None
     return Path(_warm.role_cache_file(profile))
 
@@ -237,7 +238,7 @@ def test_a_config_file_that_is_a_fifo_does_not_hang_the_warm_path(sso_emulator, 
     fifo = tmp_path / "config"
     os.mkfifo(fifo)
     started = time.monotonic()
-    assert _warm.read_profile("dev", str(fifo)) is None
+    assert _scan.read_profile("dev", str(fifo)) is None
     assert time.monotonic() - started < 5
 
 
@@ -350,7 +351,7 @@ def test_ulimit_f_0_with_a_still_valid_token_uses_it(sso_emulator):
 
 def test_a_write_that_fails_after_the_refresh_uses_the_new_token_and_says_so(
         sso_emulator, monkeypatch, caplog):
-    from boto_sso_oidc_provider import cache
+    from boto_sso_oidc_provider.caches import _entry as cache
 
     login()
     path = _token_path(sso_emulator)
@@ -467,7 +468,8 @@ def test_verification_urls_and_codes_are_printed_sanitized(hostile):
 def test_no_posix_only_call_on_the_login_required_path(sso_emulator, monkeypatch):
     """Without O_NOCTTY and getuid (as on Windows) the login-required path and the cache reads
     and writes still work (filelock itself picks its Windows implementation there)."""
-    from boto_sso_oidc_provider import _interaction, cache
+    from boto_sso_oidc_provider.caches import _entry as cache
+    from boto_sso_oidc_provider.logins import _interaction
 
     for name in ("O_NOCTTY", "getuid"):
         monkeypatch.delattr(os, name, raising=False)

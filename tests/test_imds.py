@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from boto_sso_oidc_provider.role_credentials import RoleCredentials
+from boto_sso_oidc_provider.credentials.role_credentials import RoleCredentials
 from boto_sso_oidc_provider.servers._http import parse_networks
 from boto_sso_oidc_provider.servers.imds import InstanceMetadataEndpoint
 
@@ -81,7 +81,7 @@ credentials = session.get_credentials()
 identity = session.client("sts").get_caller_identity()
 print(json.dumps({"method": credentials.method, "key": credentials.get_frozen_credentials().access_key,
                   "arn": identity["Arn"], "expiry": credentials._expiry_time.isoformat(),
-                  "plugin": "boto_sso_oidc_provider.provider" in sys.modules}))
+                  "plugin": "boto_sso_oidc_provider.providers.provider" in sys.modules}))
 """
 
 

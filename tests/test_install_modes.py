@@ -237,8 +237,8 @@ def _break(site_dir: Path, how: str) -> None:
         module.write_text(module.read_text() + "\ndef broken(:\n")
 
 
-@pytest.mark.parametrize("how", ["package folder deleted", "syntax error in installation.py",
-                                 "syntax error in config.py"])
+@pytest.mark.parametrize("how", ["package folder deleted", "syntax error in providers/installation.py",
+                                 "syntax error in config/reader.py"])
 def test_a_broken_install_never_breaks_a_program_whose_profiles_do_not_use_the_plugin(
         sso_emulator, wheelhouse, dependencies, tmp_path, how):
     """botocore's own SSO provider serves the profile (the token is in the shared cache), the

@@ -18,10 +18,10 @@ import urllib.request
 import pytest
 
 from boto_sso_oidc_provider._clients import SessionClients
-from boto_sso_oidc_provider._interaction import LoginPrompt
-from boto_sso_oidc_provider.config import AWSConfig
+from boto_sso_oidc_provider.caches.token import TokenManager
+from boto_sso_oidc_provider.config.reader import AWSConfig
+from boto_sso_oidc_provider.logins._interaction import LoginPrompt
 from boto_sso_oidc_provider.options import Options
-from boto_sso_oidc_provider.token import TokenManager
 
 from .aws_cli_v2 import AwsCliV2
 from .browser_helpers import read_json, registration_file

@@ -288,7 +288,7 @@ def test_the_public_functions_survive_any_import_order(sso_emulator):
     result = run_python(
         "import boto_sso_oidc_provider as p\n"
         "p.session\n"
-        "import boto_sso_oidc_provider.installation, boto_sso_oidc_provider.provider\n"
+        "import boto_sso_oidc_provider.providers.installation, boto_sso_oidc_provider.providers.provider\n"
         "print(all(callable(f) for f in (p.install, p.uninstall, p.session)))",
         subprocess_env(sso_emulator),
     )

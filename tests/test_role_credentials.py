@@ -19,8 +19,8 @@ from botocore.tokens import SSOTokenProvider
 from botocore.utils import JSONFileCache
 
 import boto_sso_oidc_provider as sso
-from boto_sso_oidc_provider.config import AWSConfig, SSOSessionConfig
-from boto_sso_oidc_provider.role_credentials import RoleCredentials, role_cache_key
+from boto_sso_oidc_provider.config.reader import AWSConfig, SSOSessionConfig
+from boto_sso_oidc_provider.credentials.role_credentials import RoleCredentials, role_cache_key
 from boto_sso_oidc_provider.sessions import forget_role_credentials, role_credentials_manager
 
 from .conftest import read_json, token_file

@@ -142,7 +142,8 @@ _V4_RACER = """
 import asyncio
 from aws_sdk_sts.client import AsyncSTSClient
 from aws_sdk_sts.models import GetCallerIdentityInput
-import boto_sso_oidc_provider.sdk_v4, boto_sso_oidc_provider.role_credentials  # load before the start
+import boto_sso_oidc_provider.providers.sdk_v4  # load before the start
+import boto_sso_oidc_provider.credentials.role_credentials
 
 async def main():
     wait_for_go()

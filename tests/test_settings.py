@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from boto_sso_oidc_provider import _settings
+from boto_sso_oidc_provider.config import _settings
 from boto_sso_oidc_provider.emulator import sso_config
 
 from .cli_helpers import one_line, role_cache_files, run_aws, run_cli

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from boto_sso_oidc_provider.token import SSOToken
+from boto_sso_oidc_provider.caches.token import SSOToken
 
 from .cli_helpers import CLI
 from .conftest import age_token, read_json, run_python, subprocess_env, token_file
@@ -87,10 +87,10 @@ def _lost(homes: list[Path], timings: list[float] | None = None) -> list[Path]:
     most 5 s for a lock: a lock left held would fail them with CacheLockTimeoutError, so every
     call here proves the locks were free. Wall times go to ``timings``.
     """
-    from boto_sso_oidc_provider.cache import CacheEntry
+    from boto_sso_oidc_provider.caches._entry import CacheEntry
+    from boto_sso_oidc_provider.credentials.role_credentials import RoleCredentialsManager
     from boto_sso_oidc_provider.exceptions import SSOLoginRequiredError
     from boto_sso_oidc_provider.options import Options
-    from boto_sso_oidc_provider.role_credentials import RoleCredentialsManager
     from boto_sso_oidc_provider.sessions import role_credentials_manager
 
     template = role_credentials_manager("dev", options=Options(allow_login=False, lock_timeout=5))

@@ -15,11 +15,11 @@ import pytest
 from botocore.config import Config
 
 import boto_sso_oidc_provider as sso
-from boto_sso_oidc_provider import _interaction
-from boto_sso_oidc_provider._interaction import LoginPrompt
-from boto_sso_oidc_provider.config import AWSConfig, SSOSessionConfig
+from boto_sso_oidc_provider.caches.token import TokenManager
+from boto_sso_oidc_provider.config.reader import AWSConfig, SSOSessionConfig
+from boto_sso_oidc_provider.logins import _interaction
+from boto_sso_oidc_provider.logins._interaction import LoginPrompt
 from boto_sso_oidc_provider.options import Options
-from boto_sso_oidc_provider.token import TokenManager
 
 from .conftest import age_token, read_json, token_file
 

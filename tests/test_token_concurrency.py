@@ -13,14 +13,14 @@ import time
 import pytest
 
 import boto_sso_oidc_provider as sso
-from boto_sso_oidc_provider.token import SSOToken
+from boto_sso_oidc_provider.caches.token import SSOToken
 
 from .conftest import age_token, read_json, subprocess_env, token_file
 from .credentials_helpers import in_threads, race
 
 _RACER = """
 import boto_sso_oidc_provider as p
-from boto_sso_oidc_provider import token  # import everything before the start line
+from boto_sso_oidc_provider.caches import token  # import everything before the start line
 import botocore.session, botocore.client
 wait_for_go()
 print(p.load_token("dev", allow_login=False).access_token)

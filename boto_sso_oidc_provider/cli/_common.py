@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Container, Sequence
     from typing import IO, Any
 
-    from ..config import SSOSessionConfig
+    from ..config.reader import SSOSessionConfig
 
 __all__ = ["EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "EXIT_INTERRUPTED", "EXIT_TERMINATED",
            "GLOBAL_FLAGS", "GLOBAL_VALUE_OPTIONS", "global_options",
@@ -219,9 +219,9 @@ def warn(line: str | None) -> None:
 
 def warn_if_session_ends(sso: SSOSessionConfig, profile: str | None = None) -> None:
     """A warning on stderr when ``sso``'s session ends, at the latest, within minutes (see
-    :mod:`.._session_end`); nothing when it does not, or when its end is unknown."""
-    from .._session_end import ending_notice
-    from ..config import login_command
+    :mod:`..caches._session_end`); nothing when it does not, or when its end is unknown."""
+    from ..caches._session_end import ending_notice
+    from ..config.reader import login_command
 
     warn(ending_notice(sso.token_cache_key, duration=sso.settings.session_duration,
                        where=sso.display_name, login_command=login_command(sso, profile)))

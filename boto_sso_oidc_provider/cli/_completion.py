@@ -36,13 +36,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def _names(kind: str) -> list[str]:
     """Profile or sso-session names of the AWS config (stdlib only; none if it cannot be read)."""
-    from .._warm import _load_sections, config_file
+    from ..config._scan import section_names
 
-    loaded = _load_sections(config_file())
-    if loaded is None:
-        return []
-    profiles, sessions = loaded
-    return sorted(profiles if kind == "profile" else sessions)
+    return section_names(kind)
 
 
 def _spec() -> tuple[dict[str, str], dict[str, dict[str, tuple[str, tuple[str, ...] | None]]]]:

@@ -7,7 +7,7 @@ accounts and roles and lets the person pick one of each from numbered lists
 name, region and output format; then writes ``[sso-session NAME]`` and
 ``[profile NAME]`` (and, with ``--credential-process``, ``[profile NAME-cli]``
 for the AWS CLI v1 and other ``credential_process`` users) through
-:mod:`boto_sso_oidc_provider.config_writer`.
+:mod:`boto_sso_oidc_provider.config.writer`.
 
 Every answer has a flag, so onboarding scripts run it without a terminal;
 without one, a missing answer fails at once with the flags to give. An
@@ -28,7 +28,7 @@ from urllib.parse import urlparse
 from ._common import EXIT_OK, command_line, fail, helper_command, report, setup_logging
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..config_writer import ConfigEdit
+    from ..config.writer import ConfigEdit
     from ._prompt import Terminal
 
 DEFAULT_SCOPES = "sso:account:access"
@@ -116,7 +116,7 @@ def _check_url(url: str) -> str | None:
 
 
 def _check_name(name: str) -> str | None:
-    from ..config_writer import valid_section_name
+    from ..config.writer import valid_section_name
 
     if not valid_section_name(name):
         return "Use letters, digits and _.@+=,:/- only."
@@ -124,7 +124,7 @@ def _check_name(name: str) -> str | None:
 
 
 def _session_name_from(url: str) -> str:
-    from ..generate import normalise_profile_name
+    from ..organizations.generate import normalise_profile_name
 
     host = urlparse(url).hostname or ""
     first = host.split(".")[0] if host and not host.replace(".", "").isdigit() else ""
@@ -137,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
     setup_logging(args.debug)
     import os
 
-    from .._interaction import person_can_answer
+    from ..logins._interaction import person_can_answer
 
     # configure writes profiles and uses none: an AWS_PROFILE naming one that does not exist
     # yet (the one being set up, often) must not stop botocore from making the SSO clients.
@@ -162,8 +162,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _configure(args: argparse.Namespace, asker: _Asker) -> int:
-    from ..config import PluginSettings, SSOSessionConfig, parse_registration_scopes
-    from ..config_writer import config_file_path, edit_config
+    from ..config.reader import PluginSettings, SSOSessionConfig, parse_registration_scopes
+    from ..config.writer import config_file_path, edit_config
     from ..exceptions import SSOConfigError
 
     start_url = args.start_url or asker.need("the SSO start URL (--sso-start-url)").ask(
@@ -249,7 +249,7 @@ def _settle(asker: _Asker, args: argparse.Namespace, path: Any, change: Any, *,
 
     Returns whether existing keys may be overwritten; raises when they may not.
     """
-    from ..config_writer import ConfigConflictError, edit_config
+    from ..config.writer import ConfigConflictError, edit_config
 
     if overwrite or args.overwrite:
         return True
@@ -276,8 +276,8 @@ def _settle(asker: _Asker, args: argparse.Namespace, path: Any, change: Any, *,
 def _accounts(sso: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
     """Log in (reusing a valid cached token of the session; the browser or the device flow,
     chosen as ``login`` chooses, vanity start URLs resolved as there) and list the accounts and roles."""
+    from ..caches.token import TokenManager
     from ..options import Options
-    from ..token import TokenManager
     from ._list import accounts_of
 
     manager = TokenManager(sso, options=Options(

@@ -3,7 +3,7 @@
 Gets the profile's role credentials (from the cache, refreshing or logging in
 as ``export`` does; a ``role_arn`` profile's through its role chain),
 exchanges them at the federation endpoint for a sign-in token (see
-:mod:`boto_sso_oidc_provider.console`) and opens the console in a browser, or
+:mod:`boto_sso_oidc_provider.credentials.console`) and opens the console in a browser, or
 with ``--url`` prints the sign-in URL on stdout (it signs anyone in for 15
 minutes: treat it as a secret).
 
@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING
 from ._common import EXIT_OK, add_profile, fail, report, setup_logging
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..config import AWSConfig
+    from ..config.reader import AWSConfig
 
 
 def _duration(text: str) -> int:
-    from ..console import MAX_SESSION_DURATION, MIN_SESSION_DURATION
+    from ..credentials.console import MAX_SESSION_DURATION, MIN_SESSION_DURATION
 
     try:
         value = int(text)
@@ -41,7 +41,7 @@ def _duration(text: str) -> int:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from ..console import MAX_SESSION_DURATION, MIN_SESSION_DURATION
+    from ..credentials.console import MAX_SESSION_DURATION, MIN_SESSION_DURATION
 
     parser.epilog = ("Example: boto-sso-oidc console --profile dev --destination s3. "
                      "Exit codes: 0 opened or printed, 1 failure (reason on stderr), 2 bad usage.")
@@ -73,14 +73,14 @@ def _chained_duration_refused(config: AWSConfig, profile: str, duration: int | N
 
 
 def run(args: argparse.Namespace) -> int:
-    from .._warm import default_profile
+    from ..config._scan import default_profile
     from ._credentials import process_output
 
     setup_logging(args.debug)
     profile = args.profile or default_profile()
     try:
-        from ..config import AWSConfig
-        from ..console import console_destination, federation_endpoint, signin_url
+        from ..config.reader import AWSConfig
+        from ..credentials.console import console_destination, federation_endpoint, signin_url
 
         config = AWSConfig.load()
         refused = _chained_duration_refused(config, profile, args.session_duration)
@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(url + "\n")
         sys.stdout.flush()
         return EXIT_OK
-    from .._interaction import open_browser
+    from ..logins._interaction import open_browser
 
     if not open_browser(url):
         return fail("console", f'profile "{profile}": no browser could be opened here: run '

@@ -8,7 +8,7 @@ For the AWS CLI, Terraform, other SDKs, anything that reads the AWS config::
 stdout carries the ``credential_process`` Version 1 JSON (with
 ``Expiration``) and nothing else, ever; every message goes to stderr. Warm
 runs answer from botocore's role-credential cache without importing botocore
-(see :mod:`boto_sso_oidc_provider._warm`). A login starts only when a person
+(see :mod:`boto_sso_oidc_provider.credentials._warm`). A login starts only when a person
 can answer: at a terminal, or in a browser this machine can open (the browser
 flow; the URL also goes to stderr); otherwise the one-line error names
 ``boto-sso-oidc login --profile P``.

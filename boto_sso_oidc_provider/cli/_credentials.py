@@ -1,10 +1,10 @@
 """Credentials for ``credential-process``, ``export`` and ``console``: the warm path, else the full path.
 
-The warm path (:mod:`boto_sso_oidc_provider._warm`) answers from botocore's
+The warm path (:mod:`boto_sso_oidc_provider.credentials._warm`) answers from botocore's
 role-credential cache without importing boto3 or botocore. Anything it does
 not plainly understand goes to the full path: botocore's config loader,
-:meth:`~boto_sso_oidc_provider.config.AWSConfig.credentials_profile` and
-:func:`~boto_sso_oidc_provider.chained.credentials_manager` (an SSO role, or
+:meth:`~boto_sso_oidc_provider.config.reader.AWSConfig.credentials_profile` and
+:func:`~boto_sso_oidc_provider.credentials.chained.credentials_manager` (an SSO role, or
 a ``role_arn`` chain ending at one), which refreshes the token and the
 credentials (assuming each role of a chain), logs in when a person can answer,
 and raises typed errors that name the profile and the fix.
@@ -22,13 +22,13 @@ from __future__ import annotations
 import json
 import os
 
-from .._warm import cached_process_answer
+from ..credentials._warm import cached_process_answer
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:  # pragma: no cover
     from typing import IO, Any
 
-    from ..config import AWSConfig, ProfileCredentialsConfig, SSOSessionConfig
+    from ..config.reader import AWSConfig, ProfileCredentialsConfig, SSOSessionConfig
 
 __all__ = ["CHAIN_VARIABLE", "CredentialCycleError", "enter_chain", "process_output", "sso_of"]
 
@@ -88,9 +88,9 @@ def process_output(profile: str, *, debug: bool = False) -> dict[str, Any]:
 def _full_path(profile: str) -> dict[str, Any]:
     import contextlib
 
-    from .._interaction import LoginPrompt
-    from ..chained import credentials_manager
-    from ..config import AWSConfig
+    from ..config.reader import AWSConfig
+    from ..credentials.chained import credentials_manager
+    from ..logins._interaction import LoginPrompt
     from ..options import Options
 
     settings = _credentials_profile(profile, AWSConfig.load())
@@ -112,7 +112,7 @@ def _full_path(profile: str) -> dict[str, Any]:
 
 def sso_of(settings: ProfileCredentialsConfig) -> SSOSessionConfig:
     """The sso-session a profile's credentials come from (a role chain's: the one it ends at)."""
-    from ..config import AssumeRoleProfileConfig
+    from ..config.reader import AssumeRoleProfileConfig
 
     return (settings.sso_profile if isinstance(settings, AssumeRoleProfileConfig) else settings).sso
 

@@ -52,7 +52,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..config import AWSConfig
+    from ..config.reader import AWSConfig
 
 from . import EXIT_USAGE
 from ._common import add_debug, add_profile, fail, report, setup_logging
@@ -119,7 +119,7 @@ def default_profile_conflict(config: AWSConfig, profile: str) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .._warm import default_profile
+    from ..config._scan import default_profile
 
     command = list(args.argv)
     if command[:1] == ["--"]:
@@ -136,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
     setup_logging(args.debug)
     endpoint = None
     try:
-        from ..config import AWSConfig
+        from ..config.reader import AWSConfig
         from ._serve import credentials_source, start_endpoint
 
         config = AWSConfig.load()

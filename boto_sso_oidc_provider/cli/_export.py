@@ -91,13 +91,13 @@ def render(output: Mapping[str, Any], fmt: str, region: str | None = None) -> st
 
 def profile_region(profile: str) -> str | None:
     """The profile's ``region`` from the config file (stdlib only: the warm path stays fast)."""
-    from .._warm import profile_values
+    from ..config._scan import profile_values
 
     return (profile_values(profile) or {}).get("region") or None
 
 
 def run(args: argparse.Namespace) -> int:
-    from .._warm import default_profile
+    from ..config._scan import default_profile
     from ._credentials import process_output
 
     profile = args.profile or default_profile()

@@ -6,10 +6,10 @@ the AWS config, marked by ``# BEGIN boto-sso-oidc generate --sso-session S``
 and ``# END ...`` comment lines. Re-running rewrites only that block: profiles
 of roles that are gone are removed, nothing outside the block changes (not a
 byte), and when nothing changed the file is not even written. Names follow
-``--template`` (see :mod:`boto_sso_oidc_provider.generate`).
+``--template`` (see :mod:`boto_sso_oidc_provider.organizations.generate`).
 
 With several ``--region`` values, one profile per role and region (the
-template gets ``{region}``; see :mod:`boto_sso_oidc_provider.generate`).
+template gets ``{region}``; see :mod:`boto_sso_oidc_provider.organizations.generate`).
 ``--account``/``--role`` keep some accounts and roles only (the block then
 holds just those). Accounts and roles come from the directory cache when it is
 fresh (``--refresh`` lists again).
@@ -45,7 +45,7 @@ def _key_value(text: str) -> tuple[str, str]:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from ..generate import DEFAULT_TEMPLATE
+    from ..organizations.generate import DEFAULT_TEMPLATE
     from ._list import add_listing_options
 
     parser.epilog = ("Example: boto-sso-oidc generate --sso-session corp --region eu-west-1 "
@@ -82,8 +82,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from ..config_writer import ConfigEdit, block_markers, edit_config
-    from ..generate import assignments, check_template, generated_sections, template_for
+    from ..config.writer import ConfigEdit, block_markers, edit_config
+    from ..organizations.generate import assignments, check_template, generated_sections, template_for
     from ..sessions import token_manager
     from ._list import fetch, listing_summary
 

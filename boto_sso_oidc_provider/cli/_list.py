@@ -1,9 +1,9 @@
 """``boto-sso-oidc list``: the accounts and roles an SSO session may use.
 
-Asks :func:`boto_sso_oidc_provider.directory.organization`: the directory
+Asks :func:`boto_sso_oidc_provider.organizations.directory.organization`: the directory
 cache when it is younger than its TTL (no portal call), otherwise a listing
 of ListAccounts and ListAccountRoles (every page) at the service's pace,
-through its throttling (see :mod:`boto_sso_oidc_provider._listing`), with the
+through its throttling (see :mod:`boto_sso_oidc_provider.organizations._listing`), with the
 session's token, refreshing it or logging in as ``token.TokenManager.get``
 allows; a token the service rejects is renewed once. ``--refresh`` lists
 again; ``--account`` (ids, or globs on names) and ``--role`` (globs) filter.
@@ -34,9 +34,9 @@ from ._common import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .._listing import ListingProgress
-    from ..directory import Organization
-    from ..token import TokenManager
+    from ..caches.token import TokenManager
+    from ..organizations._listing import ListingProgress
+    from ..organizations.directory import Organization
 
 
 def _positive(text: str) -> float:
@@ -49,7 +49,7 @@ def _positive(text: str) -> float:
 def add_listing_options(parser: argparse.ArgumentParser) -> None:
     """``--refresh``, ``--account``, ``--role``, ``--rate``, ``--timeout``: shared by ``list`` and
     ``generate``."""
-    from .._listing import Pace
+    from ..organizations._listing import Pace
 
     group = parser.add_argument_group("listing")
     group.add_argument("--refresh", action="store_true",
@@ -106,8 +106,8 @@ class Progress:
 
 def fetch(args: argparse.Namespace, manager: TokenManager | None = None) -> tuple[Any, Organization]:
     """The sso-session of ``--profile``/``--sso-session`` and its accounts, filtered as asked."""
-    from .._listing import Pace
-    from ..directory import AccountFilter, organization
+    from ..organizations._listing import Pace
+    from ..organizations.directory import AccountFilter, organization
     from ..sessions import token_manager
 
     manager = manager or token_manager(args.profile, args.sso_session)
@@ -133,11 +133,11 @@ def fetch(args: argparse.Namespace, manager: TokenManager | None = None) -> tupl
 
 
 def accounts_of(manager: TokenManager) -> list[dict[str, Any]]:
-    """Every account and its roles for a :class:`~boto_sso_oidc_provider.token.TokenManager`'s
+    """Every account and its roles for a :class:`~boto_sso_oidc_provider.caches.token.TokenManager`'s
     session, listed now (``configure``: a person choosing wants today's assignments; the
     directory cache is refreshed on the way), renewing (or logging in, as the manager allows)
     once if the token is refused."""
-    from ..directory import organization
+    from ..organizations.directory import organization
 
     return organization(manager, refresh=True).accounts
 

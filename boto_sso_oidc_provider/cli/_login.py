@@ -57,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     setup_logging(args.debug)
     try:
         from .._clock import utc_now
+        from ..caches._freshness import Freshness
         from ..options import Options
         from ..sessions import token_manager
 
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
                                                 redirect_port=args.redirect_port))
         if not args.force:
             current = manager.cached()
-            if current is not None and current.seconds_left() > manager.refresh_window:
+            if current is not None and current.freshness(window=manager.refresh_window) is Freshness.FRESH:
                 # Usable beyond the refresh window: a new login would change nothing.
                 print(f"{manager.sso.display_name} ({manager.sso.start_url}): already logged in; "
                       f"the access token is valid until {moment(current.expires_at, utc_now())} "

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from ._common import EXIT_FAILURE, EXIT_OK, add_debug, add_profile_or_session, report, setup_logging
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..config import SSOSessionConfig
+    from ..config.reader import SSOSessionConfig
     from ..exceptions import SSOConfigError
 
 
@@ -33,7 +33,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     setup_logging(args.debug)
     try:
-        from ..config import AWSConfig
+        from ..config.reader import AWSConfig
 
         config = AWSConfig.load()
         targets: list[SSOSessionConfig | SSOConfigError] = (

@@ -48,9 +48,9 @@ from typing import TYPE_CHECKING
 from ._common import EXIT_OK, add_debug, report, setup_logging
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..chained import ProfileCredentials
-    from ..config import AWSConfig
-    from ..role_credentials import RoleCredentials
+    from ..config.reader import AWSConfig
+    from ..credentials.chained import ProfileCredentials
+    from ..credentials.role_credentials import RoleCredentials
     from ..servers._http import Network
     from ..servers.container import CredentialsEndpoint
     from ..servers.imds import InstanceMetadataEndpoint
@@ -135,7 +135,7 @@ def served_source(config: AWSConfig, profile: str) -> tuple[Callable[[], RoleCre
 
 
 def _credentials(config: AWSConfig, profile: str, *, allow_login: bool | None) -> ProfileCredentials:
-    from ..chained import profile_credentials
+    from ..credentials.chained import profile_credentials
     from ..options import Options
 
     return profile_credentials(config, profile, options=Options(allow_login=allow_login))
@@ -329,7 +329,7 @@ def _check_exposure(args: argparse.Namespace, profiles: Sequence[str]) -> list[N
 
 
 def run(args: argparse.Namespace) -> int:
-    from .._warm import default_profile
+    from ..config._scan import default_profile
 
     profiles = list(dict.fromkeys(args.profile or [default_profile()]))
     profile = profiles[0]
@@ -342,7 +342,7 @@ def run(args: argparse.Namespace) -> int:
         stop.set()
 
     try:  # Ctrl-C during a login at start is KeyboardInterrupt: exit code 130
-        from ..config import AWSConfig
+        from ..config.reader import AWSConfig
 
         allow = _check_exposure(args, profiles)
         token = load_token(args.token_file) if args.token_file else None

@@ -42,7 +42,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import datetime
     from collections.abc import Callable
 
-    from ..config import AWSConfig, SSOProfileConfig, SSOSessionConfig
+    from ..config.reader import AWSConfig, SSOProfileConfig, SSOSessionConfig
 
 LOGGED_IN = "logged-in"
 """A valid access token is cached."""
@@ -79,8 +79,8 @@ def session_status(sso: SSOSessionConfig, now: datetime.datetime,
 
     ``profile`` (one that uses the session) is named in the login command.
     """
-    from .._session_end import ends_by
-    from ..token import TokenManager
+    from ..caches._session_end import ends_by
+    from ..caches.token import TokenManager
 
     manager = TokenManager(sso, profile=profile)
     token = manager.cached()
@@ -91,7 +91,7 @@ def session_status(sso: SSOSessionConfig, now: datetime.datetime,
     else:
         refreshable = token.can_refresh(lambda: now)
         expires, registration = token.expires_at, token.registration_expires_at
-        state = (LOGGED_IN if token.seconds_left(lambda: now) > 0
+        state = (LOGGED_IN if token.freshness(lambda: now).usable
                  else REFRESHABLE if refreshable else LOGIN_NEEDED)
     return {
         "sso_session": sso.name,
@@ -110,7 +110,7 @@ def session_status(sso: SSOSessionConfig, now: datetime.datetime,
 
 def profile_status(profile: SSOProfileConfig, now: datetime.datetime) -> dict[str, Any]:
     """The profile's role and the expiry of its cached role credentials; no secrets, no network."""
-    from ..role_credentials import RoleCredentialsManager
+    from ..credentials.role_credentials import RoleCredentialsManager
 
     credentials = RoleCredentialsManager(profile).cached()
     expires = None if credentials is None else credentials.expiration
@@ -121,7 +121,7 @@ def profile_status(profile: SSOProfileConfig, now: datetime.datetime) -> dict[st
         "account_id": profile.account_id,
         "role_name": profile.role_name,
         "role_credentials_expire_at": _iso(expires),
-        "role_credentials_valid": expires is not None and expires > now,
+        "role_credentials_valid": credentials is not None and credentials.freshness(lambda: now).usable,
     }
 
 
@@ -129,7 +129,7 @@ def _selection(config: AWSConfig, profile_name: str | None) \
         -> tuple[dict[SSOSessionConfig, str | None], list[SSOProfileConfig]]:
     """The sessions to report (each with the profile that names it in the login command, if
     any) and the role profiles, for one profile or for the whole config."""
-    from ..config import SSOProfileConfig
+    from ..config.reader import SSOProfileConfig
     from ..exceptions import SSOConfigError
 
     names = [profile_name] if profile_name is not None else config.sso_profiles()
@@ -243,7 +243,7 @@ def run(args: argparse.Namespace) -> int:
     setup_logging(args.debug)
     try:
         from .._clock import utc_now
-        from ..config import AWSConfig
+        from ..config.reader import AWSConfig
 
         now = utc_now()
         sessions_config, profiles_config = _selection(AWSConfig.load(), args.profile)
@@ -256,7 +256,7 @@ def run(args: argparse.Namespace) -> int:
     elif sessions:
         print(_text(sessions, profiles, now))
     if not sessions:  # nothing to show: a new machine, or the wrong AWS_CONFIG_FILE
-        from .._warm import config_file
+        from ..config._scan import config_file
 
         return fail("status", f"no SSO profile or sso-session in the AWS config ({config_file()}): "
                               "set one up with boto-sso-oidc configure.")

@@ -7,5 +7,5 @@
     _start_url           vanity start URLs resolved to the AWS-owned portal URL and its region
     _flows               one login, either flow: start URL, registration, grant
 
-:mod:`..token` decides *when* a login is needed and which flow runs; this family runs it.
+:mod:`..caches.token` decides *when* a login is needed and which flow runs; this family runs it.
 """

@@ -1,4 +1,4 @@
-"""One login, either flow: where the start URL lives, which client, which grant.
+"""Steps 2 and 3 of the flow: one login, either flow: where the start URL lives, which client, which grant.
 
 :mod:`.token` decides *which* flow (:meth:`TokenManager.uses_browser_flow`)
 and stores the result; this module runs it: resolve the start URL
@@ -17,8 +17,8 @@ from collections.abc import Callable
 
 from .._clients import ClientFactory
 from .._clock import Clock, utc_now
-from .._interaction import LoginPrompt
-from ..config import SSOSessionConfig
+from ..config.reader import SSOSessionConfig
+from ._interaction import LoginPrompt
 from .device_authorization import TokenResponse
 from .registration import DEFAULT_BROWSER_SCOPES, Registration, get_registration, store_registration
 

@@ -1,4 +1,4 @@
-"""The loopback redirect listener of the browser login (RFC 8252 section 7.3).
+"""Step 3 (browser): the loopback redirect listener of the browser login (RFC 8252 section 7.3).
 
 :class:`LoopbackCallback` binds ``127.0.0.1`` (a random port, or a fixed one
 for people whose browser runs elsewhere and who forward that port) in its

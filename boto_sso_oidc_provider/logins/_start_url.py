@@ -1,4 +1,4 @@
-"""Where a start URL really lives: vanity domains resolved as the AWS CLI v2 (2.3x) resolves them.
+"""Step 2 of the flow: where a start URL really lives, resolved as the AWS CLI v2 (2.3x) does.
 
 A start URL on an AWS-owned host (``*.awsapps.com``, ``*.app.aws``,
 ``*.portal.amazonaws.com`` and their China and European Sovereign Cloud

@@ -36,7 +36,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from .._clients import kms_problem
-from .._interaction import LoginPrompt, sanitize
+from ._interaction import LoginPrompt, sanitize
 from .device_authorization import TokenResponse
 from .registration import AUTHORIZATION_CODE_GRANT, Registration
 

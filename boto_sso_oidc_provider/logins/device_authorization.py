@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._clients import kms_problem
-from .._interaction import LoginPrompt
+from ._interaction import LoginPrompt
 from .registration import DEVICE_CODE_GRANT, Registration
 
 __all__ = ["DeviceAuthorization", "TokenResponse", "run_device_flow", "DEFAULT_INTERVAL",

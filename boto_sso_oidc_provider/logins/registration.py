@@ -9,8 +9,8 @@ uses, one entry for both login flows, so the two tools share it in any order::
      "scopes": [...],            # only when configured
      "grantTypes": ["authorization_code", "refresh_token"]}   # browser flow only
 
-An entry is reused until :data:`~._layout.EXPIRY_WINDOW` before ``expiresAt``
-**and** only by the flow it fits, exactly as the CLI decides: the browser flow
+An entry is reused while it is :data:`~..caches._freshness.Freshness.FRESH` (more than 15
+minutes before ``expiresAt``) **and** only by the flow it fits, exactly as the CLI decides: the browser flow
 reuses only entries whose ``grantTypes`` contain ``authorization_code``, the
 device flow only entries whose ``grantTypes`` do not (no ``grantTypes``: a
 device entry). Otherwise a new client is registered and the entry
@@ -31,9 +31,10 @@ from pathlib import Path
 from typing import Any
 
 from .._clock import Clock, format_timestamp, parse_timestamp, utc_now
-from .._layout import EXPIRY_WINDOW, sso_cache_dir
-from ..cache import CacheEntry
-from ..config import SSOSessionConfig
+from ..caches._entry import CacheEntry
+from ..caches._freshness import Freshness, freshness
+from ..caches._layout import sso_cache_dir
+from ..config.reader import SSOSessionConfig
 
 __all__ = ["Registration", "get_registration", "store_registration"]
 
@@ -70,7 +71,7 @@ class Registration:
 
     def usable(self, clock: Clock = utc_now) -> bool:
         """True while outside the expiry window."""
-        return (self.expires_at - clock()).total_seconds() > EXPIRY_WINDOW
+        return freshness(self.expires_at.timestamp(), clock().timestamp()) is Freshness.FRESH
 
     @property
     def for_browser(self) -> bool:

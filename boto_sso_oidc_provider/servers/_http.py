@@ -1,4 +1,4 @@
-"""The HTTP front both credential servers share: one reading loop that never blocks, strict heads.
+"""Step 7 of the flow: the HTTP front both credential servers share: a reading loop that never blocks.
 
 A credentials server answers small ``GET``/``PUT`` requests from SDKs on the
 same machine or container network; anything else that reaches its port may be

@@ -1,8 +1,8 @@
-"""What both servers serve: one profile's credentials, fresh, renewed once for everyone, backed off.
+"""Step 7 of the flow: what both servers serve: fresh credentials, renewed once for all, backed off.
 
 :class:`ServedCredentials` stands between the HTTP requests and a source of
 credentials (``get``: for the CLI the locked, shared cache of a
-:class:`~boto_sso_oidc_provider.role_credentials.RoleCredentialsManager`;
+:class:`~boto_sso_oidc_provider.credentials.role_credentials.RoleCredentialsManager`;
 ``peek``: what that cache holds now, without renewing). Its rules:
 
 * **Fresh only.** Credentials are served with more than ``margin`` seconds
@@ -42,12 +42,13 @@ from typing import TYPE_CHECKING, TypeVar
 
 from .._clients import CALL_BOUND
 from .._clock import Clock, format_timestamp, utc_now
+from ..caches._freshness import Freshness
 from ._http import HTTPFront, Refusal, Response
 
 if TYPE_CHECKING:  # pragma: no cover
     import datetime as dt
 
-    from ..role_credentials import RoleCredentials
+    from ..credentials.role_credentials import RoleCredentials
 
 __all__ = ["RENEWAL_BOUND", "Endpoint", "ServedCredentials", "refusal_for", "wait_for_renewals"]
 
@@ -86,7 +87,7 @@ class ServedCredentials:
         self._closed = False
 
     def _fresh(self, credentials: RoleCredentials | None) -> bool:
-        return credentials is not None and credentials.seconds_left(self._clock) > self._margin
+        return credentials is not None and credentials.freshness(self._clock, self._margin) is Freshness.FRESH
 
     def _held(self, credentials: RoleCredentials) -> bool:
         """Does the source still hold ``credentials`` (not logged out, not renewed elsewhere)?"""
@@ -133,7 +134,7 @@ class ServedCredentials:
                 if self._error is not None:
                     raise self._backed_off() or self._error
                 current = self._current
-                if current is not None and current.seconds_left(self._clock) > 0:
+                if current is not None and current.freshness(self._clock).usable:
                     return current
             return self._renew()
         finally:

@@ -1,4 +1,4 @@
-"""Step 6 of the flow: role credentials over HTTP, as a container-credentials endpoint.
+"""Step 7 of the flow: role credentials over HTTP, as a container-credentials endpoint.
 
 Every AWS SDK can take refreshing credentials from an HTTP endpoint: it reads
 ``AWS_CONTAINER_CREDENTIALS_FULL_URI``, sends a ``GET`` with the value of
@@ -60,14 +60,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._clock import Clock, format_timestamp, utc_now
-from .._layout import EXPIRY_WINDOW
+from ..caches._freshness import REFRESH_WINDOW
 from ._http import HTTPFront, Network, Refusal, Request, Response, check_timeout
 from ._source import RENEWAL_BOUND, Endpoint, ServedCredentials
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..role_credentials import RoleCredentials
+    from ..credentials.role_credentials import RoleCredentials
 
-__all__ = ["CredentialsEndpoint", "DEFAULT_PATH", "DEFAULT_REFRESH_MARGIN", "FULL_URI_VARIABLE",
+__all__ = ["CredentialsEndpoint", "DEFAULT_PATH", "FULL_URI_VARIABLE",
            "RENEWAL_BOUND", "TOKEN_FILE_VARIABLE", "TOKEN_VARIABLE", "Source", "credentials_body",
            "new_token"]
 
@@ -77,10 +77,6 @@ FULL_URI_VARIABLE = "AWS_CONTAINER_CREDENTIALS_FULL_URI"
 TOKEN_VARIABLE = "AWS_CONTAINER_AUTHORIZATION_TOKEN"
 TOKEN_FILE_VARIABLE = "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"
 DEFAULT_PATH = "/role-credentials"
-DEFAULT_REFRESH_MARGIN = float(EXPIRY_WINDOW)
-"""botocore refreshes credentials 15 minutes before they expire (advisory; 10 mandatory), the
-JavaScript SDK 5 minutes before: credentials served with more left are not fetched again at once.
-The same window as the role-credential cache's, so a renewal never just re-reads the old entry."""
 
 Source = tuple[Callable[[], "RoleCredentials"], Callable[[], "RoleCredentials | None"] | None]
 """``(get, peek)``: renew-if-needed, and what the shared cache holds now (None: not known)."""
@@ -127,7 +123,7 @@ class CredentialsEndpoint(Endpoint):
         port: int = 0,
         path: str = DEFAULT_PATH,
         token: str | None = None,
-        refresh_margin: float = DEFAULT_REFRESH_MARGIN,
+        refresh_margin: float = REFRESH_WINDOW,
         clock: Clock = utc_now,
         request_timeout: float = 5.0,
         max_request_bytes: int = 8192,

@@ -1,4 +1,4 @@
-"""Step 6 of the flow: role credentials over HTTP, as an instance-metadata (IMDSv2) endpoint.
+"""Step 7 of the flow: role credentials over HTTP, as an instance-metadata (IMDSv2) endpoint.
 
 The SDKs accept a plain-http container-credentials URL only on loopback and a
 few link-local addresses, so a container on Docker Desktop, in a devcontainer,
@@ -31,7 +31,7 @@ are 404, other methods 405, bodies 413. Credential failures are
 login needed, 503 the portal unreachable, with ``Retry-After``), with a JSON
 ``{"Code", "Message"}`` body; single flight, back-off and the logout rule are
 the same as the container endpoint's, the freshness margin longer
-(:data:`REFRESH_MARGIN`).
+(:data:`~..caches._freshness.IMDS_REFRESH_WINDOW`).
 
 What it cannot do: IMDS has no caller authentication. The session token only
 proves the caller can send a ``PUT`` (so a server-side request forgery that
@@ -53,14 +53,15 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from .._clock import Clock, format_timestamp, utc_now
+from ..caches._freshness import IMDS_REFRESH_WINDOW
 from ._http import HTTPFront, Network, Refusal, Request, Response, check_timeout
 from ._source import Endpoint, ServedCredentials
 from .container import credentials_body, url_host
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..role_credentials import RoleCredentials
+    from ..credentials.role_credentials import RoleCredentials
 
-__all__ = ["ENDPOINT_VARIABLE", "InstanceMetadataEndpoint", "MAX_TOKEN_TTL", "REFRESH_MARGIN"]
+__all__ = ["ENDPOINT_VARIABLE", "InstanceMetadataEndpoint", "MAX_TOKEN_TTL"]
 
 logger = logging.getLogger(__name__)
 
@@ -71,11 +72,6 @@ TTL_HEADER = "X-aws-ec2-metadata-token-ttl-seconds"
 TOKEN_HEADER = "X-aws-ec2-metadata-token"
 MAX_TOKEN_TTL = 21600
 """Six hours, IMDS's own limit (and what botocore and the JS SDK ask for)."""
-REFRESH_MARGIN = 21 * 60.0
-"""IMDS credentials are served with more than 21 minutes left. botocore's IMDS fetcher treats
-credentials expiring within 10 minutes plus a random 2 to 10 as an outage and extends them
-("static stability"): with more than 20 minutes left it never does, and refreshes 15 minutes
-before the real expiry, as with any other credentials."""
 _MAX_TOKENS = 10000  # live session tokens kept; the oldest goes first (an SDK fetches a new one on 401)
 
 
@@ -126,7 +122,7 @@ class InstanceMetadataEndpoint(Endpoint):
         region: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
-        refresh_margin: float = REFRESH_MARGIN,
+        refresh_margin: float = IMDS_REFRESH_WINDOW,
         clock: Clock = utc_now,
         request_timeout: float = 5.0,
         max_connections: int = 100,

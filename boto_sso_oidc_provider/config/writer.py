@@ -1,6 +1,6 @@
-"""Safe edits of the AWS config file: the one place this package writes it.
+"""Step 1 of the flow, written: safe edits of the AWS config file: the one place this package writes it.
 
-:mod:`.config` reads the config (through botocore); this module changes it,
+:mod:`.reader` reads the config (through botocore); this module changes it,
 line by line, so that everything it was not asked to change stays exactly as
 it was, byte for byte: comments, blank lines, ordering, quoting, keys it does
 not know. Two edits exist:
@@ -68,9 +68,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._files import SETTLE
-from ._files import file_identity as _identity
-from .exceptions import SSOProviderError
+from .._files import SETTLE
+from .._files import file_identity as _identity
+from ..exceptions import SSOProviderError
 
 __all__ = [
     "BACKUP_SUFFIX",
@@ -762,9 +762,9 @@ def edit_config(change: Callable[[ConfigEdit], None], *, path: Path | None = Non
     exceptions propagate with nothing written. With ``dry_run`` nothing is
     written. Raises :class:`ConfigWriteError` (naming the file and what to
     do), :class:`ConfigConflictError` and
-    :class:`~.exceptions.CacheLockTimeoutError`.
+    :class:`~..exceptions.CacheLockTimeoutError`.
     """
-    from .cache import CacheEntry
+    from ..caches._entry import CacheEntry
 
     path = config_file_path() if path is None else Path(path)
     lock = CacheEntry(path, describe="AWS config file", lock_timeout=lock_timeout)

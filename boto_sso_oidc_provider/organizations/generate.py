@@ -1,7 +1,7 @@
-"""Profiles for every account and role of an sso-session: their names and their sections.
+"""Step 5, for a whole organization: profiles for every account and role: their names and sections.
 
 ``boto-sso-oidc generate`` writes them into a managed block of the AWS config
-(see :mod:`.config_writer`); this module decides what the block holds, from
+(see :mod:`..config.writer`); this module decides what the block holds, from
 the accounts and roles SSO ListAccounts/ListAccountRoles returned, and
 nothing here reads or writes a file.
 
@@ -27,7 +27,7 @@ import unicodedata
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from .config_writer import SectionSpec
+from ..config.writer import SectionSpec
 
 __all__ = ["DEFAULT_TEMPLATE", "FIELDS", "MAX_FIELD_WIDTH", "Assignment", "TemplateError",
            "normalise_profile_name", "profile_names", "generated_sections", "assignments", "template_for"]

@@ -1,4 +1,4 @@
-"""The locked cache: one JSON file per entry, shared with the AWS CLI v2 and botocore.
+"""Step 4 of the flow: the locked cache: one JSON file per entry, shared with the AWS CLI v2 and botocore.
 
 Writes are atomic (a temporary file in the same directory, flushed and
 fsynced, then ``os.replace``), so a reader never sees half a file, even if the
@@ -76,7 +76,7 @@ def _ensure_private_dir(directory: Path) -> None:
         except FileExistsError:
             continue
         except OSError as error:
-            from .exceptions import CacheDirectoryError
+            from ..exceptions import CacheDirectoryError
 
             raise CacheDirectoryError(
                 f"The cache directory {directory} cannot be created ({path}: {error.strerror}). "
@@ -144,7 +144,7 @@ class CacheEntry:
     def __init__(self, path: Path, *, describe: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
                  max_bytes: int | None = None) -> None:
         self.max_bytes = max_bytes
-        """Files larger are unusable (None: :data:`~._files.MAX_CACHE_BYTES`)."""
+        """Files larger are unusable (None: :data:`~.._files.MAX_CACHE_BYTES`)."""
         self.path = Path(path)
         self.lock_path = self.path.with_name(self.path.name + ".lock")
         self.describe = describe
@@ -161,7 +161,7 @@ class CacheEntry:
         Never blocks and never reads without bound: a FIFO, a device, a directory or a file
         over :data:`~boto_sso_oidc_provider._files.MAX_CACHE_BYTES` is unusable.
         """
-        from ._files import MAX_CACHE_BYTES, NotARegularFileError, read_small_file
+        from .._files import MAX_CACHE_BYTES, NotARegularFileError, read_small_file
 
         try:
             data = json.loads(read_small_file(self.path, self.max_bytes or MAX_CACHE_BYTES))
@@ -219,7 +219,7 @@ class CacheEntry:
         file is removed if :meth:`PreparedWrite.commit` is never called.
         """
         if os.path.isdir(self.path) and not os.path.islink(self.path):
-            from ._files import NotARegularFileError
+            from .._files import NotARegularFileError
 
             raise NotARegularFileError(errno.EISDIR, "is a directory, not a file", str(self.path))
         _ensure_private_dir(self.path.parent)
@@ -292,7 +292,7 @@ class CacheEntry:
             )
 
     def _timeout_error(self, timeout: float) -> Exception:
-        from .exceptions import CacheLockTimeoutError
+        from ..exceptions import CacheLockTimeoutError
 
         return CacheLockTimeoutError(
             f"Gave up after {timeout:g}s waiting for the lock on the {self.describe} cache "

@@ -54,21 +54,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from . import _settings as _settings_module
-from ._files import SETTLE, file_identity, settling
-from ._layout import (
+from .._files import SETTLE, file_identity, settling
+from ..caches._layout import (
     CHAINED_ROLE_SECONDS,
     DEFAULT_LOCK_TIMEOUT,
     assume_role_cache_key,
     registration_cache_key,
     token_cache_key,
 )
-from ._session_end import DEFAULT_SESSION_DURATION
+from . import _settings as _settings_module
+from ._settings import DEFAULT_SESSION_DURATION
 
 if TYPE_CHECKING:  # pragma: no cover
     import botocore.session
 
-    from .exceptions import SSOConfigError
+    from ..exceptions import SSOConfigError
 
 __all__ = [
     "AutoLogin",
@@ -226,7 +226,7 @@ def default_profile_name(botocore_session: botocore.session.Session | None = Non
         name = botocore_session.get_config_variable("profile")
         if name:
             return str(name)
-    from ._warm import default_profile
+    from ._scan import default_profile
 
     return default_profile()
 
@@ -239,7 +239,7 @@ def parse_registration_scopes(value: str | None) -> tuple[str, ...] | None:
 
 
 def _config_error(message: str, **kwargs: Any) -> SSOConfigError:
-    from .exceptions import SSOConfigError
+    from ..exceptions import SSOConfigError
 
     return SSOConfigError(message, **kwargs)
 
@@ -336,7 +336,7 @@ _SESSION_KEYS = ("sso_start_url", "sso_region", "sso_registration_scopes",
 
 
 def _identity(path: str) -> tuple[int, int, int, int] | None:
-    """The file's :func:`~._files.file_identity`, or None when there is none."""
+    """The file's :func:`~.._files.file_identity`, or None when there is none."""
     try:
         return file_identity(os.stat(path))
     except OSError:
@@ -572,7 +572,7 @@ class AWSConfig:
     def role_chains_of(self, sso: SSOSessionConfig) -> list[AssumeRoleProfileConfig]:
         """Every ``role_arn`` profile whose chain ends at ``sso``, sorted by name (chains that do
         not resolve are left out)."""
-        from .exceptions import SSOConfigError
+        from ..exceptions import SSOConfigError
 
         chains = []
         for name in self.profile_names():
@@ -731,7 +731,7 @@ class AWSConfig:
         A session whose settings are broken comes back as its :class:`SSOConfigError`,
         so a caller can go on with the others.
         """
-        from .exceptions import SSOConfigError
+        from ..exceptions import SSOConfigError
 
         found: list[SSOSessionConfig | SSOConfigError] = []
         for name in self.sso_session_names():

@@ -1,4 +1,4 @@
-"""A console sign-in URL for role credentials, through the AWS federation endpoint.
+"""Step 5 of the flow, for a person: a console sign-in URL, through the AWS federation endpoint.
 
 The IAM User Guide's "custom identity broker" flow: the credentials go to the
 federation endpoint's ``getSigninToken`` (one HTTPS GET, hand-written: the
@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from .exceptions import SSOProviderError
+from ..exceptions import SSOProviderError
 
 __all__ = ["ConsoleSigninError", "ENDPOINT_VARIABLE", "federation_endpoint", "console_destination",
            "signin_url", "MIN_SESSION_DURATION", "MAX_SESSION_DURATION"]

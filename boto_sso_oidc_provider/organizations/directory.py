@@ -1,13 +1,13 @@
-"""The accounts and roles of an sso-session: listed at the service's pace, and cached.
+"""Step 5, for a whole organization: the accounts and roles of an sso-session, cached.
 
 ``list`` and ``generate`` ask :func:`organization`. Within :data:`DIRECTORY_TTL`
 of the last complete listing it answers from the directory cache and makes no
 portal call (it does not even need a token); otherwise it takes the session's
-token (refreshing or logging in as the :class:`~.token.TokenManager` allows),
+token (refreshing or logging in as the :class:`~..caches.token.TokenManager` allows),
 lists through :mod:`._listing` (one shared rate limiter, retries, one
 deadline) and replaces the cache.
 
-The cache, ``~/.aws/boto-sso-oidc/directory/<key>.json`` (see :mod:`._layout`),
+The cache, ``~/.aws/boto-sso-oidc/directory/<key>.json`` (see :mod:`..caches._layout`),
 holds account ids, names, e-mail addresses and role names, never a token. It
 is written atomically, 0600 in a 0700 directory, and the listing happens under
 its lock: runs that start together wait for the first one's listing and then
@@ -26,15 +26,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._clients import BULK, UNAUTHORIZED, ServiceRefused, SessionClients
-from ._clock import format_timestamp, parse_timestamp
-from ._layout import directory_cache_dir, directory_cache_key
+from .._clients import BULK, UNAUTHORIZED, ServiceRefused, SessionClients
+from .._clock import format_timestamp, parse_timestamp
+from ..caches._entry import CacheEntry
+from ..caches._layout import directory_cache_dir, directory_cache_key
+from ..exceptions import SSOProviderError
 from ._listing import Listing, ListingError, ListingProgress, Pace, list_organization
-from .cache import CacheEntry
-from .exceptions import SSOProviderError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .token import TokenManager
+    from ..caches.token import TokenManager
 
 __all__ = ["DIRECTORY_TTL", "AccountFilter", "Organization", "organization", "directory_entry"]
 
@@ -142,9 +142,9 @@ def organization(manager: TokenManager, *, refresh: bool = False, ttl: float = D
     ``refresh`` skips the cache (but not a listing another run finished while
     this one waited for the lock). With ``accounts_wanted``, only those
     accounts' roles are listed and the cache is read but not written (it holds
-    complete listings only). Raises :class:`~.exceptions.SSOProviderError`
+    complete listings only). Raises :class:`~..exceptions.SSOProviderError`
     saying how far the listing got and what to do, the token manager's login
-    errors, and :class:`~.exceptions.CacheLockTimeoutError`.
+    errors, and :class:`~..exceptions.CacheLockTimeoutError`.
     """
     started = time.monotonic()
     entry = directory_entry(manager, lock_timeout=pace.deadline)
@@ -167,7 +167,7 @@ def organization(manager: TokenManager, *, refresh: bool = False, ttl: float = D
 
 def _list(manager: TokenManager, pace: Pace, deadline_at: float, accounts_wanted: AccountFilter,
           progress: Callable[[ListingProgress], None] | None) -> Listing:
-    from ._clients import renew_once
+    from .._clients import renew_once
 
     # The session's own clients, waiting as a bulk listing must (one attempt per botocore call:
     # the engine retries, and must see every throttle); a factory handed in is used as it is.

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from boto_sso_oidc_provider.config_writer import (
+from boto_sso_oidc_provider.config.writer import (
     RETRY_FOR,
     ConfigConflictError,
     ConfigEdit,
@@ -32,8 +32,8 @@ from boto_sso_oidc_provider.config_writer import (
     edit_config,
 )
 
-from .conftest import REPO
-from .credentials_helpers import race
+from ..conftest import REPO
+from ..credentials_helpers import race
 
 
 def raw(path: Path) -> dict[str, Any]:
@@ -302,7 +302,7 @@ def test_concurrent_writers_lose_nothing(tmp_path):
     path.write_text(SAMPLE)
     code = (
         "from pathlib import Path\n"
-        "from boto_sso_oidc_provider.config_writer import edit_config\n"
+        "from boto_sso_oidc_provider.config.writer import edit_config\n"
         "wait_for_go()\n"
         f"edit_config(lambda e: e.set_section('profile', 'p%d' % os.getpid(), {{'region': 'x'}}), "
         f"path=Path({str(path)!r}))\n"
@@ -336,7 +336,7 @@ class _Looked(logging.Handler):
 
 @pytest.fixture
 def looked() -> Iterator[_Looked]:
-    handler, logger = _Looked(), logging.getLogger("boto_sso_oidc_provider.config_writer")
+    handler, logger = _Looked(), logging.getLogger("boto_sso_oidc_provider.config.writer")
     level = logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)
@@ -449,7 +449,7 @@ def test_temporary_files_a_killed_writer_left_are_removed_by_the_next_write(tmp_
     code = (
         "import sys, time\n"
         "from pathlib import Path\n"
-        "from boto_sso_oidc_provider.config_writer import edit_config\n"
+        "from boto_sso_oidc_provider.config.writer import edit_config\n"
         "def change(edit):\n"
         "    print('editing', flush=True)\n"
         "    time.sleep(60)\n"
@@ -512,7 +512,7 @@ def test_the_aws_cli_writing_beside_generate_for_60_s_loses_no_line_and_no_edit(
     `generate` succeeded, on the file as it was (redoing its edit when the CLI changed it)."""
     from boto_sso_oidc_provider.emulator._fixture import SSO_SESSION
 
-    from .cli_helpers import run_cli
+    from ..cli_helpers import run_cli
 
     config = sso_emulator.config_file
     original = config.read_text() + _user_profiles(USER_PROFILES)
@@ -580,7 +580,7 @@ class _Time:
 
 
 def test_a_config_caught_mid_write_by_another_tool_is_read_again_once_complete(tmp_path, monkeypatch):
-    import boto_sso_oidc_provider.config as config_module
+    import boto_sso_oidc_provider.config.reader as config_module
 
     path = tmp_path / "config"
     path.write_text(_CUT)  # just changed: still settling
@@ -592,7 +592,7 @@ def test_a_config_caught_mid_write_by_another_tool_is_read_again_once_complete(t
 
 
 def test_a_config_that_stays_unparsable_is_one_line_at_once(tmp_path, monkeypatch):
-    import boto_sso_oidc_provider.config as config_module
+    import boto_sso_oidc_provider.config.reader as config_module
     from boto_sso_oidc_provider.exceptions import SSOConfigError
 
     path = tmp_path / "config"

@@ -1,4 +1,4 @@
-"""Talking to the person: can anyone answer a login, and what they are told.
+"""Step 3 of the flow: talking to the person: can anyone answer a login, and what they are told.
 
 Everything here writes to stderr (or the terminal), never stdout: stdout
 belongs to the program's output (``credential-process`` JSON, above all).
@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import IO
 from urllib.parse import urlparse
 
-from .config import AutoLogin
+from ..config.reader import AutoLogin
 
 __all__ = ["person_can_answer", "login_allowed", "LoginPrompt", "open_browser", "browser_available",
            "sanitize"]

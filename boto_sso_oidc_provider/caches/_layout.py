@@ -1,4 +1,4 @@
-"""The cache layout shared with the AWS CLI v2 and botocore: every fact of it, defined once.
+"""Step 4 of the flow: the cache layout shared with the AWS CLI v2 and botocore, defined once.
 
 This is the package's contract with the outside world. The AWS CLI v2,
 botocore, boto3 and the other SDKs read and write these files; so does this
@@ -38,7 +38,7 @@ import os
 import time
 
 __all__ = ["TIMESTAMP_FORMAT", "timestamp_shaped", "cache_timestamp",
-           "EXPIRY_WINDOW", "CHAINED_ROLE_SECONDS", "DEFAULT_LOCK_TIMEOUT", "sso_cache_dir",
+           "CHAINED_ROLE_SECONDS", "DEFAULT_LOCK_TIMEOUT", "sso_cache_dir",
            "login_cooldown_file", "login_record_file", "role_cache_dir",
            "directory_cache_dir", "token_cache_key", "registration_cache_key", "role_cache_key",
            "assume_role_cache_key", "directory_cache_key"]
@@ -60,11 +60,6 @@ def cache_timestamp(epoch: float) -> str:
     """``epoch`` (seconds) as a cache timestamp."""
     return time.strftime(TIMESTAMP_FORMAT, time.gmtime(epoch))
 
-
-EXPIRY_WINDOW = 15 * 60
-"""Seconds. A token, role credentials or a client registration with less than this left is
-renewed before use: botocore's advisory refresh window and the AWS CLI v2's registration margin
-are both 15 minutes, so the tools agree on when a cached entry is stale."""
 
 CHAINED_ROLE_SECONDS = (900, 3600)
 """The ``duration_seconds`` a role assumed with role credentials may have (AssumeRole's lower bound;

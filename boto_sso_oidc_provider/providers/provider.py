@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.credentials import CredentialProvider, DeferredRefreshableCredentials
 
-from .options import Options
+from ..options import Options
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .role_credentials import RoleCredentialsManager
-    from .token import TokenManager
+    from ..caches.token import TokenManager
+    from ..credentials.role_credentials import RoleCredentialsManager
 
 __all__ = ["SSOOIDCCredentialProvider", "SSOOIDCTokenProvider"]
 
@@ -38,7 +38,7 @@ def _options(options: Options | None, core: Any) -> Options:
     # The clients follow the session's endpoint settings unless the caller chose a factory.
     import dataclasses
 
-    from ._clients import SessionClients
+    from .._clients import SessionClients
 
     options = options or Options()
     if options.client_factory is not None:
@@ -53,7 +53,7 @@ class SSOOIDCCredentialProvider(CredentialProvider):
     settings are used (a new botocore session if None); ``profile_name``
     defaults to that session's profile, resolved at load time (boto3.Session
     sets it on its botocore session after our initializer ran). ``options``
-    go to :class:`~.role_credentials.RoleCredentialsManager`.
+    go to :class:`~..credentials.role_credentials.RoleCredentialsManager`.
     """
 
     METHOD = "sso-oidc"
@@ -62,8 +62,8 @@ class SSOOIDCCredentialProvider(CredentialProvider):
 
     def __init__(self, profile_name: str | None = None, session: Any = None, *,
                  options: Options | None = None) -> None:
-        from . import _redaction
-        from ._clients import botocore_session
+        from .. import _redaction
+        from .._clients import botocore_session
 
         _redaction.install()  # the credentials this provider hands out never reach a log
         core = botocore_session(session, profile_name)
@@ -97,8 +97,8 @@ class SSOOIDCCredentialProvider(CredentialProvider):
     def _manager(self) -> RoleCredentialsManager | None:
         """The role-credential manager of the profile, or None if it does not ask for SSO role
         credentials (reads the config; no other I/O)."""
-        from .config import AWSConfig
-        from .role_credentials import RoleCredentialsManager
+        from ..config.reader import AWSConfig
+        from ..credentials.role_credentials import RoleCredentialsManager
 
         config = AWSConfig.load(self.session)
         profile = self._profile_name or config.default_profile()
@@ -129,15 +129,15 @@ class SSOOIDCTokenProvider:
 
     Only profiles with ``sso_session`` get a token (legacy profiles have no
     refreshable token, as in botocore); ``load_token()`` returns None for the
-    rest. ``options`` go to :class:`~.token.TokenManager`.
+    rest. ``options`` go to :class:`~..caches.token.TokenManager`.
     """
 
     METHOD = "sso"
 
     def __init__(self, session: Any = None, *, profile_name: str | None = None,
                  options: Options | None = None) -> None:
-        from . import _redaction
-        from ._clients import botocore_session
+        from .. import _redaction
+        from .._clients import botocore_session
 
         _redaction.install()  # the tokens this provider hands out never reach a log
         self._session = botocore_session(session, profile_name)
@@ -167,8 +167,8 @@ class SSOOIDCTokenProvider:
 
     def _manager(self) -> TokenManager | None:
         """The token manager of the profile's sso-session, or None if it has no ``sso_session``."""
-        from .config import AWSConfig
-        from .token import TokenManager
+        from ..caches.token import TokenManager
+        from ..config.reader import AWSConfig
 
         config = AWSConfig.load(self._session)
         profile = self._profile_name or config.default_profile()

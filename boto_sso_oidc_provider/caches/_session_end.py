@@ -1,4 +1,4 @@
-"""When an sso-session's login on this machine began, and so when the session ends at the latest.
+"""Step 4 of the flow: when an sso-session's login here began, so when the session ends at the latest.
 
 IAM Identity Center never says when a session ends: a token's ``expiresAt`` is
 the access token's hour, and a refresh token works until the session is over,
@@ -31,26 +31,20 @@ import json
 import os
 import time
 
-from ._layout import TIMESTAMP_FORMAT, cache_timestamp, login_record_file, sso_cache_dir, timestamp_shaped
+from ._freshness import SESSION_END_NOTICE, Freshness, epoch_of_timestamp, freshness
+from ._layout import cache_timestamp, login_record_file, sso_cache_dir
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:  # pragma: no cover
     from typing import Any
 
-__all__ = ["DEFAULT_SESSION_DURATION", "SESSION_WARNING", "read_record", "session_began",
+__all__ = ["read_record", "session_began",
            "login_record", "carried_record", "ends_by", "ending_notice"]
-
-DEFAULT_SESSION_DURATION = 8 * 3600.0
-"""Seconds: IAM Identity Center's default session duration (``boto_sso_oidc_session_duration``)."""
-
-SESSION_WARNING = 10 * 60.0
-"""Seconds: commands warn on stderr when the session ends, at the latest, within this."""
-
 
 
 def read_record(token_cache_key: str) -> dict[str, str] | None:
     """The login record of the sso-session with this token key, or None (absent or not ours)."""
-    from ._files import read_small_file
+    from .._files import read_small_file
 
     try:
         data = json.loads(read_small_file(login_record_file(token_cache_key)))
@@ -59,8 +53,8 @@ def read_record(token_cache_key: str) -> dict[str, str] | None:
     if not isinstance(data, dict) or not all(
             isinstance(data.get(key), str) for key in ("sessionBeganAt", "tokenExpiresAt")):
         return None
-    if not timestamp_shaped(data["sessionBeganAt"]):
-        return None  # compared as text below: only the canonical form compares right
+    if epoch_of_timestamp(data["sessionBeganAt"]) is None:
+        return None
     return data
 
 
@@ -70,7 +64,7 @@ def session_began(token_cache_key: str, record: dict[str, str] | None = None) ->
     record = read_record(token_cache_key) if record is None else record
     if record is None:
         return None
-    from ._files import read_small_file
+    from .._files import read_small_file
 
     try:
         token = json.loads(read_small_file(os.path.join(sso_cache_dir(), f"{token_cache_key}.json")))
@@ -94,36 +88,29 @@ def carried_record(record: dict[str, str], token_expires_at: str) -> dict[str, s
 def ends_by(began: str, duration: float) -> str | None:
     """The latest end of a session that began at ``began`` (None if ``duration`` is 0 or ``began``
     is not a cache timestamp)."""
-    if duration <= 0:
-        return None
-    import calendar  # not at import: the warm path needs it only to word a warning
-
-    try:
-        start = calendar.timegm(time.strptime(began, TIMESTAMP_FORMAT))
-    except (ValueError, OverflowError):
+    start = epoch_of_timestamp(began)
+    if duration <= 0 or start is None:
         return None
     return cache_timestamp(start + duration)
 
 
 def ending_notice(token_cache_key: str, *, duration: float, where: str, login_command: str,
                   now: float | None = None, record: dict[str, Any] | None = None) -> str | None:
-    """A one-line warning when the session ends, at the latest, within :data:`SESSION_WARNING`
-    (and has not ended by that bound already); None otherwise, or when the end is unknown."""
+    """A one-line warning when the session ends, at the latest, within
+    :data:`~._freshness.SESSION_END_NOTICE` (and has not ended by that bound already); None
+    otherwise, or when the end is unknown."""
     if duration <= 0:
         return None
     began = session_began(token_cache_key, record)
-    if began is None:
+    start = None if began is None else epoch_of_timestamp(began)
+    if began is None or start is None:
         return None
     now = time.time() if now is None else now
-    # began + duration in (now, now + SESSION_WARNING], compared as text (no parse on the warm path)
-    if not cache_timestamp(now - duration) < began <= cache_timestamp(now + SESSION_WARNING - duration):
+    if freshness(start + duration, now, SESSION_END_NOTICE) is not Freshness.STALE:
         return None
-    end = ends_by(began, duration)
-    if end is None:
-        return None
-    return (f"The SSO session of {where} ends by {_words(end)} at the latest (its login began "
-            f"{_words(began)}; boto_sso_oidc_session_duration = {duration:g} s). To go on past it, "
-            f"start a new session: {login_command} --force")
+    return (f"The SSO session of {where} ends by {_words(cache_timestamp(start + duration))} at the "
+            f"latest (its login began {_words(began)}; boto_sso_oidc_session_duration = "
+            f"{duration:g} s). To go on past it, start a new session: {login_command} --force")
 
 
 def _words(timestamp: str) -> str:

@@ -34,15 +34,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from ._clients import UNAUTHORIZED, ServiceRefused, TransientServiceError, call, renew_once
-from ._clock import Clock, format_timestamp, parse_timestamp, utc_now
-from ._interrupts import deliver_dropped_signal, signals_unwrapped
-from ._layout import EXPIRY_WINDOW, role_cache_dir
-from ._layout import role_cache_key as _role_cache_key
-from .cache import CacheEntry
-from .config import SSOProfileConfig, SSOSessionConfig
-from .options import Options
-from .token import TokenManager
+from .._clients import UNAUTHORIZED, ServiceRefused, TransientServiceError, call, renew_once
+from .._clock import Clock, format_timestamp, parse_timestamp, utc_now
+from .._interrupts import deliver_dropped_signal, signals_unwrapped
+from ..caches._entry import CacheEntry
+from ..caches._freshness import REFRESH_WINDOW, Freshness, freshness
+from ..caches._layout import role_cache_dir
+from ..caches._layout import role_cache_key as _role_cache_key
+from ..caches.token import TokenManager
+from ..config.reader import SSOProfileConfig, SSOSessionConfig
+from ..options import Options
 
 __all__ = ["RoleCredentials", "LockedCredentials", "RoleCredentialsManager", "role_cache_key",
            "role_credentials_entry", "delete_role_credentials"]
@@ -89,6 +90,10 @@ class RoleCredentials:
 
     def seconds_left(self, clock: Clock = utc_now) -> float:
         return (self.expiration - clock()).total_seconds()
+
+    def freshness(self, clock: Clock = utc_now, window: float = REFRESH_WINDOW) -> Freshness:
+        """FRESH, STALE (inside the refresh window) or EXPIRED (see :mod:`..caches._freshness`)."""
+        return freshness(self.expiration.timestamp(), clock().timestamp(), window)
 
     def to_cache(self) -> dict[str, Any]:
         """botocore's / the AWS CLI v2's cache file content."""
@@ -144,7 +149,7 @@ class RoleCredentials:
     @classmethod
     def _made(cls, access_key_id: str, secret_access_key: str, session_token: str,
               expiration: _dt.datetime, account_id: str | None) -> RoleCredentials:
-        from . import _redaction
+        from .. import _redaction
 
         _redaction.remember(secret_access_key, session_token)
         return cls(access_key_id, secret_access_key, session_token, expiration, account_id)
@@ -203,7 +208,8 @@ class LockedCredentials(Generic[_Prepared]):
         return self.entry.load(RoleCredentials.from_cache, "usable credentials")
 
     def _fresh(self, credentials: RoleCredentials | None) -> bool:
-        return credentials is not None and credentials.seconds_left(self._clock) > self.expiry_window
+        return (credentials is not None
+                and credentials.freshness(self._clock, self.expiry_window) is Freshness.FRESH)
 
     def _prepare(self) -> _Prepared:
         """What the renewal needs, got before the lock is taken."""
@@ -211,7 +217,7 @@ class LockedCredentials(Generic[_Prepared]):
 
     def _renew(self, prepared: _Prepared) -> tuple[RoleCredentials, dict[str, Any]]:
         """New credentials and the cache file content for them; raises
-        :class:`~._clients.TransientServiceError` for a failure worth trying again later."""
+        :class:`~.._clients.TransientServiceError` for a failure worth trying again later."""
         raise NotImplementedError
 
     def _unreachable(self, error: TransientServiceError) -> Exception:
@@ -240,7 +246,7 @@ class LockedCredentials(Generic[_Prepared]):
             try:
                 renewed, content = self._renew(prepared)
             except TransientServiceError as error:
-                if credentials is not None and credentials.seconds_left(self._clock) > 0:
+                if credentials is not None and credentials.freshness(self._clock).usable:
                     logger.warning("Could not renew the %s of profile %r (%s); using the cached "
                                    "ones, valid for %d more seconds.", self.entry.describe,
                                    self.profile_name, error.reason,
@@ -262,7 +268,7 @@ class RoleCredentialsManager(LockedCredentials[None]):
     """The role credentials of one SSO profile, behind their lock.
 
     ``token_manager`` defaults to a :class:`TokenManager` for the profile's
-    sso-session with the same ``options`` (see :class:`~.options.Options`).
+    sso-session with the same ``options`` (see :class:`~..options.Options`).
 
     :meth:`get` obtains a token through the token layer (refresh or login as
     the profile allows); if the portal refuses the token (revoked, logged out
@@ -276,7 +282,7 @@ class RoleCredentialsManager(LockedCredentials[None]):
 
     def __init__(self, profile: SSOProfileConfig, *, options: Options | None = None,
                  token_manager: TokenManager | None = None) -> None:
-        from . import _redaction
+        from .. import _redaction
 
         _redaction.install()  # this process now handles these credentials
         self.profile = profile
@@ -284,7 +290,7 @@ class RoleCredentialsManager(LockedCredentials[None]):
         self.token_manager = token_manager or TokenManager(profile.sso, options=options,
                                                            profile=profile.profile)
         self._clients = options.clients()
-        self.expiry_window = float(EXPIRY_WINDOW)
+        self.expiry_window = REFRESH_WINDOW
         self._clock = options.clock
         self.entry = role_credentials_entry(profile.sso, profile.account_id, profile.role_name,
                                             options.lock_timeout)
@@ -305,7 +311,7 @@ class RoleCredentialsManager(LockedCredentials[None]):
         return renewed, renewed.to_cache()
 
     def _unreachable(self, error: TransientServiceError) -> Exception:
-        from .exceptions import SSOProviderError
+        from ..exceptions import SSOProviderError
 
         return SSOProviderError(
             f'Could not get role credentials for profile "{self.profile.profile}" '
@@ -344,7 +350,7 @@ class RoleCredentialsManager(LockedCredentials[None]):
     # -- plumbing ------------------------------------------------------------------------------
 
     def _error(self, what: str, todo: str) -> Exception:
-        from .exceptions import RoleCredentialsError
+        from ..exceptions import RoleCredentialsError
 
         return RoleCredentialsError(
             f'Profile "{self.profile.profile}": {what}. {todo}.',

@@ -1,4 +1,4 @@
-"""Listing an organization at the service's pace: every account and its roles, through throttling.
+"""Step 5, for a whole organization: every account and its roles, at the service's pace.
 
 The SSO portal allows about 20 calls a second (IAM Identity Center's published
 quota; see :mod:`boto_sso_oidc_provider.emulator._throttle` for the sources) and
@@ -21,9 +21,9 @@ ListAccounts (every page) and ListAccountRoles (every page of every account):
 
 A failure that will not pass by waiting (a 4xx other than throttling, the
 deadline) raises :class:`ListingError` saying how far the listing got; a
-refused token raises :class:`~._clients.ServiceRefused` for the caller's
+refused token raises :class:`~.._clients.ServiceRefused` for the caller's
 renew-once loop. Nothing here caches, locks or writes: that is
-:mod:`boto_sso_oidc_provider.directory`'s.
+:mod:`boto_sso_oidc_provider.organizations.directory`'s.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._clients import UNAUTHORIZED, ServiceRefused, TransientServiceError, call
+from .._clients import UNAUTHORIZED, ServiceRefused, TransientServiceError, call
 
 __all__ = ["Pace", "ListingProgress", "ListingError", "Listing", "RateLimiter", "list_organization"]
 
@@ -286,9 +286,9 @@ def list_organization(client: Any, access_token: str, *, pace: Pace = Pace(),
     ``deadline_at`` (a ``clock`` time) ends the listing earlier than
     ``pace.deadline`` from now, when part of the deadline went elsewhere (a lock
     wait). ``client`` is an ``sso`` botocore client (best made with the
-    :data:`~._clients.BULK` profile). ``progress`` is called from the
+    :data:`~.._clients.BULK` profile). ``progress`` is called from the
     workers after each account. Raises :class:`ListingError` (deadline,
-    or a failure that will not pass) and :class:`~._clients.ServiceRefused`
+    or a failure that will not pass) and :class:`~.._clients.ServiceRefused`
     (``UnauthorizedException``: the token was refused).
     """
     started = clock()

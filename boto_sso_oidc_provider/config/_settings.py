@@ -1,8 +1,8 @@
-"""This package's own settings: their keys, old names and variables, and how a value is read.
+"""Step 1 of the flow: this package's own settings: keys, old names, variables, how a value is read.
 
-One definition, used by :mod:`~boto_sso_oidc_provider.config` (boto3, ``login``,
+One definition, used by :mod:`~boto_sso_oidc_provider.config.reader` (boto3, ``login``,
 ``status``, the full path of ``credential-process``) and by the warm path
-(:mod:`~boto_sso_oidc_provider._warm`), so that a value one of them refuses the
+(:mod:`~boto_sso_oidc_provider.credentials._warm`), so that a value one of them refuses the
 other refuses too. Standard library only and nothing but dictionaries: the warm
 path runs it at every ``credential-process`` start. A bad value raises
 :class:`SettingError`; the caller says where it is (a profile, an sso-session,
@@ -15,7 +15,8 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Iterable, Mapping
 
-__all__ = ["PREFIX", "ENABLED_KEY", "ENV_ENABLED", "SETTINGS", "KNOWN_KEYS", "SettingError",
+__all__ = ["DEFAULT_SESSION_DURATION", "PREFIX", "ENABLED_KEY", "ENV_ENABLED", "SETTINGS", "KNOWN_KEYS",
+           "SettingError",
            "switched_off", "parse", "source", "check_section", "check_environment",
            "is_own_key", "unknown_keys", "close_match"]
 
@@ -33,6 +34,9 @@ SETTINGS: dict[str, tuple[str, str | None, str]] = {
     "session_duration": ("boto_sso_oidc_session_duration", None, "BOTO_SSO_OIDC_SESSION_DURATION"),
 }
 """setting -> (its config key, the key's old name or None, its environment variable)."""
+
+DEFAULT_SESSION_DURATION = 8 * 3600.0
+"""Seconds: IAM Identity Center's default session duration (``boto_sso_oidc_session_duration``)."""
 
 KNOWN_KEYS = frozenset(name for key, alias, _ in SETTINGS.values() for name in (key, alias) if name)
 """Every config key of this package (old names included)."""

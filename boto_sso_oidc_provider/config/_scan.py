@@ -1,73 +1,75 @@
-"""The warm path: role credentials straight from the shared cache, without boto3 or botocore.
+"""Step 1 of the flow, fast: the few sections of the AWS config one profile needs, or "not sure".
 
-``credential-process`` runs once per AWS CLI command (or SDK start), so its
-start-up is felt every time. When botocore's role-credential cache
-(``~/.aws/cli/cache/<key>.json``, shared with the AWS CLI v2) holds
-credentials with more than :data:`~._layout.EXPIRY_WINDOW` left, this module answers
-from that file alone: it reads the AWS config with :mod:`configparser` (as
-botocore's loader does), computes the cache key exactly as botocore's
-``SSOCredentialFetcher`` does, and parses the file.
+The warm path (``credential-process``, ``export``, ``console``; see
+:mod:`~boto_sso_oidc_provider.credentials._warm`) must answer in a few milliseconds, without
+botocore. This module reads what it needs of the AWS config (and the shared credentials
+file) with :mod:`configparser`, as botocore's loader does, and says what botocore would make
+of one profile: a plain SSO role (:class:`WarmProfile`) or a role chain ending at one
+(:class:`WarmChain`). Whenever it cannot be sure it reads the profile as botocore does, it
+answers None, and the caller takes the full path (:class:`~.reader.AWSConfig`, botocore's own
+parse), which has the error messages. ``tests/config/`` proves the two agree.
 
-It promises only "these are the credentials botocore would use from cache";
-it never refreshes, never logs in, never writes. Whenever anything is not
-plain (no cache, credentials near expiry, a config or cache it does not
-fully understand), :func:`cached_process_output` returns None and the caller
-takes the full path (botocore's loader and
-:class:`~boto_sso_oidc_provider.role_credentials.RoleCredentialsManager`),
-which has the error messages. This module must stay cheap to import: the
-standard library only, and none of the package's heavier modules.
+Standard library only and cheap to import: it runs at every ``credential-process`` start.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import time
 
-from ._layout import (
-    CHAINED_ROLE_SECONDS,
-    EXPIRY_WINDOW,
-    assume_role_cache_key,
-    cache_timestamp,
-    role_cache_dir,
-    role_cache_key,
-    timestamp_shaped,
-    token_cache_key,
-)
+from ..caches._layout import CHAINED_ROLE_SECONDS
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:  # pragma: no cover
     import configparser
     from collections.abc import Mapping
-    from typing import Any
 
-__all__ = ["WarmProfile", "config_file", "credentials_file", "default_profile",
-           "read_profile", "profile_values", "role_cache_file", "role_chain_cache_file",
-           "cached_process_output", "cached_process_answer"]
+__all__ = ["WarmProfile", "WarmChain", "config_file", "credentials_file", "default_profile",
+           "section_names", "profile_values", "read_profile", "resolve"]
 
 _MAX_CONFIG_BYTES = 16 << 20
-
-_CREDENTIAL_KEYS = ("AccessKeyId", "SecretAccessKey", "SessionToken")
-
 
 
 class WarmProfile:
     """The parts of an SSO profile that name its role-credential cache entry."""
 
-    __slots__ = ("profile", "account_id", "role_name", "sso_session", "start_url")
+    __slots__ = ("profile", "account_id", "role_name", "sso_session", "start_url", "settings")
 
     def __init__(self, profile: str, account_id: str, role_name: str, *,
-                 sso_session: str | None, start_url: str | None) -> None:
+                 sso_session: str | None, start_url: str | None,
+                 settings: Mapping[str, str] | None = None) -> None:
         self.profile = profile
         self.account_id = account_id
         self.role_name = role_name
         self.sso_session = sso_session
         self.start_url = start_url
+        # the profile's keys over its sso-session's: where this package's settings are read
+        self.settings: Mapping[str, str] = settings or {}
 
     def __repr__(self) -> str:
         return (f"WarmProfile(profile={self.profile!r}, account_id={self.account_id!r}, "
                 f"role_name={self.role_name!r}, sso_session={self.sso_session!r}, "
                 f"start_url={self.start_url!r})")
+
+
+class WarmChain:
+    """A role chain (``role_arn`` + ``source_profile`` hops) ending at a plain SSO role profile:
+    the first hop's AssumeRole arguments (they name its cache entry) and the SSO role below."""
+
+    __slots__ = ("profile", "role_arn", "role_session_name", "external_id", "duration_seconds", "source")
+
+    def __init__(self, profile: str, role_arn: str, *, role_session_name: str | None,
+                 external_id: str | None, duration_seconds: int | None, source: WarmProfile) -> None:
+        self.profile = profile
+        self.role_arn = role_arn
+        self.role_session_name = role_session_name
+        self.external_id = external_id
+        self.duration_seconds = duration_seconds
+        self.source = source
+
+    def __repr__(self) -> str:
+        return (f"WarmChain(profile={self.profile!r}, role_arn={self.role_arn!r}, "
+                f"role_session_name={self.role_session_name!r}, external_id={self.external_id!r}, "
+                f"duration_seconds={self.duration_seconds!r}, source={self.source!r})")
 
 
 def config_file(environ: Mapping[str, str] | None = None) -> str:
@@ -110,7 +112,7 @@ def _section_name(section: str, prefix: str) -> str | None:
 def _parse(path: str) -> configparser.RawConfigParser | None:
     import configparser
 
-    from ._files import read_small_file
+    from .._files import read_small_file
 
     parser = configparser.RawConfigParser()
     try:
@@ -142,7 +144,7 @@ def _scan_sections(path: str, profile: str) \
     profile does not use are not looked at (whoever runs the helper, such as the AWS CLI,
     has parsed the file itself and would have stopped at them).
     """
-    from ._files import read_small_file
+    from .._files import read_small_file
 
     try:
         data = read_small_file(path, _MAX_CONFIG_BYTES)
@@ -263,6 +265,16 @@ def _credentials_file_has_sso_keys(*profiles: str) -> bool:
                for profile in profiles)
 
 
+def section_names(kind: str, path: str | None = None) -> list[str]:
+    """The names of the profiles (``kind`` "profile") or sso-sessions ("sso-session") in the
+    config file, as botocore maps them, sorted; none if it cannot be read."""
+    loaded = _load_sections(config_file() if path is None else path)
+    if loaded is None:
+        return []
+    profiles, sessions = loaded
+    return sorted(profiles if kind == "profile" else sessions)
+
+
 def profile_values(profile: str, path: str | None = None) -> dict[str, str] | None:
     """The keys of ``profile`` in the config file (only its section is parsed); None if the
     file cannot be read or has no such profile."""
@@ -277,13 +289,27 @@ def read_profile(profile: str, path: str | None = None) -> WarmProfile | None:
     unparseable file, an unknown profile, missing keys, a profile whose SSO
     keys disagree with its sso-session, a value of this package's settings the
     full path refuses, SSO keys in the credentials file, a ``role_arn`` profile
-    (see :func:`role_chain_cache_file`).
+    (see :func:`resolve`).
     """
     loaded = _scan_sections(config_file() if path is None else path, profile)
     if loaded is None or _credentials_file_has_sso_keys(profile):
         return None
     profiles, sessions = loaded
     return _sso_role(profile, profiles, sessions)
+
+
+def resolve(profile: str, path: str | None = None) -> WarmProfile | WarmChain | None:
+    """What botocore would make of ``profile``: a plain SSO role, a role chain ending at one, or
+    None when the scan cannot be sure (the full path then judges). The config file is read
+    once, and only the sections the profile needs are parsed."""
+    loaded = _scan_sections(config_file() if path is None else path, profile)
+    if loaded is None:
+        return None
+    profiles, sessions = loaded
+    if "role_arn" in profiles.get(profile, {}):
+        return _chain(profile, profiles, sessions)
+    role = _sso_role(profile, profiles, sessions)
+    return None if role is None or _credentials_file_has_sso_keys(profile) else role
 
 
 def _sso_role(profile: str, profiles: Mapping[str, Mapping[str, str]],
@@ -304,11 +330,13 @@ def _sso_role(profile: str, profiles: Mapping[str, Mapping[str, str]],
             return None
         if not _settings_usable(values, session):
             return None
-        return WarmProfile(profile, account_id, role_name, sso_session=session_name, start_url=None)
+        return WarmProfile(profile, account_id, role_name, sso_session=session_name, start_url=None,
+                           settings={**session, **values})
     start_url = values.get("sso_start_url")
     if not start_url or not values.get("sso_region") or not _settings_usable(values):
         return None
-    return WarmProfile(profile, account_id, role_name, sso_session=None, start_url=start_url)
+    return WarmProfile(profile, account_id, role_name, sso_session=None, start_url=start_url,
+                       settings=values)
 
 
 # -- this package's own settings ------------------------------------------------------------------
@@ -332,13 +360,6 @@ def _settings_usable(*sections: Mapping[str, str]) -> bool:
     return True
 
 
-def role_cache_file(profile: WarmProfile) -> str:
-    """The path of the profile's role-credential cache file (follows ``HOME`` now)."""
-    key = role_cache_key(profile.account_id, profile.role_name,
-                             sso_session=profile.sso_session, start_url=profile.start_url)
-    return os.path.join(role_cache_dir(), f"{key}.json")
-
-
 # -- role chains (role_arn + source_profile, ending at an SSO profile) ---------------------------
 
 # Hop keys the full path refuses or botocore treats otherwise: their profiles go there.
@@ -346,22 +367,12 @@ _UNPLAIN_HOP_KEYS = ("credential_source", "web_identity_token_file", "mfa_serial
                      "aws_access_key_id", "aws_secret_access_key", "credential_process")
 
 
-def role_chain_cache_file(profile: str, path: str | None = None) -> str | None:
-    """The assumed-role cache file of ``role_arn`` profile ``profile``, or None if not plainly there.
-
-    The chain is walked to its end as botocore validates it before reading the
-    cache: every hop names a defined ``source_profile``, no cycle, no hop the
-    full path refuses (``credential_source``, ``mfa_serial``, web identity,
-    static keys), ``duration_seconds`` within role chaining's hour, and the
-    last profile a plain SSO role profile. The key is botocore's
-    ``AssumeRoleCredentialFetcher`` one for the first hop's arguments.
-    """
-    loaded = _scan_sections(config_file() if path is None else path, profile)
-    return None if loaded is None else _chain_cache_file(profile, *loaded)
-
-
-def _chain_cache_file(profile: str, profiles: Mapping[str, Mapping[str, str]],
-                      sessions: Mapping[str, Mapping[str, str]]) -> str | None:
+def _chain(profile: str, profiles: Mapping[str, Mapping[str, str]],
+           sessions: Mapping[str, Mapping[str, str]]) -> WarmChain | None:
+    """``profile`` as a role chain botocore validates before reading its cache: every hop names a
+    defined ``source_profile``, no cycle, no hop the full path refuses (``credential_source``,
+    ``mfa_serial``, web identity, static keys), ``duration_seconds`` within role chaining's hour,
+    and the last profile a plain SSO role profile; else None."""
     top = profiles.get(profile)
     if top is None or "role_arn" not in top:
         return None
@@ -370,18 +381,18 @@ def _chain_cache_file(profile: str, profiles: Mapping[str, Mapping[str, str]],
     while "role_arn" in values:
         if any(key in values for key in _UNPLAIN_HOP_KEYS) or not _plain_duration(values):
             return None
-        source = values.get("source_profile")
-        if not source or source in chain or source not in profiles:
+        hop = values.get("source_profile")
+        if not hop or hop in chain or hop not in profiles:
             return None  # the full path names the missing key, the cycle or the undefined profile
-        chain.append(source)
-        values = profiles[source]
-    if _sso_role(chain[-1], profiles, sessions) is None or _credentials_file_has_sso_keys(*chain):
+        chain.append(hop)
+        values = profiles[hop]
+    source = _sso_role(chain[-1], profiles, sessions)
+    if source is None or _credentials_file_has_sso_keys(*chain):
         return None
     duration = top.get("duration_seconds")
-    key = assume_role_cache_key(top["role_arn"], role_session_name=top.get("role_session_name"),
-                                external_id=top.get("external_id"),
-                                duration_seconds=int(duration) if duration is not None else None)
-    return os.path.join(role_cache_dir(), f"{key}.json")
+    return WarmChain(profile, top["role_arn"], role_session_name=top.get("role_session_name"),
+                     external_id=top.get("external_id"),
+                     duration_seconds=int(duration) if duration is not None else None, source=source)
 
 
 def _plain_duration(values: Mapping[str, str]) -> bool:
@@ -394,124 +405,3 @@ def _plain_duration(values: Mapping[str, str]) -> bool:
     except ValueError:
         return False
     return CHAINED_ROLE_SECONDS[0] <= seconds <= CHAINED_ROLE_SECONDS[1]
-
-
-def _cache_file_of(profile: str) \
-        -> tuple[str, Mapping[str, str], Mapping[str, Mapping[str, str]]] | None:
-    """The file holding ``profile``'s credentials when it is plainly an SSO role or role chain
-    (the config file read once, and only the sections it needs parsed), with the SSO profile
-    it comes from (the profile, or the one its chain ends at) and the sso-sessions read."""
-    loaded = _scan_sections(config_file(), profile)
-    if loaded is None:
-        return None
-    profiles, sessions = loaded
-    if "role_arn" in profiles.get(profile, {}):
-        path = _chain_cache_file(profile, profiles, sessions)
-        sso_profile = profiles[profile]
-        while path is not None and "role_arn" in sso_profile:  # valid chain: ends at an SSO profile
-            sso_profile = profiles[sso_profile["source_profile"]]
-    else:
-        settings = _sso_role(profile, profiles, sessions)
-        path = None if settings is None or _credentials_file_has_sso_keys(profile) else \
-            role_cache_file(settings)
-        sso_profile = profiles.get(profile, {})
-    return None if path is None else (path, sso_profile, sessions)
-
-
-def _session_notice(profile: str, values: Mapping[str, str],
-                    sessions: Mapping[str, Mapping[str, str]]) -> str | None:
-    """The full path's warning that the session ends within minutes, worded the same."""
-    from ._session_end import DEFAULT_SESSION_DURATION, ending_notice
-    from ._settings import parse, source
-
-    name = values.get("sso_session")
-    merged = {**sessions.get(name, {}), **values} if name else values
-    key, raw = source(merged, "session_duration", os.environ)  # usable: _settings_usable said so
-    duration = DEFAULT_SESSION_DURATION if raw is None else float(parse("session_duration", key, raw))
-    where = f'sso-session "{name}"' if name else f'SSO start URL "{values.get("sso_start_url")}"'
-    return ending_notice(token_cache_key(name, merged.get("sso_start_url", "")), duration=duration,
-                         where=where, login_command=f"boto-sso-oidc login --profile {profile}")
-
-
-_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-
-
-def _real_date(year: int, month: int, day: int) -> bool:
-    """A day that exists in the proleptic Gregorian calendar (no datetime import: start-up time)."""
-    if year < 1 or not 1 <= month <= 12 or day < 1:
-        return False
-    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
-    return day <= _MONTH_DAYS[month - 1] + (1 if month == 2 and leap else 0)
-
-
-def _canonical_expiration(text: Any) -> str | None:
-    """``Expiration`` as ``YYYY-MM-DDTHH:MM:SSZ`` (what botocore, the AWS CLI v2 and this package
-    write); other forms other writers use are converted through :mod:`datetime`. None if unparseable."""
-    if not isinstance(text, str):
-        return None
-    if timestamp_shaped(text):
-        if (_real_date(int(text[0:4]), int(text[5:7]), int(text[8:10])) and text[11:13] < "24"
-                and text[14:16] < "60" and text[17:19] < "60"):
-            return text
-        return None  # 2099-02-30T00:00:00Z: the full path (and botocore) would reject it
-    from ._clock import format_timestamp, parse_timestamp
-
-    try:
-        return format_timestamp(parse_timestamp(text))
-    except (TypeError, ValueError):
-        return None
-
-
-def _process_output(data: Any, *, window: float) -> dict[str, Any] | None:
-    """``credential_process`` Version 1 JSON from a cache file's content, if fresh enough."""
-    if not isinstance(data, dict):
-        return None
-    credentials = data.get("Credentials")
-    if not isinstance(credentials, dict):
-        return None
-    values = [credentials.get(key) for key in _CREDENTIAL_KEYS]
-    if not all(isinstance(value, str) and value for value in values):
-        return None
-    expiration = _canonical_expiration(credentials.get("Expiration"))
-    if expiration is None:
-        return None
-    # Canonical UTC timestamps sort as text: compare with now + window, no datetime needed.
-    if expiration <= cache_timestamp(time.time() + window):
-        return None
-    output: dict[str, Any] = {"Version": 1}
-    output.update(zip(_CREDENTIAL_KEYS, values, strict=True))
-    output["Expiration"] = expiration
-    account_id = credentials.get("AccountId")
-    if isinstance(account_id, str) and account_id:
-        output["AccountId"] = account_id
-    return output
-
-
-def cached_process_output(profile: str, *, window: float = EXPIRY_WINDOW) -> dict[str, Any] | None:
-    """The profile's cached role credentials as ``credential_process`` JSON, or None.
-
-    None means "take the full path": the profile is not a plain SSO profile
-    or role chain here, there is no cache entry, it is unreadable, or it expires within
-    ``window`` seconds.
-    """
-    return cached_process_answer(profile, window=window)[0]
-
-
-def cached_process_answer(profile: str, *, window: float = EXPIRY_WINDOW) \
-        -> tuple[dict[str, Any] | None, str | None]:
-    """:func:`cached_process_output`, and the warning to show on stderr when the profile's SSO
-    session ends within minutes (None if not, or unknown, or if there is no cached output)."""
-    found = _cache_file_of(profile)
-    if found is None:
-        return None, None
-    path, sso_profile, sessions = found
-    from ._files import read_small_file
-
-    try:
-        data = json.loads(read_small_file(path))
-    except (OSError, ValueError, RecursionError):  # absent, not a file, not JSON, nested too deep
-        return None, None
-    output = _process_output(data, window=window)
-    if output is None:
-        return None, None  # the full path answers, and warns
-    return output, _session_notice(profile, sso_profile, sessions)

@@ -1,4 +1,4 @@
-"""Step 7 of the flow: putting the providers into boto3, botocore and aiobotocore sessions.
+"""Step 6 of the flow: putting the providers into boto3, botocore and aiobotocore sessions.
 
 Four ways, all ending in :func:`_install_into`:
 
@@ -61,6 +61,8 @@ _Mode = Literal["config", "always"]
 _lock = threading.Lock()
 # How each session got the providers: "always" (install) wins over "config" (the startup hook).
 _modes: weakref.WeakKeyDictionary[botocore.session.Session, _Mode] = weakref.WeakKeyDictionary()
+_on_broken: weakref.WeakKeyDictionary[botocore.session.Session, Callable[[BaseException], None]] = \
+    weakref.WeakKeyDictionary()
 _globally = False
 
 
@@ -73,28 +75,31 @@ def install(session: Any = None) -> None:
     for something that is not a session of the botocore family.
 
     Also starts redacting secrets from botocore's, urllib3's and this package's
-    log records, process-wide (:mod:`._redaction`): from here on this package
+    log records, process-wide (:mod:`.._redaction`): from here on this package
     handles credentials in this process, so its promise holds here too.
     """
-    from . import _redaction
+    from .. import _redaction
 
     _redaction.install()
     if session is None:
         _install_globally()
         return
-    from ._clients import botocore_session
+    from .._clients import botocore_session
 
     _install_into(botocore_session(session), always=True)
 
 
-def install_from_config(session: Any) -> None:
+def install_from_config(session: Any, *, on_broken: Callable[[BaseException], None]) -> None:
     """Give ``session`` the providers for the profiles whose config asks for them
     (``boto_sso_oidc_enabled = true``, or ``BOTO_SSO_OIDC_ENABLED=true``).
 
     The startup hook calls this for every new botocore session. Cheap: nothing
-    is read until the session builds its credential or token chain.
+    is read until the session builds its credential or token chain. ``on_broken`` is told
+    when the install turns out broken then (a module gone or unparsable): the session keeps
+    its own chain. The hook passes its one warning, so this module never imports the hook.
     """
     _install_into(session, always=False)
+    _on_broken[session] = on_broken
 
 
 def uninstall() -> None:
@@ -184,20 +189,20 @@ def _profile_gate(core: botocore.session.Session) -> Callable[[str], bool] | Non
     if _modes.get(core) == "always":
         return lambda profile: True
     try:
-        from .config import AWSConfig
-        from .exceptions import SSOConfigError
+        from ..config.reader import AWSConfig
+        from ..exceptions import SSOConfigError
     except (ImportError, SyntaxError) as error:
         # A broken install (a module gone or unparsable) must not break a program whose
         # profiles never use the plugin: the session's own chain, and the hook's one warning.
-        from _boto_sso_oidc_provider_startup import warn_broken
-
-        warn_broken(error)
+        report = _on_broken.get(core)
+        if report is not None:
+            report(error)
         return None
     try:
         config = AWSConfig.load(core)  # botocore has read the file already: no I/O
     except SSOConfigError:
         return None  # unparsable: botocore's own chain reports it, as it would without us
-    from .config import default_profile_name
+    from ..config.reader import default_profile_name
 
     config.warn_unknown_settings(default_profile_name(core))  # a misspelled boto_sso_oidc_enabled
     if not config.mentions_plugin():
@@ -233,7 +238,7 @@ def _credential_resolver(core: botocore.session.Session, kind: _Kind) -> Any:
     if gate is None:
         return resolver
     make = _provider_factory(core, kind)
-    from .config import default_profile_name
+    from ..config.reader import default_profile_name
 
     profile = default_profile_name(core)
     if gate(profile):
@@ -304,7 +309,7 @@ def _hide_own_keys(provider: Any) -> None:
     name = getattr(provider, "_profile_name", None)
     if getattr(provider, "METHOD", None) != "sso" or not callable(load) or not isinstance(name, str):
         return
-    from ._settings import is_own_key
+    from ..config._settings import is_own_key
 
     def without_own_keys() -> Any:
         config = load()
@@ -324,7 +329,7 @@ def _hide_own_keys(provider: Any) -> None:
 
 
 def _without_own(values: Any) -> dict[str, Any]:
-    from ._settings import is_own_key
+    from ..config._settings import is_own_key
 
     return {key: value for key, value in values.items() if not is_own_key(key)}
 
@@ -345,7 +350,7 @@ def _token_resolver(core: botocore.session.Session, kind: _Kind) -> Any:
     gate = _profile_gate(core)
     if gate is None:
         return chain
-    from .config import default_profile_name
+    from ..config.reader import default_profile_name
 
     if not gate(default_profile_name(core)):
         return chain

@@ -1,4 +1,4 @@
-"""Step 6 of the flow: chained roles, and the one way to get the credentials of any profile.
+"""Step 5 of the flow: chained roles, and the one way to get the credentials of any profile.
 
 A profile with ``role_arn`` and ``source_profile`` assumes its role (STS
 AssumeRole, through a botocore client signed with the source profile's
@@ -9,7 +9,7 @@ a profile; every command gets its credentials through it.
 
 Assumed-role credentials live where and as the AWS CLI keeps them:
 ``~/.aws/cli/cache/<key>.json``, under exactly botocore's
-``AssumeRoleCredentialFetcher`` key (:func:`~._layout.assume_role_cache_key`)
+``AssumeRoleCredentialFetcher`` key (:func:`~..caches._layout.assume_role_cache_key`)
 and in its format (the AssumeRole response: ``Credentials`` with
 ``Expiration`` and ``AccountId``, and ``AssumedRoleUser``), so the AWS CLI (v1
 and v2) and botocore with the CLI's cache use what this module cached, and
@@ -25,7 +25,7 @@ held while another is taken, so chains that share entries never deadlock.
 Limits: the key does not depend on the source profile (as in botocore): two
 profiles with the same ``role_arn`` and arguments share one entry. ``mfa_serial``
 and ``credential_source`` are refused (see
-:meth:`~.config.AWSConfig.credentials_profile`).
+:meth:`~..config.reader.AWSConfig.credentials_profile`).
 """
 
 from __future__ import annotations
@@ -35,11 +35,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
-from ._clients import ServiceRefused, TransientServiceError, botocore_session, call, create_client
-from ._layout import EXPIRY_WINDOW, role_cache_dir
-from .cache import CacheEntry
-from .config import AssumeRoleProfileConfig, AWSConfig, ProfileCredentialsConfig
-from .options import Options
+from .._clients import ServiceRefused, TransientServiceError, botocore_session, call, create_client
+from ..caches._entry import CacheEntry
+from ..caches._freshness import REFRESH_WINDOW
+from ..caches._layout import role_cache_dir
+from ..config.reader import AssumeRoleProfileConfig, AWSConfig, ProfileCredentialsConfig
+from ..options import Options
 from .role_credentials import LockedCredentials, RoleCredentials, RoleCredentialsManager
 
 __all__ = ["ProfileCredentials", "AssumedRoleCredentialsManager", "assumed_role_entry",
@@ -92,7 +93,7 @@ class AssumedRoleCredentialsManager(LockedCredentials[RoleCredentials]):
     def __init__(self, profile: AssumeRoleProfileConfig, source: ProfileCredentials, *,
                  options: Options | None = None, session: Any = None,
                  sts_profile: str | None = None) -> None:
-        from . import _redaction
+        from .. import _redaction
 
         _redaction.install()
         self.profile = profile
@@ -101,7 +102,7 @@ class AssumedRoleCredentialsManager(LockedCredentials[RoleCredentials]):
         self._session = session
         self._sts_profile = sts_profile or profile.profile
         self._clock = options.clock
-        self.expiry_window = float(EXPIRY_WINDOW)
+        self.expiry_window = REFRESH_WINDOW
         lock_timeout = options.lock_timeout
         if lock_timeout is None:
             lock_timeout = profile.sso_profile.sso.settings.lock_timeout
@@ -124,7 +125,7 @@ class AssumedRoleCredentialsManager(LockedCredentials[RoleCredentials]):
         return renewed, _cache_content(renewed, response)
 
     def _unreachable(self, error: TransientServiceError) -> Exception:
-        from .exceptions import SSOProviderError
+        from ..exceptions import SSOProviderError
 
         return SSOProviderError(
             f'Could not assume role {self.profile.role_arn} for profile "{self.profile.profile}" '
@@ -153,7 +154,7 @@ class AssumedRoleCredentialsManager(LockedCredentials[RoleCredentials]):
         try:
             response: dict[str, Any] = call(client.assume_role, refusals=_REFUSED, **params)
         except ServiceRefused as refused:
-            from .exceptions import RoleCredentialsError
+            from ..exceptions import RoleCredentialsError
 
             chain = " -> ".join(profile.chain)
             if refused.code in ("ExpiredToken", "InvalidClientTokenId"):

@@ -21,7 +21,7 @@ CreateToken call; N that need a login show one device authorization.
 This module only refreshes a token that a login cached, or logs in when
 allowed (:func:`login_allowed`); it never waits for a person who is not there.
 The public operations built on it (``login``, ``load_token``, ``logout``) are
-in :mod:`.sessions`.
+in :mod:`..sessions`.
 """
 
 from __future__ import annotations
@@ -34,18 +34,19 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._clients import ServiceRefused, TransientServiceError, call
-from ._clock import Clock, after, format_timestamp, parse_timestamp, utc_now
-from ._interaction import LoginPrompt, login_allowed
-from ._interrupts import deliver_dropped_signal, signals_unwrapped
-from ._layout import EXPIRY_WINDOW, login_cooldown_file, login_record_file, sso_cache_dir
-from .cache import CacheEntry, PreparedWrite
-from .config import SSOSessionConfig, login_command
-from .logins.registration import REFRESH_TOKEN_GRANT, Registration
-from .options import Options
+from .._clients import ServiceRefused, TransientServiceError, call
+from .._clock import Clock, after, format_timestamp, parse_timestamp, utc_now
+from .._interrupts import deliver_dropped_signal, signals_unwrapped
+from ..config.reader import SSOSessionConfig, login_command
+from ..logins._interaction import LoginPrompt, login_allowed
+from ..logins.registration import REFRESH_TOKEN_GRANT, Registration
+from ..options import Options
+from ._entry import CacheEntry, PreparedWrite
+from ._freshness import REFRESH_WINDOW, Freshness, freshness
+from ._layout import login_cooldown_file, login_record_file, sso_cache_dir
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .logins.device_authorization import TokenResponse
+    from ..logins.device_authorization import TokenResponse
 
 __all__ = ["SSOToken", "TokenManager"]
 
@@ -85,6 +86,10 @@ class SSOToken:
 
     def seconds_left(self, clock: Clock = utc_now) -> float:
         return (self.expires_at - clock()).total_seconds()
+
+    def freshness(self, clock: Clock = utc_now, window: float = REFRESH_WINDOW) -> Freshness:
+        """FRESH, STALE (inside the refresh window) or EXPIRED (see :mod:`._freshness`)."""
+        return freshness(self.expires_at.timestamp(), clock().timestamp(), window)
 
     def can_refresh(self, clock: Clock = utc_now) -> bool:
         """A refresh token and a registration that has not expired (botocore's rule)."""
@@ -134,7 +139,7 @@ class SSOToken:
             )
         except (KeyError, TypeError, ValueError):
             return None
-        from . import _redaction
+        from .. import _redaction
 
         _redaction.remember(token.access_token, token.refresh_token, token.client_secret)
         return token
@@ -144,21 +149,21 @@ class TokenManager:
     """The token of one sso-session (or legacy start URL), behind its lock.
 
     ``options`` say whether a login may start, how the person is prompted and
-    which clients to use (see :class:`~.options.Options`). ``profile`` is the
+    which clients to use (see :class:`~..options.Options`). ``profile`` is the
     profile the session was reached through, if any: messages name it in the
     login command they give.
     """
 
     def __init__(self, sso: SSOSessionConfig, *, options: Options | None = None,
                  profile: str | None = None) -> None:
-        from . import _interrupts, _redaction
+        from .. import _interrupts, _redaction
 
         _redaction.install()  # this process now handles this session's tokens
         _interrupts.keep_dropped_signals()  # and a signal must not vanish in a finalizer
         self.sso = sso
         self.options = options = options or Options()
         self.login_command = login_command(sso, profile)
-        self.refresh_window = float(EXPIRY_WINDOW)
+        self.refresh_window = REFRESH_WINDOW
         self._clock = options.clock
         self._clients = options.clients()
         self._open_browser = (sso.settings.open_browser if options.open_browser is None
@@ -187,7 +192,7 @@ class TokenManager:
 
     def _fresh(self, token: SSOToken | None, rejected: str | None) -> bool:
         return (token is not None and token.access_token != rejected
-                and token.seconds_left(self._clock) > self.refresh_window)
+                and token.freshness(self._clock, self.refresh_window) is Freshness.FRESH)
 
     # -- the single-flight entry point ---------------------------------------------------------
 
@@ -249,7 +254,7 @@ class TokenManager:
         """Sign out with SSO Logout (best effort) and delete the cached token. True if one was cached."""
         with self.entry.locked():
             token = self.cached()
-            if token is not None and token.seconds_left(self._clock) > 0:
+            if token is not None and token.freshness(self._clock).usable:
                 self._sso_logout(token)
             self._record.delete()  # the session is over
             return self.entry.delete()
@@ -263,7 +268,7 @@ class TokenManager:
         transient reason (throttling, 5xx, network) or cannot be saved, unless
         ``must`` (a service rejected it).
         """
-        usable_as_is = not must and token.seconds_left(self._clock) > 0
+        usable_as_is = not must and token.freshness(self._clock).usable
         if not token.can_refresh(self._clock):
             if usable_as_is:
                 return token
@@ -282,7 +287,7 @@ class TokenManager:
                                "token, valid for %d more seconds.", self.sso.display_name,
                                error.reason, token.seconds_left(self._clock))
                 return token
-            from .exceptions import SSOProviderError
+            from ..exceptions import SSOProviderError
 
             raise SSOProviderError(
                 f"Could not refresh the SSO token of {self.sso.display_name}: {error.reason}. "
@@ -298,7 +303,7 @@ class TokenManager:
                 logger.warning("%s; using the current token, valid for %d more seconds.",
                                message, token.seconds_left(self._clock))
                 return token
-            from .exceptions import SSOProviderError
+            from ..exceptions import SSOProviderError
 
             raise SSOProviderError(message + ".") from None
 
@@ -310,11 +315,11 @@ class TokenManager:
         if current is not None and (current.refresh_token, current.access_token) != (
                 token.refresh_token, token.access_token):
             logger.info("Another program renewed the token of %s meanwhile", self.sso.display_name)
-            return current if current.seconds_left(self._clock) > 0 else None
+            return current if current.freshness(self._clock).usable else None
         token = replace(current or token, refresh_token=None)
         self.entry.write(token.to_cache())
         self._record.delete()  # the session is over: its record says nothing any more
-        if usable_as_is and token.seconds_left(self._clock) > 0:
+        if usable_as_is and token.freshness(self._clock).usable:
             logger.warning("The SSO session of %s has ended; its last access token is valid "
                            "for %d more seconds. Log in again: %s", self.sso.display_name,
                            token.seconds_left(self._clock), self.login_command)
@@ -328,7 +333,7 @@ class TokenManager:
         request is sent), and the request-and-write runs to completion even if Ctrl-C or an
         application's SIGTERM exception arrives meanwhile (re-raised afterwards).
         """
-        from ._interrupts import run_to_completion
+        from .._interrupts import run_to_completion
 
         client = self._oidc()  # made first: the critical section is the request and the write
         try:
@@ -356,7 +361,7 @@ class TokenManager:
                 raise _RefreshRefused(refused.code) from None
             logger.info("The refresh token of %s was refused (%s)", self.sso.display_name, refused.code)
             raise _SessionEnded() from None
-        from .logins.device_authorization import TokenResponse
+        from ..logins.device_authorization import TokenResponse
 
         result = TokenResponse.from_response(response)
         renewed = replace(
@@ -431,7 +436,7 @@ class TokenManager:
     def _login_allowed(self) -> bool:
         if self.options.allow_login is not None:
             return self.options.allow_login
-        from ._interaction import browser_available
+        from ..logins._interaction import browser_available
 
         return login_allowed(self.sso.settings.auto_login, self._environ,
                              browser_opens=self._open_browser and browser_available(self._environ))
@@ -440,7 +445,7 @@ class TokenManager:
         """A login nobody asked for, unless one was denied, timed out or abandoned less than
         ``boto_sso_oidc_login_cooldown`` ago: then every caller fails at once (no new prompt,
         no browser tab per caller) until that time or an explicit login."""
-        from .exceptions import (
+        from ..exceptions import (
             AuthorizationDeniedError,
             AuthorizationTimeoutError,
             DeviceAuthorizationDeniedError,
@@ -479,7 +484,7 @@ class TokenManager:
             raise
 
     def _login_required(self, token: SSOToken | None, rejected: bool) -> Exception:
-        from .exceptions import SSOLoginRequiredError
+        from ..exceptions import SSOLoginRequiredError
 
         if token is None:
             state = "There is no cached SSO token for"
@@ -498,7 +503,7 @@ class TokenManager:
         """The one place the login flow is chosen, as the AWS CLI v2 chooses it, plus: the
         device flow where no browser can be opened here (unless a redirect port is fixed:
         the person forwards it to a browser elsewhere)."""
-        from ._interaction import browser_available
+        from ..logins._interaction import browser_available
 
         use_device_code = (self.sso.settings.use_device_code if self.options.use_device_code is None
                            else self.options.use_device_code)
@@ -514,9 +519,9 @@ class TokenManager:
         the flow cancels it with the cache as it was (the previous session, if any, goes
         on); once the service has issued the token, the write is finished first.
         """
-        from ._interrupts import run_to_completion
-        from .exceptions import SSOProviderError
-        from .logins._flows import log_in
+        from .._interrupts import run_to_completion
+        from ..exceptions import SSOProviderError
+        from ..logins._flows import log_in
 
         try:
             pending = self.entry.prepared_write()

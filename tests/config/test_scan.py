@@ -1,7 +1,7 @@
 """A config of thousands of profiles costs the warm path and the plugin nothing for the unrelated ones.
 
 The warm path (``credential-process`` from cache) reads only the sections a profile needs
-(``_warm._scan_sections``); for every file botocore's parser accepts, what it finds is what the
+(``_scan._scan_sections``); for every file botocore's parser accepts, what it finds is what the
 full parse finds. With the plugin active, botocore's own config parse runs no more often than
 without it. The timing is bench/credential_process.py's (a 36,000-line config beside the small one).
 """
@@ -16,12 +16,12 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from boto_sso_oidc_provider import _warm
+from boto_sso_oidc_provider.config import _scan
 from boto_sso_oidc_provider.emulator import sso_config
-from boto_sso_oidc_provider.generate import Assignment, generated_sections
+from boto_sso_oidc_provider.organizations.generate import Assignment, generated_sections
 
-from .cli_helpers import login
-from .conftest import REPO, subprocess_env
+from ..cli_helpers import login
+from ..conftest import REPO, subprocess_env
 
 LINES = [
     "[profile dev]", "[profile  dev]", '[profile "dev"]', "[default]", "[profile default]",
@@ -48,13 +48,13 @@ def _write(text: str) -> str:
 def test_the_scan_finds_what_the_full_parse_finds(lines: list[str], profile: str) -> None:
     path = _write("\n".join(lines) + "\n")
     try:
-        full = _warm._load_sections(path)
-        scanned = _warm._scan_sections(path, profile)
+        full = _scan._load_sections(path)
+        scanned = _scan._scan_sections(path, profile)
         if full is None:  # a file botocore refuses: the helper's caller stopped at it already
             return
         assert scanned is not None
-        assert _warm._sso_role(profile, *scanned).__repr__() == _warm._sso_role(profile, *full).__repr__()
-        assert _warm._chain_cache_file(profile, *scanned) == _warm._chain_cache_file(profile, *full)
+        assert _scan._sso_role(profile, *scanned).__repr__() == _scan._sso_role(profile, *full).__repr__()
+        assert repr(_scan._chain(profile, *scanned)) == repr(_scan._chain(profile, *full))
         assert scanned[0].get(profile) == full[0].get(profile)
     finally:
         Path(path).unlink()
@@ -71,10 +71,10 @@ def _big_config(profiles: int) -> str:
 def test_the_scan_of_a_generated_config_reads_two_sections(tmp_path):
     config = tmp_path / "config"
     config.write_text(_big_config(6000))
-    full = _warm._load_sections(str(config))
+    full = _scan._load_sections(str(config))
     assert full is not None
     for name in ("dev", "Account-01234.Billing", "Account-00000.AdministratorAccess"):
-        profiles, sessions = _warm._scan_sections(str(config), name) or ({}, {})
+        profiles, sessions = _scan._scan_sections(str(config), name) or ({}, {})
         assert profiles == {name: full[0][name]} and sessions == {"emulator": full[1]["emulator"]}
 
 
