@@ -7,9 +7,8 @@ signals ask a process to stop and how to stop a child, where the person's termin
 a command line is split. No other module names a POSIX-only or Windows-only attribute
 (``signal.SIGHUP``, ``os.O_NOFOLLOW``, ``os.getuid``...).
 
-Cheap to import, and only the standard library at import (the warm path imports it): ``ctypes``,
-``time``, ``subprocess`` (and botocore's splitter) are imported inside the few functions that
-need them, on the platform that does.
+Standard library only and cheap to import (the warm path imports it): ``ctypes``, ``time`` and
+``subprocess`` are imported inside the few functions that need them, on the platform that does.
 
 What Windows gets, and what it cannot:
 
@@ -39,14 +38,18 @@ import sys
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
     import subprocess
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
     from typing import IO, Any
 
-__all__ = ["WINDOWS", "HOME_VARIABLE", "home_environment", "open_no_follow", "replace",
-           "REPLACE_PATIENCE", "make_private_dir", "restrict_to_owner", "owner_only_acl", "termination_signals",
-           "forwarded_signals", "terminal_signals", "stop_child", "kill_with_this_process",
-           "open_terminal", "has_terminal",
-           "split_command_line", "join_command_line", "console_script_name", "console_script_dirs"]
+__all__ = [
+    "WINDOWS", "HOME_VARIABLE", "home_environment",
+    "NONBLOCK", "open_no_follow", "keep_mode", "sync_file", "replace", "REPLACE_PATIENCE",
+    "make_private_dir", "restrict_to_owner", "owner_only_acl", "sharing_problem",
+    "termination_signals", "forwarded_signals", "terminal_sent", "signal_main_thread",
+    "start_bound_child", "stop_child",
+    "open_terminal", "has_terminal", "has_display",
+    "split_command_line", "join_command_line", "console_script_name", "console_script_dirs",
+]
 
 WINDOWS = sys.platform == "win32"
 
@@ -82,7 +85,7 @@ def open_no_follow(path: str | os.PathLike[str], flags: int, mode: int = 0o600) 
     :class:`FileNotFoundError` (the file that was looked at is gone), as an open of a path
     that vanished does.
     """
-    if not WINDOWS:
+    if sys.platform != "win32":
         return os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
     try:
         before: os.stat_result | None = os.lstat(path)
@@ -103,6 +106,29 @@ def open_no_follow(path: str | os.PathLike[str], flags: int, mode: int = 0o600) 
         os.close(fd)
         raise
     return fd
+
+
+NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+"""``os.open`` flag: opening a FIFO with no writer returns at once (POSIX; Windows has no FIFOs
+in the file system, and no flag)."""
+
+
+def keep_mode(fd: int, mode: int) -> None:
+    """Give the open file ``fd`` the POSIX ``mode`` of the file it will replace (an edited config
+    keeps its mode). Windows: nothing (the mode is only a read-only flag there; the new file
+    has its folder's ACL, as the old one had)."""
+    if sys.platform != "win32":
+        os.fchmod(fd, mode)
+
+
+def sync_file(path: str | os.PathLike[str]) -> None:
+    """Make the content of the closed file ``path`` durable (``fsync``); Windows needs a handle
+    opened for writing to flush one. Raises :class:`OSError`."""
+    fd = os.open(path, (os.O_RDWR | getattr(os, "O_BINARY", 0)) if WINDOWS else os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 # -- replacing a file another process may be reading ----------------------------------------------
@@ -126,7 +152,7 @@ def replace(source: str | os.PathLike[str], target: str | os.PathLike[str], *,
     sharing error: it is tried again, with short pauses, for up to ``patience`` seconds, and the
     last error is raised only then (``source`` is left as it is, for the caller to remove).
     """
-    if not WINDOWS:
+    if sys.platform != "win32":
         os.replace(source, target)
         return
     import time
@@ -157,7 +183,7 @@ def make_private_dir(path: str | os.PathLike[str]) -> None:
     as ``os.mkdir`` does.
     """
     os.mkdir(path, 0o700)
-    if WINDOWS:
+    if sys.platform == "win32":
         try:
             _set_owner_only_acl(str(path), inherit=True)
         except OSError:
@@ -173,10 +199,24 @@ def restrict_to_owner(path: str | os.PathLike[str]) -> None:
     """Make the existing file ``path`` readable and writable by its owner only: mode 0600 on POSIX;
     on Windows the protected ACL of :func:`make_private_dir` (the user, SYSTEM, Administrators).
     Raises :class:`OSError`."""
-    if WINDOWS:
+    if sys.platform == "win32":
         _set_owner_only_acl(str(path), inherit=False)
     else:
         os.chmod(path, 0o600)
+
+
+def sharing_problem(info: os.stat_result, *, directory: bool = False) -> str | None:
+    """What opens a file (or ``directory``) that should be the user's alone to others, from its
+    ``stat``: another owner, or a mode that lets others read a file or write a directory; None if
+    nothing. POSIX only: on Windows the mode says nothing and this answers None (this package sets
+    ACLs on what it creates, and does not check others')."""
+    if sys.platform == "win32":
+        return None
+    if info.st_uid != os.getuid():
+        return f"belongs to another user (uid {info.st_uid})"
+    if info.st_mode & (0o022 if directory else 0o077):
+        return f"can be {'written' if directory else 'read'} by other users (mode {info.st_mode & 0o777:o})"
+    return None
 
 
 def _owner_only_sddl(user_sid: str, inherit: bool) -> str:
@@ -194,7 +234,7 @@ def _win32() -> tuple[Any, Any]:
     advapi32 = ctypes.WinDLL("advapi32", use_last_error=True)  # type: ignore[attr-defined,unused-ignore]
     kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined,unused-ignore]
     pointer, handle, dword, out = ctypes.c_void_p, wintypes.HANDLE, wintypes.DWORD, ctypes.POINTER
-    for function, argtypes, restype in (
+    prototypes: list[tuple[Any, list[Any], Any]] = [
         (kernel32.GetCurrentProcess, [], handle),
         (kernel32.CloseHandle, [handle], wintypes.BOOL),
         (kernel32.LocalFree, [pointer], pointer),
@@ -212,7 +252,8 @@ def _win32() -> tuple[Any, Any]:
         (advapi32.GetNamedSecurityInfoW,
          [wintypes.LPWSTR, ctypes.c_int, dword, pointer, pointer, out(pointer), pointer, out(pointer)],
          dword),
-    ):
+    ]
+    for function, argtypes, restype in prototypes:
         function.argtypes, function.restype = argtypes, restype
     return advapi32, kernel32
 
@@ -231,7 +272,8 @@ def _current_user_sid() -> str:
 
     advapi32, kernel32 = _win32()
     token = wintypes.HANDLE()
-    _check(advapi32.OpenProcessToken(kernel32.GetCurrentProcess(), 0x0008, ctypes.byref(token)))  # TOKEN_QUERY
+    token_query = 0x0008
+    _check(advapi32.OpenProcessToken(kernel32.GetCurrentProcess(), token_query, ctypes.byref(token)))
     try:
         size = wintypes.DWORD(0)
         advapi32.GetTokenInformation(token, 1, None, 0, ctypes.byref(size))  # 1: TokenUser
@@ -277,7 +319,7 @@ def _set_owner_only_acl(path: str, inherit: bool) -> None:
 def owner_only_acl(path: str | os.PathLike[str]) -> str | None:
     """The DACL of ``path`` in SDDL (Windows), to check what :func:`make_private_dir` did;
     None on POSIX, where the mode says it."""
-    if not WINDOWS:
+    if sys.platform != "win32":
         return None
     import ctypes
     from ctypes import wintypes
@@ -302,35 +344,104 @@ def owner_only_acl(path: str | os.PathLike[str]) -> str | None:
 
 # -- stop signals and children --------------------------------------------------------------------
 
-def termination_signals() -> tuple[int, ...]:
-    """The signals that ask this process to stop cleanly (Ctrl-C's SIGINT aside): SIGTERM, and on
-    Windows SIGBREAK (Ctrl-Break, the console's other stop key). The CLI turns them into exit
-    143."""
-    import signal
+def _signals(names: tuple[str, ...]) -> tuple[int, ...]:
+    try:  # the builtin module: `signal` would import enum, which the warm path never needs
+        import _signal as signal_module
+    except ImportError:  # pragma: no cover - other interpreters
+        import signal as signal_module
+    return tuple(int(getattr(signal_module, name)) for name in names)
 
-    names = ("SIGTERM", "SIGBREAK") if WINDOWS else ("SIGTERM",)
-    return tuple(int(getattr(signal, name)) for name in names)
+
+def termination_signals() -> tuple[int, ...]:
+    """The signals that ask this process to stop cleanly, Ctrl-C's SIGINT aside: SIGTERM, and on
+    Windows SIGBREAK too (Ctrl-Break, the console's other stop key). The CLI exits 143 on them."""
+    return _signals(("SIGTERM", "SIGBREAK") if WINDOWS else ("SIGTERM",))
 
 
 def forwarded_signals() -> tuple[int, ...]:
-    """The signals ``exec`` and ``serve`` pass on to their child. POSIX: SIGTERM, SIGHUP, SIGUSR1,
-    SIGUSR2, SIGINT and SIGQUIT. Windows: none (Ctrl-C and Ctrl-Break reach every process of the
-    console, the child's included, by themselves); SIGINT and SIGBREAK are still caught, so the
-    parent waits for its child instead of dying first."""
+    """The signals ``exec`` catches to pass on to its child. POSIX: SIGTERM, SIGHUP, SIGUSR1,
+    SIGUSR2, SIGINT and SIGQUIT. Windows: SIGINT and SIGBREAK, the console's Ctrl-C and
+    Ctrl-Break, which the console gives every process attached to it, the child's included
+    (:func:`terminal_sent`): ``exec`` catches them so as to outlive its child, not to resend."""
+    return _signals(("SIGINT", "SIGBREAK") if WINDOWS else (
+        "SIGTERM", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGINT", "SIGQUIT"))
+
+
+def terminal_sent(signum: int) -> bool:
+    """Did the terminal send ``signum`` to every process in it, a child in the foreground included
+    (so that passing it on would deliver it twice)? POSIX: SIGINT or SIGQUIT while this process
+    is in the terminal's foreground process group. Windows: Ctrl-C and Ctrl-Break always (a
+    console event reaches every process attached to the console)."""
+    if sys.platform == "win32":
+        return signum in _signals(("SIGINT", "SIGBREAK"))
+    if signum not in _signals(("SIGINT", "SIGQUIT")):
+        return False
+    try:
+        fd = os.open("/dev/tty", os.O_RDONLY | os.O_NOCTTY)
+    except OSError:
+        return False
+    try:
+        return os.tcgetpgrp(fd) == os.getpgrp()
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def signal_main_thread(signum: int) -> None:
+    """Deliver ``signum`` again so that its handler runs in the main thread, from any thread:
+    ``pthread_kill`` to the main thread on POSIX (it also ends a blocking wait there);
+    ``raise_signal`` on Windows (the C handler only notes it; Python runs the handler in the
+    main thread). Raises :class:`OSError` or :class:`ValueError` as those do."""
     import signal
+    import threading
 
-    names = ("SIGINT", "SIGBREAK") if WINDOWS else (
-        "SIGTERM", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGINT", "SIGQUIT")
-    return tuple(int(getattr(signal, name)) for name in names)
+    if sys.platform == "win32":
+        signal.raise_signal(signum)
+    else:
+        signal.pthread_kill(threading.main_thread().ident or 0, signum)
 
 
-def terminal_signals() -> tuple[int, ...]:
-    """The signals a terminal sends to its whole foreground group (so a child got them too):
-    SIGINT and SIGQUIT; Ctrl-C and Ctrl-Break on Windows."""
-    import signal
+def start_bound_child(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """Start ``command`` (its standard streams are this process's) so that it does not outlive
+    this process, however this one ends.
 
-    names = ("SIGINT", "SIGBREAK") if WINDOWS else ("SIGINT", "SIGQUIT")
-    return tuple(int(getattr(signal, name)) for name in names)
+    Linux: its parent-death signal is SIGTERM (``prctl(PR_SET_PDEATHSIG)``), so it gets
+    SIGTERM even when this process is SIGKILLed. Windows: it runs in a job object that kills
+    its processes when the job's last handle closes, which is when this process ends, even by
+    ``taskkill /F``. Elsewhere (macOS): nothing. Raises :class:`OSError` as ``Popen`` does.
+    """
+    import subprocess as _subprocess
+
+    process = _subprocess.Popen(command, env=env, preexec_fn=_parent_death_signal())
+    if sys.platform == "win32":
+        _kill_with_this_process(process)
+    return process
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _parent_death_signal() -> Callable[[], None] | None:
+    # The C function is looked up before the fork: the child only makes system calls (nothing
+    # that could wait for a lock another thread of this process held).
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    sigterm = _signals(("SIGTERM",))[0]
+    parent = os.getpid()
+
+    def in_child() -> None:
+        prctl(_PR_SET_PDEATHSIG, sigterm, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before the signal was armed
+            os.kill(os.getpid(), sigterm)
+
+    return in_child
 
 
 def stop_child(process: subprocess.Popen[bytes] | subprocess.Popen[str], grace: float) -> int:
@@ -343,7 +454,7 @@ def stop_child(process: subprocess.Popen[bytes] | subprocess.Popen[str], grace: 
 
     if process.poll() is not None:
         return int(process.returncode)
-    if not WINDOWS:
+    if sys.platform != "win32":
         process.terminate()
         try:
             return int(process.wait(grace))
@@ -353,17 +464,16 @@ def stop_child(process: subprocess.Popen[bytes] | subprocess.Popen[str], grace: 
     return int(process.wait())
 
 
-def kill_with_this_process(process: subprocess.Popen[bytes] | subprocess.Popen[str]) -> None:
-    """Make ``process`` end when this process ends, however it ends (``taskkill /F`` included):
-    on Windows a job object that kills its processes when its last handle closes; on POSIX
-    nothing here (``exec`` asks Linux for a parent-death signal in the child)."""
-    if not WINDOWS:
-        return
+def _kill_with_this_process(process: subprocess.Popen[bytes]) -> None:
     import ctypes
     from ctypes import wintypes
 
     kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined,unused-ignore]
+    kernel32.CreateJobObjectW.argtypes = [ctypes.c_void_p, wintypes.LPCWSTR]
     kernel32.CreateJobObjectW.restype = wintypes.HANDLE
+    kernel32.SetInformationJobObject.argtypes = [wintypes.HANDLE, ctypes.c_int, ctypes.c_void_p,
+                                                 wintypes.DWORD]
+    kernel32.AssignProcessToJobObject.argtypes = [wintypes.HANDLE, wintypes.HANDLE]
     job = kernel32.CreateJobObjectW(None, None)
     if not job:
         return
@@ -386,15 +496,16 @@ def kill_with_this_process(process: subprocess.Popen[bytes] | subprocess.Popen[s
     kernel32.SetInformationJobObject(job, extended_limit_information, ctypes.byref(info),
                                      ctypes.sizeof(info))
     # The job handle is never closed: it closes when this process ends, which ends the child.
-    kernel32.AssignProcessToJobObject(job, wintypes.HANDLE(int(process._handle)))  # type: ignore[attr-defined,union-attr]
+    kernel32.AssignProcessToJobObject(job, int(process._handle))  # type: ignore[attr-defined]
 
 
 # -- the person's terminal ------------------------------------------------------------------------
 
 def open_terminal() -> tuple[IO[str], IO[str]] | None:
-    """The person's terminal when the standard streams are not it, to read from and to write to:
-    ``/dev/tty`` on POSIX, the console (``CONIN$``, ``CONOUT$``) on Windows; None if there is none."""
-    if WINDOWS:
+    """The person's terminal when the standard streams are not it: a stream to read answers from
+    and one to write questions to (the caller closes both). ``/dev/tty`` on POSIX, the console
+    (``CONIN$``, ``CONOUT$``) on Windows; None if there is none (a service, a pipe, CI)."""
+    if sys.platform == "win32":
         try:
             reader = open("CONIN$", encoding="utf-8")  # noqa: SIM115 - the caller closes both
         except OSError:
@@ -409,23 +520,20 @@ def open_terminal() -> tuple[IO[str], IO[str]] | None:
         fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
     except OSError:
         return None
-    import io
-
-    stream = io.TextIOWrapper(io.FileIO(fd, "r+"), encoding="utf-8", line_buffering=True,
-                              write_through=True)
-    return stream, stream
+    # A terminal is not seekable: one stream to read and one (a duplicate fd) to write.
+    return os.fdopen(fd, "r", encoding="utf-8"), os.fdopen(os.dup(fd), "w", encoding="utf-8")
 
 
 def has_terminal() -> bool:
     """Whether this process can reach a terminal a person could be looking at, though its standard
-    streams are redirected: a controlling terminal (POSIX) or a console window (Windows)."""
-    if WINDOWS:
-        import ctypes
-
-        try:
-            return bool(ctypes.WinDLL("kernel32").GetConsoleWindow())  # type: ignore[attr-defined,unused-ignore]
-        except (OSError, AttributeError):
+    streams are redirected: a controlling terminal (POSIX) or a console (Windows)."""
+    if sys.platform == "win32":
+        streams = open_terminal()
+        if streams is None:
             return False
+        for stream in streams:
+            stream.close()
+        return True
     try:
         fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
     except OSError:
@@ -434,19 +542,57 @@ def has_terminal() -> bool:
     return True
 
 
+def has_display(environ: Mapping[str, str]) -> bool:
+    """Whether a browser opened by this process would appear in front of the person. Linux and the
+    BSDs: a ``DISPLAY`` or ``WAYLAND_DISPLAY``. macOS and Windows always have a screen, but it is
+    not the person's when they came in over SSH (``SSH_CONNECTION``, ``SSH_CLIENT`` or ``SSH_TTY``
+    set, as OpenSSH sets them on both)."""
+    if sys.platform in ("darwin", "win32"):
+        return not any(environ.get(name) for name in ("SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY"))
+    return bool(environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"))
+
+
 # -- command lines --------------------------------------------------------------------------------
 
-def split_command_line(line: str) -> list[str]:
-    """``line`` split into arguments as botocore splits ``credential_process`` here (its
-    ``compat_shell_split``): POSIX shell rules, or Windows' C runtime rules (double quotes only;
-    backslashes literal except before a quote). Raises :class:`ValueError` on an open quote."""
-    if not WINDOWS:
+def split_command_line(line: str, *, windows: bool = WINDOWS) -> list[str]:
+    """``line`` split into arguments as botocore's ``compat_shell_split`` splits ``credential_process``
+    here (or on Windows, with ``windows``): POSIX shell rules (``shlex``), or the Windows C
+    runtime's (only space and tab separate, only double quotes quote, backslashes are literal
+    except in a run that ends at a double quote). Raises :class:`ValueError` on an open quote."""
+    if not windows:
         import shlex
 
         return shlex.split(line)
-    from botocore.compat import compat_shell_split
-
-    return list(compat_shell_split(line, "win32"))
+    arguments: list[str] = []
+    current: list[str] = []
+    quoted = started = False
+    backslashes = 0
+    for char in line:
+        if char == "\\":
+            backslashes += 1
+            continue
+        if char == '"':
+            current.append("\\" * (backslashes // 2))
+            if backslashes % 2:
+                current.append('"')
+            else:
+                quoted, started = not quoted, True
+            backslashes = 0
+            continue
+        current.append("\\" * backslashes)
+        backslashes = 0
+        if char in " \t" and not quoted:
+            if started or "".join(current):
+                arguments.append("".join(current))
+            current, started = [], False
+            continue
+        current.append(char)
+    if quoted:
+        raise ValueError(f"No closing quotation in string: {line}")
+    current.append("\\" * backslashes)
+    if started or "".join(current):
+        arguments.append("".join(current))
+    return arguments
 
 
 def join_command_line(argv: list[str] | tuple[str, ...], *, windows: bool = WINDOWS) -> str:

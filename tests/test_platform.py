@@ -182,9 +182,9 @@ def test_the_stop_signals_exist_here():
 
     known = {int(value) for name, value in vars(signal).items() if name.startswith("SIG") and
              not name.startswith("SIG_")}
-    for signals in (_platform.termination_signals(), _platform.forwarded_signals(),
-                    _platform.terminal_signals()):
+    for signals in (_platform.termination_signals(), _platform.forwarded_signals()):
         assert signals and set(signals) <= known
+    assert _platform.terminal_sent(int(signal.SIGINT)) is WINDOWS or not WINDOWS
 
 
 def test_stop_child_ends_a_child_and_says_how(tmp_path):
@@ -206,6 +206,21 @@ _ARGUMENT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_charac
 def test_a_joined_command_line_is_split_back_by_botocore(argv, windows):
     line = _platform.join_command_line(argv, windows=windows)
     assert compat_shell_split(line, "win32" if windows else "linux") == argv
+
+
+_LINE = st.text(st.sampled_from('ab \t"\\\'x'), max_size=16)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_LINE)
+def test_the_windows_split_is_botocores(line):
+    try:
+        expected = compat_shell_split(line, "win32")
+    except ValueError:
+        with pytest.raises(ValueError):
+            _platform.split_command_line(line, windows=True)
+        return
+    assert _platform.split_command_line(line, windows=True) == expected
 
 
 @pytest.mark.parametrize("argv", [

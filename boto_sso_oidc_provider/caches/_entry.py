@@ -3,7 +3,9 @@
 Writes are atomic (a temporary file in the same directory, flushed and
 fsynced, then ``os.replace``), so a reader never sees half a file, even if the
 writer is killed; readers therefore need no lock. Files are created 0600 in
-directories 0700.
+directories 0700 (on Windows: owner-only ACLs, and a rename that Windows refuses
+while another process reads the file is tried again until it is done; see
+:mod:`.._platform`).
 
 Deciding *and* writing is serialized by a lock file beside each entry
 (``<entry>.json.lock``, an ``flock`` through :mod:`filelock`), plus a
@@ -31,6 +33,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .._platform import WINDOWS, replace, restrict_to_owner
 from ._layout import DEFAULT_LOCK_TIMEOUT
 
 __all__ = ["CacheEntry", "PreparedWrite", "bounded_timeout"]
@@ -55,7 +58,8 @@ def _process_lock(path: str) -> threading.Lock:
 
 
 def _ensure_private_dir(directory: Path) -> None:
-    """Create ``directory`` and every missing parent 0700, whatever the umask; warn (once) if an
+    """Create ``directory`` and every missing parent for the user alone (0700 whatever the umask;
+    on Windows a protected ACL: see :func:`~.._platform.make_private_dir`); warn (once) if an
     existing one can be written by others or belongs to someone else.
 
     Raises :class:`~boto_sso_oidc_provider.exceptions.CacheDirectoryError` (one line naming
@@ -69,22 +73,22 @@ def _ensure_private_dir(directory: Path) -> None:
     while not current.exists() and current != current.parent:
         missing.append(current)
         current = current.parent
+    from .._platform import HOME_VARIABLE, make_private_dir
+
     for path in reversed(missing):
-        # mkdir's mode is filtered by the umask (and makedirs ignores it for parents): chmod too.
         try:
-            os.mkdir(path, 0o700)
+            make_private_dir(path)
         except FileExistsError:
             continue
         except OSError as error:
             from ..exceptions import CacheDirectoryError
 
+            home = os.environ.get(HOME_VARIABLE, "")
             raise CacheDirectoryError(
                 f"The cache directory {directory} cannot be created ({path}: {error.strerror}). "
-                f"Set HOME to a directory this user can write (HOME is {os.environ.get('HOME', '')!r}; "
-                "the AWS CLI and botocore keep their caches in ~/.aws), or fix what is in the way.",
-                path=str(directory)) from None
-        with contextlib.suppress(OSError):
-            os.chmod(path, 0o700)
+                f"Set {HOME_VARIABLE} to a directory this user can write ({HOME_VARIABLE} is "
+                f"{home!r}; the AWS CLI and botocore keep their caches in ~/.aws), or fix what is "
+                "in the way.", path=str(directory)) from None
     _check_private(directory)
 
 
@@ -92,23 +96,21 @@ _checked_dirs: set[str] = set()
 
 
 def _check_private(directory: Path) -> None:
-    """Warn loudly, once per process, about a cache directory others could write to."""
+    """Warn loudly, once per process, about a cache directory others could write to (POSIX: on
+    Windows, :func:`~.._platform.sharing_problem` has no answer)."""
+    from .._platform import sharing_problem
+
     key = str(directory)
-    if key in _checked_dirs or not hasattr(os, "getuid"):  # no POSIX modes on Windows
+    if key in _checked_dirs:
         return
     _checked_dirs.add(key)
     try:
-        info = os.stat(directory)
+        problem = sharing_problem(os.stat(directory), directory=True)
     except OSError:
         return
-    if info.st_uid != os.getuid():
-        problem = f"belongs to another user (uid {info.st_uid})"
-    elif info.st_mode & 0o022:
-        problem = f"can be written by other users (mode {info.st_mode & 0o777:o})"
-    else:
-        return
-    logger.warning("The cache directory %s %s: they could replace your SSO tokens and credentials. "
-                   "Fix it with: chmod 700 %s", directory, problem, directory)
+    if problem:
+        logger.warning("The cache directory %s %s: they could replace your SSO tokens and "
+                       "credentials. Fix it with: chmod 700 %s", directory, problem, directory)
 
 
 # A prepared write lives at most as long as a login (a device code lasts 10 minutes): a temporary
@@ -312,11 +314,14 @@ class PreparedWrite:
 
     def __init__(self, entry: CacheEntry) -> None:
         self.entry = entry
-        # mkstemp creates the file 0600 (owner only), whatever the umask.
+        # mkstemp creates the file 0600 (owner only), whatever the umask; on Windows the mode means
+        # nothing and the file gets an owner-only ACL.
         fd, self._tmp = tempfile.mkstemp(dir=entry.path.parent, prefix=".tmp-", suffix=".json")
         self._handle: Any = None
         try:
             self._handle = os.fdopen(fd, "r+b")
+            if WINDOWS:
+                restrict_to_owner(self._tmp)
             # flush() makes the write() calls now: a file-size limit, a full disk or quota fails
             # here. (No fsync: the commit's fsync makes the file durable.)
             self._handle.write(b" " * self.RESERVE)
@@ -345,7 +350,7 @@ class PreparedWrite:
             os.fsync(handle.fileno())
             self._handle = None
             handle.close()
-            os.replace(self._tmp, self.entry.path)
+            replace(self._tmp, self.entry.path)  # on Windows, waits for readers to close it
         except BaseException:
             self.discard()
             raise

@@ -19,21 +19,17 @@ __all__ = ["person_can_answer", "login_allowed", "LoginPrompt", "open_browser", 
 
 
 def _terminal_reachable() -> bool:
-    """True if this process has a controlling terminal a person could be looking at."""
+    """True if this process has a terminal a person could be looking at (a controlling terminal;
+    on Windows a console)."""
     for stream in (sys.stdin, sys.stderr):
         try:
             if stream is not None and stream.isatty():
                 return True
         except (ValueError, OSError):  # closed or detached streams
             continue
-    if not hasattr(os, "O_NOCTTY"):  # Windows: no /dev/tty; the checks above are all there is
-        return False
-    try:
-        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
-    except OSError:
-        return False
-    os.close(fd)
-    return True
+    from .._platform import has_terminal
+
+    return has_terminal()
 
 
 def _in_ci(environ: Mapping[str, str]) -> bool:
@@ -71,14 +67,15 @@ def _is_wsl(environ: Mapping[str, str]) -> bool:
 
 
 def _has_display(environ: Mapping[str, str]) -> bool:
-    if sys.platform in ("darwin", "win32"):
-        return True
-    return bool(environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"))
+    from .._platform import has_display
+
+    return has_display(environ)
 
 
 def browser_available(environ: Mapping[str, str] | None = None) -> bool:
     """Could a browser be opened on this machine? ``BROWSER`` set, a display (macOS and
-    Windows always have one), or WSL (the Windows browser). Not in a bare SSH session."""
+    Windows have one, except to a person who came in over SSH), or WSL (the Windows browser).
+    Not in a bare SSH session."""
     environ = os.environ if environ is None else environ
     return bool(environ.get("BROWSER", "").strip()) or _has_display(environ) or _is_wsl(environ)
 
@@ -116,13 +113,14 @@ def _has_fileno(stream: object) -> bool:
 
 
 def _browser_commands(url: str, environ: Mapping[str, str]) -> list[list[str]]:
-    """``BROWSER`` entries (``os.pathsep``-separated; ``%s`` is the URL, else it is appended)."""
-    import shlex
+    """``BROWSER`` entries (``os.pathsep``-separated; ``%s`` is the URL, else it is appended),
+    each split as a command line of this platform (Windows: double quotes, backslashes kept)."""
+    from .._platform import split_command_line
 
     commands = []
     for entry in environ.get("BROWSER", "").split(os.pathsep):
         try:
-            argv = shlex.split(entry)
+            argv = split_command_line(entry)
         except ValueError:
             continue
         if argv:
