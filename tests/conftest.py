@@ -48,6 +48,29 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(pytest.mark.skip(reason=f"{where} only: {marker.args[0]}"))
 
 
+# -- owner-only files, on each platform's terms -------------------------------------------------
+
+# SDDL names of everyone who is not the user, SYSTEM or Administrators.
+_OTHERS = ("WD", "BU", "AU", "IU", "AN", "BG")
+
+
+def assert_owner_only(path: Path) -> None:
+    """``path`` is its owner's alone: mode 0600 (0700 for a directory) on POSIX; on Windows an
+    ACL with an entry for the user and none for anyone else but SYSTEM and Administrators."""
+    import stat
+
+    if WINDOWS:
+        from boto_sso_oidc_provider._platform import owner_only_acl
+
+        acl = owner_only_acl(path) or ""
+        trustees = [ace.split(";")[-1] for ace in acl[acl.find("(") + 1:].rstrip(")").split(")(")]
+        assert not set(trustees) & set(_OTHERS), f"{path}: {acl}"
+        assert any(trustee.startswith("S-1-5-21-") for trustee in trustees), f"{path}: {acl}"
+    else:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+        assert mode == (0o700 if os.path.isdir(path) else 0o600), f"{path}: {oct(mode)}"
+
+
 # -- no test writes outside its temporary home ------------------------------------------------
 
 def _aws_home_snapshot() -> dict[str, tuple[int, int]]:
@@ -104,6 +127,10 @@ def _no_browser_and_no_ci(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("BROWSER", "DISPLAY", "WAYLAND_DISPLAY", "WSL_DISTRO_NAME", "WSL_INTEROP",
                  "BOTO_SSO_OIDC_USE_DEVICE_CODE"):
         monkeypatch.delenv(name, raising=False)
+    for name in ("SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY"):
+        monkeypatch.delenv(name, raising=False)
+    if WINDOWS:  # Windows always has a screen: as a person come in over SSH, the tests have none
+        monkeypatch.setenv("SSH_CONNECTION", "127.0.0.1 50000 127.0.0.1 22")
     monkeypatch.delenv("CI", raising=False)
     monkeypatch.delenv("BOTO_SSO_OIDC_AUTO_LOGIN", raising=False)
     monkeypatch.delenv("BOTO_SSO_OIDC_LOCK_TIMEOUT", raising=False)

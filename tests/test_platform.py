@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import errno
 import os
-import stat
 import subprocess
 import sys
 import textwrap
@@ -19,7 +18,7 @@ from hypothesis import strategies as st
 
 from boto_sso_oidc_provider import _platform
 
-from .conftest import WINDOWS
+from .conftest import WINDOWS, assert_owner_only
 
 
 def test_a_home_set_by_home_environment_is_the_one_botocore_reads(tmp_path):
@@ -135,33 +134,13 @@ def test_replace_gives_up_after_its_patience_and_keeps_the_new_file(tmp_path):
 
 # -- owner-only files ----------------------------------------------------------------------------
 
-# SDDL names of everyone who is not this user, SYSTEM or Administrators.
-_OTHERS = ("WD", "BU", "AU", "IU", "AN", "BG")
-
-
-def _aces(sddl: str) -> list[str]:
-    return [ace.strip("()") for ace in sddl.split(")(")] if "(" in sddl else []
-
-
-def _check_owner_only(path) -> None:
-    if WINDOWS:
-        acl = _platform.owner_only_acl(path)
-        assert acl is not None
-        trustees = [ace.split(";")[-1] for ace in _aces(acl[acl.index("("):])]
-        assert not set(trustees) & set(_OTHERS), acl
-        assert any(trustee.startswith("S-1-5-21-") for trustee in trustees), acl  # the user
-    else:
-        mode = stat.S_IMODE(os.stat(path).st_mode)
-        assert mode == (0o700 if os.path.isdir(path) else 0o600), oct(mode)
-
-
 def test_make_private_dir_is_for_its_owner_only_whatever_the_umask(tmp_path):
     previous = os.umask(0)
     try:
         _platform.make_private_dir(tmp_path / "cache")
     finally:
         os.umask(previous)
-    _check_owner_only(tmp_path / "cache")
+    assert_owner_only(tmp_path / "cache")
 
 
 def test_restrict_to_owner_makes_a_file_its_owners_alone(tmp_path):
@@ -172,7 +151,7 @@ def test_restrict_to_owner_makes_a_file_its_owners_alone(tmp_path):
     finally:
         os.umask(previous)
     _platform.restrict_to_owner(path)
-    _check_owner_only(path)
+    assert_owner_only(path)
 
 
 # -- stopping ------------------------------------------------------------------------------------
