@@ -47,7 +47,7 @@ __all__ = [
     "make_private_dir", "restrict_to_owner", "owner_only_acl", "sharing_problem",
     "termination_signals", "forwarded_signals", "terminal_sent", "signal_main_thread",
     "start_bound_child", "stop_child",
-    "open_terminal", "has_terminal", "has_display",
+    "is_terminal", "open_terminal", "has_terminal", "has_display",
     "split_command_line", "join_command_line", "console_script_name", "console_script_dirs",
 ]
 
@@ -500,6 +500,29 @@ def _kill_with_this_process(process: subprocess.Popen[bytes]) -> None:
 
 
 # -- the person's terminal ------------------------------------------------------------------------
+
+def is_terminal(stream: object) -> bool:
+    """Whether ``stream`` is a terminal a person types in or reads. ``isatty()``, and on Windows
+    also a console handle: Windows' ``isatty`` is true for any character device, the ``NUL``
+    that ``subprocess.DEVNULL`` and ``< NUL`` give included. False for a closed or detached
+    stream, or None."""
+    try:
+        if stream is None or not stream.isatty():  # type: ignore[attr-defined]
+            return False
+        if sys.platform != "win32":
+            return True
+        import ctypes
+        import msvcrt
+        from ctypes import wintypes
+
+        handle = msvcrt.get_osfhandle(stream.fileno())  # type: ignore[attr-defined,unused-ignore]
+    except (AttributeError, ValueError, OSError):
+        return False
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined,unused-ignore]
+    kernel32.GetConsoleMode.argtypes = [wintypes.HANDLE, ctypes.POINTER(wintypes.DWORD)]
+    mode = wintypes.DWORD()
+    return bool(kernel32.GetConsoleMode(handle, ctypes.byref(mode)))
+
 
 def open_terminal() -> tuple[IO[str], IO[str]] | None:
     """The person's terminal when the standard streams are not it: a stream to read answers from

@@ -179,6 +179,22 @@ def age_token(path: Path, *, expires_at: str = "2000-01-01T00:00:00Z") -> dict[s
     return data
 
 
+def set_home(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
+    """Make ``home`` this process's home as botocore and the AWS CLI find it on this platform
+    (``HOME``; on Windows ``USERPROFILE`` too)."""
+    from boto_sso_oidc_provider._platform import home_environment
+
+    for name, value in home_environment(home).items():
+        monkeypatch.setenv(name, value)
+
+
+def home_env(home: Path) -> dict[str, str]:
+    """The variables that make ``home`` a child process's home on this platform."""
+    from boto_sso_oidc_provider._platform import home_environment
+
+    return home_environment(home)
+
+
 def subprocess_env(emulator: Any, **extra: str) -> dict[str, str]:
     """The environment a child process needs to see the test's HOME, config and emulator."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}

@@ -32,7 +32,7 @@ from boto_sso_oidc_provider.exceptions import SSOLoginRequiredError, SSOProvider
 from boto_sso_oidc_provider.logins._interaction import LoginPrompt, sanitize
 
 from .cli_helpers import CLI, login, one_line, role_cache_files, run_cli, secrets_of
-from .conftest import REPO, age_token, read_json, run_python, subprocess_env, token_file
+from .conftest import REPO, age_token, home_env, read_json, run_python, subprocess_env, token_file
 from .credentials_helpers import in_threads
 
 _NEVER = "2099-01-01T00:00:00Z"
@@ -421,7 +421,7 @@ def test_with_umask_000_every_directory_created_is_0700(sso_emulator, tmp_path):
     home.mkdir()
     config = tmp_path / "config"
     config.write_text(sso_emulator.config_file.read_text())
-    env = subprocess_env(sso_emulator, HOME=str(home), AWS_CONFIG_FILE=str(config),
+    env = subprocess_env(sso_emulator, **home_env(home), AWS_CONFIG_FILE=str(config),
                          BOTO_SSO_OIDC_AUTO_LOGIN="true")
     result = subprocess.run([*CLI, "credential-process", "--profile", "dev"], env=env, text=True,
                             capture_output=True, stdin=subprocess.DEVNULL, cwd=REPO, timeout=60,

@@ -22,7 +22,7 @@ import pytest
 from boto_sso_oidc_provider.emulator import Directory
 
 from .cli_helpers import CLI, login, one_line, run_cli, secrets_of
-from .conftest import REPO, assert_owner_only, subprocess_env
+from .conftest import REPO, assert_owner_only, home_env, subprocess_env
 
 FAST = ("--rate", "400")
 """The tests' emulators answer at once: let the listing go fast (the default is the portal's 20)."""
@@ -151,7 +151,7 @@ def test_sigkill_in_the_middle_of_generate_leaves_the_old_config_or_the_whole_ne
 
     copy = tmp_path / "copy"
     shutil.copytree(sso_emulator.home, copy, symlinks=True)
-    copy_env = {**env, "HOME": str(copy), "AWS_CONFIG_FILE": str(copy / ".aws" / "config")}
+    copy_env = {**env, **home_env(copy), "AWS_CONFIG_FILE": str(copy / ".aws" / "config")}
     began = time.monotonic()
     complete = subprocess.run([*CLI, "generate", "--sso-session", "emulator", "--refresh", *FAST],
                               env=copy_env, capture_output=True, text=True, cwd=REPO, timeout=120)

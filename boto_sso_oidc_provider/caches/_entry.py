@@ -287,7 +287,9 @@ class CacheEntry:
 
     def _notice_waiting(self) -> None:
         logger.info("Waiting for the lock on the %s cache (%s)", self.describe, self.lock_path)
-        if sys.stderr is not None and sys.stderr.isatty():
+        from .._platform import is_terminal
+
+        if is_terminal(sys.stderr):
             print(
                 f"Waiting for another process to finish with the {self.describe}...",
                 file=sys.stderr,

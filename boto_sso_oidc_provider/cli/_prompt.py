@@ -139,12 +139,10 @@ class _Picker(Generic[T]):
 def open_terminal() -> Terminal | None:
     """The person's terminal: stdin and stderr when stdin is one, else ``/dev/tty`` (the console on
     Windows); None if neither."""
-    try:
-        if sys.stdin is not None and sys.stdin.isatty():
-            return Terminal(sys.stdin, sys.stderr)
-    except (ValueError, OSError):
-        pass
+    from .._platform import is_terminal
     from .._platform import open_terminal as open_the_terminal
 
+    if is_terminal(sys.stdin):
+        return Terminal(sys.stdin, sys.stderr)
     streams = open_the_terminal()
     return None if streams is None else Terminal(*streams, owned=True)

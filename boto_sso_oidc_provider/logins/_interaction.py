@@ -21,15 +21,9 @@ __all__ = ["person_can_answer", "login_allowed", "LoginPrompt", "open_browser", 
 def _terminal_reachable() -> bool:
     """True if this process has a terminal a person could be looking at (a controlling terminal;
     on Windows a console)."""
-    for stream in (sys.stdin, sys.stderr):
-        try:
-            if stream is not None and stream.isatty():
-                return True
-        except (ValueError, OSError):  # closed or detached streams
-            continue
-    from .._platform import has_terminal
+    from .._platform import has_terminal, is_terminal
 
-    return has_terminal()
+    return is_terminal(sys.stdin) or is_terminal(sys.stderr) or has_terminal()
 
 
 def _in_ci(environ: Mapping[str, str]) -> bool:
@@ -180,10 +174,9 @@ class LoginPrompt:
         return self._stream if self._stream is not None else sys.stderr
 
     def _is_tty(self) -> bool:
-        try:
-            return self.stream.isatty()
-        except (ValueError, OSError, AttributeError):
-            return False
+        from .._platform import is_terminal
+
+        return is_terminal(self.stream)
 
     def show(self, what: str, verification_uri_complete: str, user_code: str) -> None:
         """Tell the person where to go and which code to confirm; try a browser.

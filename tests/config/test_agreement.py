@@ -16,6 +16,8 @@ from boto_sso_oidc_provider.credentials import _warm
 from boto_sso_oidc_provider.credentials.role_credentials import role_cache_key
 from boto_sso_oidc_provider.exceptions import SSOConfigError
 
+from ..conftest import set_home
+
 SESSION = """\
 [sso-session corp]
 sso_start_url = https://corp.awsapps.com/start
@@ -49,7 +51,7 @@ def _write(tmp_path: Path, text: str, monkeypatch: pytest.MonkeyPatch) -> Path:
     path.write_text(text)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(path))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
-    monkeypatch.setenv("HOME", str(tmp_path))
+    set_home(monkeypatch, tmp_path)
     for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     return path
@@ -102,7 +104,7 @@ def test_sso_keys_in_the_credentials_file_send_to_the_full_path(tmp_path, monkey
 
 
 def test_config_file_follows_the_environment(tmp_path, monkeypatch):
-    monkeypatch.setenv("HOME", str(tmp_path))
+    set_home(monkeypatch, tmp_path)
     monkeypatch.delenv("AWS_CONFIG_FILE", raising=False)
     assert _scan.config_file() == str(tmp_path / ".aws" / "config")
     monkeypatch.setenv("AWS_CONFIG_FILE", "~/elsewhere")
