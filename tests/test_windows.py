@@ -36,10 +36,14 @@ def _run(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.Co
                           timeout=timeout, stdin=subprocess.DEVNULL, cwd=REPO)
 
 
-def _taskkill(*pids: int) -> None:
-    """``taskkill /F``: TerminateProcess, which nothing in the process can catch."""
+def _taskkill(*pids: int) -> int:
+    """``taskkill /F``: TerminateProcess, which nothing in the process can catch; how many of
+    ``pids`` it says it terminated (its exit code for them is 1 on Windows, 0 under wine)."""
     argv = ["taskkill", "/F"] + [arg for pid in pids for arg in ("/PID", str(pid))]
-    subprocess.run(argv, capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+    said = subprocess.run(argv, capture_output=True, text=True, timeout=60,
+                          stdin=subprocess.DEVNULL).stdout
+    lines = [line for line in said.splitlines() if "terminated" in line]
+    return sum(any(f"PID {pid} " in line for line in lines) for pid in pids)
 
 
 def test_stdin_from_nul_is_not_a_terminal():
@@ -164,22 +168,30 @@ def test_taskkill_during_refreshes_leaves_no_unusable_cache(sso_emulator):
     for n in range(_SESSIONS):
         load_token(f"p{n}", allow_login=True)
     env = subprocess_env(sso_emulator, BOTO_SSO_OIDC_AUTO_LOGIN="false")
+    del env["AWS_PROFILE"]  # the config has p0...p9 only
     kills = unusable = 0
     for _ in range(100 // _SESSIONS):
         for n in range(_SESSIONS):
             age_token(token_file(sso_emulator.home, f"s{n}"))
         sso_emulator.fault("CreateToken", grant_type="refresh_token", hold=True, count=_SESSIONS)
-        processes = [subprocess.Popen([str(_exe()), "credential-process", "--profile", f"p{n}"], env=env,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        # The interpreter itself (not the .exe launcher, its parent): the process taskkill ends
+        # is the one holding the lock and the refresh.
+        processes = [subprocess.Popen([sys.executable, "-m", "boto_sso_oidc_provider", "credential-process",
+                                       "--profile", f"p{n}"], env=env,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                                       stdin=subprocess.DEVNULL) for n in range(_SESSIONS)]
         deadline = time.monotonic() + 300
         while sso_emulator.held() < _SESSIONS:
-            assert time.monotonic() < deadline and all(p.poll() is None for p in processes), \
-                "the refreshes did not all reach the server"
+            ended = [p.communicate()[1] for p in processes if p.poll() is not None]
+            assert not ended, f"ended before their refresh reached the server: {ended}"
+            assert time.monotonic() < deadline, "the refreshes did not all reach the server"
             time.sleep(0.05)
-        _taskkill(*(p.pid for p in processes))
-        codes = [p.wait(60) for p in processes]
-        kills += codes.count(1)  # TerminateProcess's exit code, as taskkill /F gives it
+        kills += _taskkill(*(p.pid for p in processes))
+        for process in processes:
+            process.wait(60)
+        for process in processes:
+            assert process.stderr is not None
+            process.stderr.close()
         sso_emulator.release()
         for n in range(_SESSIONS):
             data = read_json(token_file(sso_emulator.home, f"s{n}"))  # never half a file
@@ -204,7 +216,6 @@ def test_taskkill_in_the_middle_of_generate_leaves_the_old_config_or_the_new_one
     360-profile one: after each, the config is the one before or the complete new one, byte for
     byte, and the directory cache is whole JSON."""
     import random
-    import shutil
 
     from boto_sso_oidc_provider.emulator import Directory
 
@@ -217,7 +228,13 @@ def test_taskkill_in_the_middle_of_generate_leaves_the_old_config_or_the_new_one
     before = sso_emulator.config_file.read_bytes()
     sso_emulator.state.set_directory(Directory.synthetic(120))
     copy = tmp_path / "copy"
-    shutil.copytree(sso_emulator.home, copy)
+    for path in sso_emulator.home.rglob("*"):  # (shutil's copy calls CopyFile2, which wine lacks)
+        target = copy / path.relative_to(sso_emulator.home)
+        if path.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(path.read_bytes())
     copy_env = {**env, **home_env(copy), "AWS_CONFIG_FILE": str(copy / ".aws" / "config")}
     began = time.monotonic()
     complete = _run(copy_env, "generate", "--sso-session", "emulator", "--refresh", *FAST, timeout=300)
@@ -231,13 +248,13 @@ def test_taskkill_in_the_middle_of_generate_leaves_the_old_config_or_the_new_one
     while kills < 10:
         if sso_emulator.config_file.read_bytes() == after:
             sso_emulator.config_file.write_bytes(before)  # start again from the old config
-        process = subprocess.Popen([str(_exe()), "generate", "--sso-session", "emulator", "--refresh",
-                                    *FAST], env=env, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, cwd=REPO)
+        process = subprocess.Popen([sys.executable, "-m", "boto_sso_oidc_provider", "generate",
+                                    "--sso-session", "emulator", "--refresh", *FAST], env=env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                   stdin=subprocess.DEVNULL, cwd=REPO)
         time.sleep(chance.uniform(0.2, duration))
         if process.poll() is None:
-            _taskkill(process.pid)
-            kills += 1
+            kills += _taskkill(process.pid)
         process.wait(60)
         text = sso_emulator.config_file.read_bytes()
         assert text in (before, after), "a torn config"
