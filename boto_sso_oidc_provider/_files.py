@@ -1,4 +1,5 @@
-"""Reading a small file someone else may have replaced with something hostile.
+"""Reading a small file someone else may have replaced with something hostile, and making the
+private directories the caches live in.
 
 Cache and config paths are shared with other tools and sit in the user's
 home: one of them may be a FIFO (an ``open`` that never returns), a symlink
@@ -13,11 +14,15 @@ Standard library only, cheap to import: the warm path uses it.
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import stat
+from pathlib import Path
 
-__all__ = ["MAX_CACHE_BYTES", "SETTLE", "NotARegularFileError", "file_identity", "read_small_file",
-           "settling"]
+__all__ = ["MAX_CACHE_BYTES", "SETTLE", "NotARegularFileError", "ensure_private_dir", "file_identity",
+           "read_small_file", "settling"]
+
+logger = logging.getLogger(__name__)
 
 MAX_CACHE_BYTES = 1 << 20
 """No cache file this package or the AWS CLI writes comes near 1 MiB; a bigger one is not ours."""
@@ -87,3 +92,59 @@ def read_small_file(path: str | os.PathLike[str], limit: int = MAX_CACHE_BYTES) 
         return b"".join(chunks)
     finally:
         os.close(fd)
+
+
+def ensure_private_dir(directory: Path) -> None:
+    """Create ``directory`` and every missing parent for the user alone (0700 whatever the umask;
+    on Windows a protected ACL: see :func:`._platform.make_private_dir`); warn (once) if an
+    existing one can be written by others or belongs to someone else.
+
+    Raises :class:`~boto_sso_oidc_provider.exceptions.CacheDirectoryError` (one line naming
+    the directory and what to do) when it cannot be created, e.g. under ``HOME=/dev/null``.
+    """
+    if directory.is_dir():
+        _check_private(directory)
+        return
+    missing = []
+    current = directory
+    while not current.exists() and current != current.parent:
+        missing.append(current)
+        current = current.parent
+    from ._platform import HOME_VARIABLE, make_private_dir
+
+    for path in reversed(missing):
+        try:
+            make_private_dir(path)
+        except FileExistsError:
+            continue
+        except OSError as error:
+            from .exceptions import CacheDirectoryError
+
+            home = os.environ.get(HOME_VARIABLE, "")
+            raise CacheDirectoryError(
+                f"The cache directory {directory} cannot be created ({path}: {error.strerror}). "
+                f"Set {HOME_VARIABLE} to a directory this user can write ({HOME_VARIABLE} is "
+                f"{home!r}; the AWS CLI and botocore keep their caches in ~/.aws), or fix what is "
+                "in the way.", path=str(directory)) from None
+    _check_private(directory)
+
+
+_checked_dirs: set[str] = set()
+
+
+def _check_private(directory: Path) -> None:
+    """Warn loudly, once per process, about a cache directory others could write to (POSIX: on
+    Windows, :func:`._platform.sharing_problem` has no answer)."""
+    from ._platform import sharing_problem
+
+    key = str(directory)
+    if key in _checked_dirs:
+        return
+    _checked_dirs.add(key)
+    try:
+        problem = sharing_problem(os.stat(directory), directory=True)
+    except OSError:
+        return
+    if problem:
+        logger.warning("The cache directory %s %s: they could replace your SSO tokens and "
+                       "credentials. Fix it with: chmod 700 %s", directory, problem, directory)

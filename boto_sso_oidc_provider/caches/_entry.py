@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .._files import ensure_private_dir
 from .._platform import WINDOWS, replace, restrict_to_owner
 from ._layout import DEFAULT_LOCK_TIMEOUT
 
@@ -55,62 +56,6 @@ def _process_lock(path: str) -> threading.Lock:
         if lock is None:
             lock = _process_locks[path] = threading.Lock()
         return lock
-
-
-def _ensure_private_dir(directory: Path) -> None:
-    """Create ``directory`` and every missing parent for the user alone (0700 whatever the umask;
-    on Windows a protected ACL: see :func:`~.._platform.make_private_dir`); warn (once) if an
-    existing one can be written by others or belongs to someone else.
-
-    Raises :class:`~boto_sso_oidc_provider.exceptions.CacheDirectoryError` (one line naming
-    the directory and what to do) when it cannot be created, e.g. under ``HOME=/dev/null``.
-    """
-    if directory.is_dir():
-        _check_private(directory)
-        return
-    missing = []
-    current = directory
-    while not current.exists() and current != current.parent:
-        missing.append(current)
-        current = current.parent
-    from .._platform import HOME_VARIABLE, make_private_dir
-
-    for path in reversed(missing):
-        try:
-            make_private_dir(path)
-        except FileExistsError:
-            continue
-        except OSError as error:
-            from ..exceptions import CacheDirectoryError
-
-            home = os.environ.get(HOME_VARIABLE, "")
-            raise CacheDirectoryError(
-                f"The cache directory {directory} cannot be created ({path}: {error.strerror}). "
-                f"Set {HOME_VARIABLE} to a directory this user can write ({HOME_VARIABLE} is "
-                f"{home!r}; the AWS CLI and botocore keep their caches in ~/.aws), or fix what is "
-                "in the way.", path=str(directory)) from None
-    _check_private(directory)
-
-
-_checked_dirs: set[str] = set()
-
-
-def _check_private(directory: Path) -> None:
-    """Warn loudly, once per process, about a cache directory others could write to (POSIX: on
-    Windows, :func:`~.._platform.sharing_problem` has no answer)."""
-    from .._platform import sharing_problem
-
-    key = str(directory)
-    if key in _checked_dirs:
-        return
-    _checked_dirs.add(key)
-    try:
-        problem = sharing_problem(os.stat(directory), directory=True)
-    except OSError:
-        return
-    if problem:
-        logger.warning("The cache directory %s %s: they could replace your SSO tokens and "
-                       "credentials. Fix it with: chmod 700 %s", directory, problem, directory)
 
 
 # A prepared write lives at most as long as a login (a device code lasts 10 minutes): a temporary
@@ -224,7 +169,7 @@ class CacheEntry:
             from .._files import NotARegularFileError
 
             raise NotARegularFileError(errno.EISDIR, "is a directory, not a file", str(self.path))
-        _ensure_private_dir(self.path.parent)
+        ensure_private_dir(self.path.parent)
         _remove_stale_temporaries(self.path.parent)
         return PreparedWrite(self)
 
@@ -262,7 +207,7 @@ class CacheEntry:
         if not self._acquire_thread_lock(thread_lock, timeout):
             raise self._timeout_error(timeout)
         try:
-            _ensure_private_dir(self.path.parent)
+            ensure_private_dir(self.path.parent)
             file_lock = filelock.FileLock(str(self.lock_path), mode=0o600, thread_local=False)
             try:
                 file_lock.acquire(timeout=min(_WAIT_NOTICE_AFTER, max(0.0, timeout)))

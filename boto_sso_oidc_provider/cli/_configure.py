@@ -162,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _configure(args: argparse.Namespace, asker: _Asker) -> int:
-    from ..config.reader import PluginSettings, SSOSessionConfig, parse_registration_scopes
+    from ..config.reader import SSOSessionConfig, environment_settings, parse_registration_scopes
     from ..config.writer import config_file_path, edit_config
     from ..exceptions import SSOConfigError
 
@@ -198,7 +198,7 @@ def _configure(args: argparse.Namespace, asker: _Asker) -> int:
 
     sso = SSOSessionConfig(name=session_name, start_url=start_url, region=sso_region,
                            registration_scopes=parse_registration_scopes(scopes),
-                           settings=PluginSettings())
+                           settings=environment_settings())
     accounts = _accounts(sso, args)
     account_id, role_name = _pick(asker, args, accounts, sso)
 

@@ -73,12 +73,13 @@ def _chained_duration_refused(config: AWSConfig, profile: str, duration: int | N
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..config._scan import default_profile
+    from ..config._loader import default_profile
     from ._credentials import process_output
 
     setup_logging(args.debug)
     profile = args.profile or default_profile()
     try:
+        from .._clients import botocore_session, session_network
         from ..config.reader import AWSConfig
         from ..credentials.console import console_destination, federation_endpoint, signin_url
 
@@ -89,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
         credentials = process_output(profile, debug=args.debug)
         region = _region(config, profile, args.region)
         url = signin_url(credentials, destination=console_destination(args.destination, region),
-                         session_duration=args.session_duration, endpoint=federation_endpoint(region))
+                         session_duration=args.session_duration, endpoint=federation_endpoint(region),
+                         network=session_network(botocore_session(None, profile)))
     except Exception as error:  # one line for a person, never a traceback
         return report("console", error, debug=args.debug, profile=profile)
     if args.url:

@@ -256,7 +256,7 @@ def run(args: argparse.Namespace) -> int:
     elif sessions:
         print(_text(sessions, profiles, now))
     if not sessions:  # nothing to show: a new machine, or the wrong AWS_CONFIG_FILE
-        from ..config._scan import config_file
+        from ..config._loader import config_file
 
         return fail("status", f"no SSO profile or sso-session in the AWS config ({config_file()}): "
                               "set one up with boto-sso-oidc configure.")
