@@ -37,7 +37,7 @@ from .conftest import REPO, home_env, subprocess_env
 
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 SHELLS = {"sh": "bash", "bash": "bash", "console": "bash", "zsh": "zsh", "fish": "fish"}
-LANGUAGES = {*SHELLS, "python", "ini", "yaml"}
+LANGUAGES = {*SHELLS, "python", "ini", "yaml", "powershell", "bat"}  # the last two: not run
 FENCE = re.compile(r"^(?P<indent> *)```(?P<language>[\w-]*)\s*$")
 NOT_RUN = re.compile(r"^\s*<!--\s*not run:\s*(?P<reason>\S.*?)\s*-->\s*$")
 LINK = re.compile(r"\[[^\]]*\]\((?P<target>[^)\s]+)\)")
