@@ -20,9 +20,10 @@ What Windows gets, and what it cannot:
   Python's ``open`` and most programs open files); :func:`replace` waits for the reader to
   close it, up to :data:`REPLACE_PATIENCE` seconds, and never gives up a write earlier.
 * **Owner only.** POSIX modes mean little on Windows (``chmod`` only sets the read-only
-  flag). Directories this package creates get a protected ACL instead: full control for the
-  user, SYSTEM and Administrators only (what OpenSSH for Windows demands of private keys),
-  inherited by every file created in them.
+  flag). Directories this package creates, and the cache files it writes, get a protected ACL
+  instead: full control for the user, SYSTEM and Administrators only (what OpenSSH for
+  Windows demands of private keys), a directory's inherited by what is created in it. wine
+  maps ACLs to Unix modes, so under wine only their effect on the mode can be seen.
 * **Stopping.** Windows has no SIGTERM, SIGHUP or SIGQUIT from outside a process: Ctrl-C and
   Ctrl-Break are console events that reach every process of the console (Python raises them
   as SIGINT and SIGBREAK), and ``taskkill /F`` is ``TerminateProcess``, as uncatchable as
@@ -502,22 +503,25 @@ def _kill_with_this_process(process: subprocess.Popen[bytes]) -> None:
 # -- the person's terminal ------------------------------------------------------------------------
 
 def is_terminal(stream: object) -> bool:
-    """Whether ``stream`` is a terminal a person types in or reads. ``isatty()``, and on Windows
-    also a console handle: Windows' ``isatty`` is true for any character device, the ``NUL``
-    that ``subprocess.DEVNULL`` and ``< NUL`` give included. False for a closed or detached
-    stream, or None."""
+    """Whether ``stream`` is a terminal a person types in or reads: ``isatty()``, and on Windows,
+    where ``isatty`` is true for any character device (the ``NUL`` of ``subprocess.DEVNULL`` and
+    ``< NUL`` included), a console handle behind its file descriptor too (a stream without one
+    is taken at its word). False for a closed or detached stream, or None."""
     try:
         if stream is None or not stream.isatty():  # type: ignore[attr-defined]
             return False
-        if sys.platform != "win32":
-            return True
-        import ctypes
-        import msvcrt
-        from ctypes import wintypes
-
-        handle = msvcrt.get_osfhandle(stream.fileno())  # type: ignore[attr-defined,unused-ignore]
     except (AttributeError, ValueError, OSError):
         return False
+    if sys.platform != "win32":
+        return True
+    import ctypes
+    import msvcrt
+    from ctypes import wintypes
+
+    try:
+        handle = msvcrt.get_osfhandle(stream.fileno())  # type: ignore[attr-defined,unused-ignore]
+    except (AttributeError, ValueError, OSError):
+        return True  # no descriptor (an IDE's console, a test's stand-in): its own answer
     kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined,unused-ignore]
     kernel32.GetConsoleMode.argtypes = [wintypes.HANDLE, ctypes.POINTER(wintypes.DWORD)]
     mode = wintypes.DWORD()

@@ -72,7 +72,7 @@ def test_generate_every_account_and_role(tmp_path):
     home = tmp_path / "home"
     (home / ".aws").mkdir(parents=True, mode=0o700)
     config = home / ".aws" / "config"
-    config.write_text(USER_TEXT)
+    config.write_text(USER_TEXT, newline="")  # these bytes, on every platform
     state = tmp_path / "state.json"
     write_state(state)
     with state_emulator(state) as url:
