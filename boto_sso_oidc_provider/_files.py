@@ -14,7 +14,6 @@ Standard library only, cheap to import: the warm path uses it.
 from __future__ import annotations
 
 import errno
-import logging
 import os
 import stat
 from pathlib import Path
@@ -22,7 +21,6 @@ from pathlib import Path
 __all__ = ["MAX_CACHE_BYTES", "SETTLE", "NotARegularFileError", "ensure_private_dir", "file_identity",
            "read_small_file", "settling"]
 
-logger = logging.getLogger(__name__)
 
 MAX_CACHE_BYTES = 1 << 20
 """No cache file this package or the AWS CLI writes comes near 1 MiB; a bigger one is not ours."""
@@ -146,5 +144,8 @@ def _check_private(directory: Path) -> None:
     except OSError:
         return
     if problem:
-        logger.warning("The cache directory %s %s: they could replace your SSO tokens and "
-                       "credentials. Fix it with: chmod 700 %s", directory, problem, directory)
+        import logging  # not at import: the warm path reads files through this module
+
+        logging.getLogger(__name__).warning(
+            "The cache directory %s %s: they could replace your SSO tokens and credentials. Fix it "
+            "with: chmod 700 %s", directory, problem, directory)
