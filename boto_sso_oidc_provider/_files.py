@@ -16,11 +16,9 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from pathlib import Path
 
 __all__ = ["MAX_CACHE_BYTES", "SETTLE", "NotARegularFileError", "ensure_private_dir", "file_identity",
            "read_small_file", "settling"]
-
 
 MAX_CACHE_BYTES = 1 << 20
 """No cache file this package or the AWS CLI writes comes near 1 MiB; a bigger one is not ours."""
@@ -92,7 +90,7 @@ def read_small_file(path: str | os.PathLike[str], limit: int = MAX_CACHE_BYTES) 
         os.close(fd)
 
 
-def ensure_private_dir(directory: Path) -> None:
+def ensure_private_dir(directory: str | os.PathLike[str]) -> None:
     """Create ``directory`` and every missing parent for the user alone (0700 whatever the umask;
     on Windows a protected ACL: see :func:`._platform.make_private_dir`); warn (once) if an
     existing one can be written by others or belongs to someone else.
@@ -100,14 +98,15 @@ def ensure_private_dir(directory: Path) -> None:
     Raises :class:`~boto_sso_oidc_provider.exceptions.CacheDirectoryError` (one line naming
     the directory and what to do) when it cannot be created, e.g. under ``HOME=/dev/null``.
     """
-    if directory.is_dir():
+    directory = os.path.normpath(os.fspath(directory))
+    if os.path.isdir(directory):
         _check_private(directory)
         return
     missing = []
     current = directory
-    while not current.exists() and current != current.parent:
+    while not os.path.exists(current) and os.path.dirname(current) != current:
         missing.append(current)
-        current = current.parent
+        current = os.path.dirname(current)
     from ._platform import HOME_VARIABLE, make_private_dir
 
     for path in reversed(missing):
@@ -123,22 +122,21 @@ def ensure_private_dir(directory: Path) -> None:
                 f"The cache directory {directory} cannot be created ({path}: {error.strerror}). "
                 f"Set {HOME_VARIABLE} to a directory this user can write ({HOME_VARIABLE} is "
                 f"{home!r}; the AWS CLI and botocore keep their caches in ~/.aws), or fix what is "
-                "in the way.", path=str(directory)) from None
+                "in the way.", path=directory) from None
     _check_private(directory)
 
 
 _checked_dirs: set[str] = set()
 
 
-def _check_private(directory: Path) -> None:
+def _check_private(directory: str) -> None:
     """Warn loudly, once per process, about a cache directory others could write to (POSIX: on
     Windows, :func:`._platform.sharing_problem` has no answer)."""
     from ._platform import sharing_problem
 
-    key = str(directory)
-    if key in _checked_dirs:
+    if directory in _checked_dirs:
         return
-    _checked_dirs.add(key)
+    _checked_dirs.add(directory)
     try:
         problem = sharing_problem(os.stat(directory), directory=True)
     except OSError:
@@ -147,5 +145,5 @@ def _check_private(directory: Path) -> None:
         import logging  # not at import: the warm path reads files through this module
 
         logging.getLogger(__name__).warning(
-            "The cache directory %s %s: they could replace your SSO tokens and credentials. Fix it "
-            "with: chmod 700 %s", directory, problem, directory)
+            "The cache directory %s %s: they could replace your SSO tokens and credentials. "
+            "Fix it with: chmod 700 %s", directory, problem, directory)

@@ -21,7 +21,7 @@ Standard library only and cheap to import: the warm path of ``credential-process
 from __future__ import annotations
 
 __all__ = ["Freshness", "freshness", "epoch_of_timestamp", "REFRESH_WINDOW", "IMDS_REFRESH_WINDOW",
-           "SESSION_END_NOTICE", "EKS_TOKEN_LIFETIME", "EKS_TOKEN_WINDOW"]
+           "SESSION_END_NOTICE", "CONSOLE_SIGNIN_LIFETIME", "EKS_TOKEN_LIFETIME", "EKS_TOKEN_WINDOW"]
 
 
 class Freshness:
@@ -83,6 +83,11 @@ it that long in a long-lived process such as ``kubectl logs -f``), and one token
 kubectl calls of its first 9 minutes. It never outlives the role credentials it was signed with:
 the warm path reuses it only while those are FRESH (more than :data:`REFRESH_WINDOW` left, more
 than a token's whole lifetime)."""
+
+
+CONSOLE_SIGNIN_LIFETIME = 15 * 60.0
+"""Seconds a console sign-in token (the federation endpoint's) signs in: ``console``'s page for
+the browser is deleted once it is EXPIRED."""
 
 
 def freshness(expires_at: float, now: float, window: float = REFRESH_WINDOW) -> Freshness:

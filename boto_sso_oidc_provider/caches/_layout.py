@@ -11,7 +11,7 @@ package, under these names, so each tool uses what another cached::
                                                     (botocore's AssumeRoleCredentialFetcher; the
                                                     AWS CLI v1 and v2 fill and read it too)
 
-and five of this package's own, which no other tool reads::
+and six of this package's own, which no other tool reads::
 
     ~/.aws/sso/cache/<token_cache_key>.login-cooldown
                                                     until when automatic logins of an sso-session
@@ -30,6 +30,10 @@ and five of this package's own, which no other tool reads::
                                                     the exact bytes of the config and credentials
                                                     files it was read from (the warm path's memo,
                                                     see ``config._resolved``; no secret in it)
+
+    ~/.aws/boto-sso-oidc/console/<random>.html      a console sign-in page for the browser (0600;
+                                                    its sign-in token lasts 15 minutes, the page
+                                                    is deleted by the next ``console`` after that)
 
     ~/.aws/cli/cache/<eks_token_cache_key>.eks-token
                                                     ``eks-token``'s EKS tokens of a profile and
@@ -54,8 +58,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["TIMESTAMP_FORMAT", "timestamp_shaped", "cache_timestamp",
            "CHAINED_ROLE_SECONDS", "DEFAULT_LOCK_TIMEOUT", "sso_cache_dir",
            "login_cooldown_file", "login_record_file", "role_cache_dir",
-           "directory_cache_dir", "resolved_file", "eks_token_cache_file", "token_cache_key",
-           "registration_cache_key", "role_cache_key", "sha1_hex", "assume_role_cache_key",
+           "directory_cache_dir", "console_page_dir", "resolved_file", "eks_token_cache_file",
+           "token_cache_key", "registration_cache_key", "role_cache_key", "sha1_hex", "assume_role_cache_key",
            "directory_cache_key", "eks_token_cache_key"]
 
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -108,6 +112,11 @@ def role_cache_dir() -> str:
 def resolved_file(key: str) -> str:
     """``~/.aws/boto-sso-oidc/resolved/<key>.json``: the warm path's memo of one profile's reading."""
     return os.path.expanduser(os.path.join("~", ".aws", "boto-sso-oidc", "resolved", f"{key}.json"))
+
+
+def console_page_dir() -> str:
+    """``~/.aws/boto-sso-oidc/console``: the sign-in pages ``console`` hands to the browser."""
+    return os.path.expanduser(os.path.join("~", ".aws", "boto-sso-oidc", "console"))
 
 
 def eks_token_cache_file(eks_token_cache_key: str) -> str:

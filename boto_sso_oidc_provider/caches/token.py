@@ -461,9 +461,14 @@ class TokenManager:
             except (KeyError, ValueError):
                 until = None
             if until is not None and until > self._clock():
+                from ..logins._interaction import sanitize
+
+                # the record is a file anyone with the user's rights may have edited: its reason
+                # reaches a terminal only as printable text, one short word or so
+                reason = " ".join(sanitize(str(record.get("reason", "login failed")), 40).split())
                 raise SSOLoginRequiredError(
                     f"An automatic login to {self.sso.display_name} failed "
-                    f"({record.get('reason', 'login failed')}); automatic logins stay off until "
+                    f"({reason}); automatic logins stay off until "
                     f"{format_timestamp(until)} (boto_sso_oidc_login_cooldown). Run: {self.login_command}",
                     command=self.login_command)
         try:

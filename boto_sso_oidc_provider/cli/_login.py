@@ -85,7 +85,11 @@ def run(args: argparse.Namespace) -> int:
                       "and no login is needed. `--force` starts a new session.", file=sys.stderr)
                 return EXIT_OK
         else:
-            manager.logout()  # SSO Logout with the current token, which is then forgotten
+            from ..sessions import logout
+
+            # SSO Logout with the current token, which is then forgotten with every role
+            # credential of the session it signed out (and its account directory)
+            logout(args.profile, args.sso_session)
         token = manager.login()
     except Exception as error:  # one line for a person, never a traceback
         from ..exceptions import LoginCancelledError

@@ -166,15 +166,13 @@ def _memo(key: str) -> dict[str, Any] | None:
 def _remember(key: str, data: dict[str, Any]) -> None:
     """Write the memo atomically, owner-only, never through a link; a failure only costs the
     next call a parse."""
-    from pathlib import Path
-
     from .._files import ensure_private_dir
     from ..exceptions import CacheDirectoryError
 
     path = resolved_file(key)
     temporary = f"{path}.{os.getpid()}.tmp"
     try:
-        ensure_private_dir(Path(path).parent)
+        ensure_private_dir(os.path.dirname(path))
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
         try:
             os.write(fd, json.dumps({"format": _FORMAT, **data}, sort_keys=True).encode("utf-8"))

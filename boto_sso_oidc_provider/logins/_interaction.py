@@ -145,15 +145,16 @@ def _browser_commands(url: str, environ: Mapping[str, str]) -> list[list[str]]:
     return commands
 
 
-def open_browser(url: str, environ: Mapping[str, str] | None = None) -> bool:
-    """Open ``url`` (http or https only) in a browser; True if one was started.
+def open_browser(url: str, environ: Mapping[str, str] | None = None, *, local_file: bool = False) -> bool:
+    """Open ``url`` (http or https only; with ``local_file``, a ``file:`` URL this package
+    wrote) in a browser; True if one was started.
 
     ``BROWSER`` comes first and is honoured without a display (the usual WSL and
     remote set-ups); then, in WSL, the Windows browser (:func:`_open_in_windows`);
     then a display's default browser (:mod:`webbrowser`; macOS ``open``).
     """
     environ = os.environ if environ is None else environ
-    if urlparse(url).scheme not in ("http", "https"):
+    if urlparse(url).scheme not in (("file",) if local_file else ("http", "https")):
         return False
     for argv in _browser_commands(url, environ):
         if _run_browser_command(argv, environ):
