@@ -33,11 +33,11 @@ import pytest
 
 from .browser_helpers import browser_env, browser_log
 from .cli_helpers import console_script
-from .conftest import REPO, subprocess_env
+from .conftest import REPO, home_env, subprocess_env
 
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 SHELLS = {"sh": "bash", "bash": "bash", "console": "bash", "zsh": "zsh", "fish": "fish"}
-LANGUAGES = {*SHELLS, "python", "ini", "yaml"}
+LANGUAGES = {*SHELLS, "python", "ini", "yaml", "powershell", "bat"}  # the last two: not run
 FENCE = re.compile(r"^(?P<indent> *)```(?P<language>[\w-]*)\s*$")
 NOT_RUN = re.compile(r"^\s*<!--\s*not run:\s*(?P<reason>\S.*?)\s*-->\s*$")
 LINK = re.compile(r"\[[^\]]*\]\((?P<target>[^)\s]+)\)")
@@ -226,7 +226,7 @@ def test_the_demo_command_from_a_clean_clone(tmp_path: Path) -> None:
             shutil.copy2(REPO / name, clone / name)
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("AWS_", "BOTO_SSO_OIDC_", "VIRTUAL_ENV", "PYTHON"))}
-    env["HOME"] = tempfile.mkdtemp(dir=tmp_path)
+    env.update(home_env(Path(tempfile.mkdtemp(dir=tmp_path))))
     python_dir = str(Path(sys.executable).parent)
     env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if p != python_dir)
     result = subprocess.run(["sh", "-c", command], cwd=clone, env=env, capture_output=True,

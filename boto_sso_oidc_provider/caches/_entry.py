@@ -3,7 +3,9 @@
 Writes are atomic (a temporary file in the same directory, flushed and
 fsynced, then ``os.replace``), so a reader never sees half a file, even if the
 writer is killed; readers therefore need no lock. Files are created 0600 in
-directories 0700.
+directories 0700 (on Windows: owner-only ACLs, and a rename that Windows refuses
+while another process reads the file is tried again until it is done; see
+:mod:`.._platform`).
 
 Deciding *and* writing is serialized by a lock file beside each entry
 (``<entry>.json.lock``, an ``flock`` through :mod:`filelock`), plus a
@@ -32,6 +34,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .._files import ensure_private_dir
+from .._platform import WINDOWS, replace, restrict_to_owner
 from ._layout import DEFAULT_LOCK_TIMEOUT
 
 __all__ = ["CacheEntry", "PreparedWrite", "bounded_timeout"]
@@ -229,7 +232,9 @@ class CacheEntry:
 
     def _notice_waiting(self) -> None:
         logger.info("Waiting for the lock on the %s cache (%s)", self.describe, self.lock_path)
-        if sys.stderr is not None and sys.stderr.isatty():
+        from .._platform import is_terminal
+
+        if is_terminal(sys.stderr):
             print(
                 f"Waiting for another process to finish with the {self.describe}...",
                 file=sys.stderr,
@@ -256,11 +261,14 @@ class PreparedWrite:
 
     def __init__(self, entry: CacheEntry) -> None:
         self.entry = entry
-        # mkstemp creates the file 0600 (owner only), whatever the umask.
+        # mkstemp creates the file 0600 (owner only), whatever the umask; on Windows the mode means
+        # nothing and the file gets an owner-only ACL.
         fd, self._tmp = tempfile.mkstemp(dir=entry.path.parent, prefix=".tmp-", suffix=".json")
         self._handle: Any = None
         try:
             self._handle = os.fdopen(fd, "r+b")
+            if WINDOWS:
+                restrict_to_owner(self._tmp)
             # flush() makes the write() calls now: a file-size limit, a full disk or quota fails
             # here. (No fsync: the commit's fsync makes the file durable.)
             self._handle.write(b" " * self.RESERVE)
@@ -289,7 +297,7 @@ class PreparedWrite:
             os.fsync(handle.fileno())
             self._handle = None
             handle.close()
-            os.replace(self._tmp, self.entry.path)
+            replace(self._tmp, self.entry.path)  # on Windows, waits for readers to close it
         except BaseException:
             self.discard()
             raise
