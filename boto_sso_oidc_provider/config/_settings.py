@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["DEFAULT_SESSION_DURATION", "PREFIX", "ENABLED_KEY", "ENV_ENABLED", "SETTINGS", "KNOWN_KEYS",
            "SettingError",
            "switched_off", "parse", "source", "check_section", "check_environment",
-           "is_own_key", "unknown_keys", "close_match"]
+           "is_own_key", "unknown_keys", "close_match", "close_matches", "which_of", "either"]
 
 PREFIX = "boto_sso_oidc_"
 ENABLED_KEY = "boto_sso_oidc_enabled"
@@ -147,3 +147,31 @@ def close_match(word: str, candidates: Iterable[str], *, cutoff: float = 0.75) -
 
     found = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=cutoff)
     return found[0] if found else None
+
+
+def close_matches(word: str, candidates: Iterable[str], *, most: int = 3, cutoff: float = 0.6) -> list[str]:
+    """Up to ``most`` candidates closest to ``word`` (:mod:`difflib`), closest first."""
+    import difflib
+
+    return difflib.get_close_matches(word, sorted(set(candidates)), n=most, cutoff=cutoff)
+
+
+def which_of(word: str, candidates: Iterable[str], *, what: str, listing: str) -> str:
+    """A sentence for a person who named ``word``, which is none of ``candidates`` (the ``what``:
+    "profiles", "sso-sessions"): "did you mean dev?" with at most three close names; else every
+    name when there are a few; else how many there are and ``listing``, the command that lists
+    them (never a list of hundreds)."""
+    names = sorted(set(candidates))
+    near = close_matches(word, names)
+    if near:
+        return f"did you mean {either(near)}?"
+    if not names:
+        return f"it defines no {what}."
+    if len(names) <= 5:
+        return f"its {what} are {either(names, 'and')}."
+    return f"none of its {len(names)} {what} is named like it ({listing} lists them)."
+
+
+def either(names: list[str], word: str = "or") -> str:
+    """``a``, ``a or b``, ``a, b or c``."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {word} {names[-1]}"

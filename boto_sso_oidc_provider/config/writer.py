@@ -378,7 +378,11 @@ class ConfigEdit:
         for start, end, new in sorted(replacements, reverse=True):
             self._lines[start:end] = new
         self.touched.add(section.header)
-        self.updated[section.header] = {**self.updated.get(section.header, {}), **values}
+        created = self.expected.get(section.header)
+        if created is not None:  # made by this very edit: it must now hold these values too
+            self.expected[section.header] = {**created, **values}
+        else:
+            self.updated[section.header] = {**self.updated.get(section.header, {}), **values}
 
     def _indent_of_next(self, index: int) -> str:
         """The indentation of the first line from ``index`` on that is not blank or a comment."""
