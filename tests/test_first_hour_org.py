@@ -1,0 +1,195 @@
+"""The first hour of a new user in an organization (issue 28): one test (or more) per friction.
+
+Each test names the friction of the issue's "Why" it proves gone (1-11). The organization
+is the emulator's synthetic one: 5,000 accounts with three roles each, the portal throttled
+at IAM Identity Center's published 20 calls a second (ListAccounts, ListAccountRoles and
+GetRoleCredentials each), as a big company's is.
+"""
+
+from __future__ import annotations
+
+import time
+
+import botocore.configloader
+import pytest
+
+from boto_sso_oidc_provider.emulator import PORTAL_RATE_LIMITS
+
+from .cli_helpers import CLI, run_cli
+from .conftest import REPO, run_python, subprocess_env
+from .pty_helpers import Pty
+
+START_URL = "https://emulator.awsapps.com/start"
+ORG = pytest.mark.sso_emulator(accounts=5000, rate_limits=PORTAL_RATE_LIMITS)
+"""5,000 accounts at 20 TPS."""
+ACCOUNT = "100000004321"  # "Account 04321"
+
+
+def _operations(emulator) -> dict[str, int]:
+    return dict(emulator.calls()["operations"])
+
+
+def _delta(after: dict[str, int], before: dict[str, int], *names: str) -> list[int]:
+    return [after[name] - before[name] for name in names]
+
+
+def _logged_in(emulator) -> None:
+    result = run_cli(emulator, "login", "--profile", "dev")
+    assert result.returncode == 0, result.stderr
+
+
+# -- 1, 2 and 3: configure in an organization ---------------------------------------------------
+
+
+@ORG
+def test_friction_2_every_answer_as_a_flag_lists_nothing(sso_emulator):
+    """Friction 2: with --account-id and --role-name, configure lists no account and no role:
+    one GetRoleCredentials proves the pair (issue 28 measured 12.25 s and 200 ListAccountRoles
+    for 200 accounts)."""
+    _logged_in(sso_emulator)
+    before = _operations(sso_emulator)
+    began = time.monotonic()
+    result = run_cli(sso_emulator, "configure", "--sso-session", "emulator", "--sso-start-url",
+                     START_URL, "--sso-region", "us-east-1", "--account-id", ACCOUNT,
+                     "--role-name", "ReadOnlyAccess", "--profile", "ro")
+    elapsed = time.monotonic() - began
+    assert result.returncode == 0, result.stderr
+    after = _operations(sso_emulator)
+    assert _delta(after, before, "ListAccounts", "ListAccountRoles", "GetRoleCredentials") == [0, 0, 1]
+    profiles = botocore.configloader.load_config(str(sso_emulator.config_file))["profiles"]
+    assert profiles["ro"] == {"sso_session": "emulator", "sso_account_id": ACCOUNT,
+                              "sso_role_name": "ReadOnlyAccess"}
+    # The credentials that proved the pair are the profile's first: its first use calls nothing.
+    process = run_cli(sso_emulator, "credential-process", "--profile", "ro")
+    assert process.returncode == 0, process.stderr
+    assert _operations(sso_emulator)["GetRoleCredentials"] == after["GetRoleCredentials"]
+    print(f"\nconfigure --account-id --role-name, 5,000 accounts at 20 TPS: {elapsed:.2f} s, "
+          f"0 ListAccounts, 0 ListAccountRoles, 1 GetRoleCredentials")
+
+
+@ORG
+def test_friction_2_the_account_alone_lists_only_its_roles(sso_emulator):
+    _logged_in(sso_emulator)
+    before = _operations(sso_emulator)
+    result = run_cli(sso_emulator, "configure", "--sso-session", "emulator", "--account-id", ACCOUNT,
+                     "--role-name", "Billing", "--profile", "billing", "--no-enable-plugin")
+    assert result.returncode == 0, result.stderr
+    wrong = run_cli(sso_emulator, "configure", "--sso-session", "emulator", "--account-id", ACCOUNT,
+                    "--role-name", "ReadOnly", "--profile", "x")
+    assert wrong.returncode == 1
+    assert wrong.stderr.strip().splitlines()[-1] == (
+        f"boto-sso-oidc configure: --role-name ReadOnly is not a role of account {ACCOUNT}: did you "
+        "mean ReadOnlyAccess?")
+    after = _operations(sso_emulator)
+    # The first proved by GetRoleCredentials; the refused one then lists that account's roles only.
+    assert _delta(after, before, "ListAccounts", "ListAccountRoles", "GetRoleCredentials") == [0, 1, 2]
+
+
+@ORG
+def test_friction_2_an_unknown_account_names_the_closest_not_5000(sso_emulator):
+    _logged_in(sso_emulator)
+    result = run_cli(sso_emulator, "configure", "--sso-session", "emulator", "--account-id",
+                     "100000004312x", "--role-name", "Billing", "--profile", "x")
+    assert result.returncode == 1
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith("boto-sso-oidc configure: --account-id 100000004312x is not one of the "
+                           'accounts sso-session "emulator" gives access to: did you mean 100000004312')
+    assert len(line) < 400, line
+
+
+@ORG
+def test_friction_2_and_3_the_first_menu_comes_after_the_accounts_only(sso_emulator):
+    """Friction 2 at a terminal: the accounts are listed (50 pages of 100, a progress line), the
+    first menu shows 20 of the 5,000, typing narrows it, and only the chosen account's roles are
+    listed. Friction 3: the sso-session of the config is used as it is: no question about its
+    start URL or region. Friction 1: the plugin is turned on by the answer."""
+    _logged_in(sso_emulator)
+    before = _operations(sso_emulator)
+    began = time.monotonic()
+    term = Pty([*CLI, "configure"], subprocess_env(sso_emulator), cwd=REPO)
+    try:
+        term.expect(r"SSO session name \(existing: emulator; or a new name\) \[emulator\]: ")
+        term.send("")
+        term.expect(r'Using sso-session "emulator" of the config: https://emulator.awsapps.com/start, '
+                    r"us-east-1\.")
+        term.expect(r"There are 5,000 AWS accounts available to you\.\nAccounts:\n")
+        menu = time.monotonic() - began
+        at_menu = _operations(sso_emulator)
+        term.expect(r"  ... and 4980 more: type part of a name, id or e-mail address to narrow the list\n")
+        term.expect(r"Number, or text to filter \(1-20\): ")
+        term.send("Account 0432")
+        term.expect(r"Accounts \(matching 'Account 0432'\):\n(\s+\d+\) 1000000043\d\d .*\n){10}")
+        term.send(ACCOUNT)  # an account id narrows to one: taken at once
+        term.expect(rf"-> {ACCOUNT}  Account 04321")
+        term.expect(r"There are 3 roles available to you in 100000004321\.\n"
+                    r"Roles in 100000004321 \(Account 04321\):")
+        term.expect(r"\(1-3\): ")
+        term.send("ReadOnly")
+        term.expect(r"-> ReadOnlyAccess")
+        term.expect(r"Profile name \[ReadOnlyAccess-100000004321\]: ")
+        term.send("ro")
+        term.expect(r"Default region for the profile \[us-east-1\]: ")
+        term.send("eu-west1")  # friction 11: a region name that is not one
+        term.expect(r"'eu-west1' is not an AWS region name: did you mean eu-west-1")
+        term.send("eu-west-1")
+        term.expect(r"Default output format .*: ")
+        term.send("")
+        term.expect(r"Turn the plugin on for sso-session emulator .*\[Y/n\]: ")
+        term.send("y")
+        term.expect(r"Also write \[profile ro-cli\] .*\[y/N\]: ")
+        term.send("n")
+        term.expect(r"Wrote \[sso-session emulator\], \[profile ro\]")
+        assert term.wait() == 0, term.output
+    finally:
+        term.close()
+    assert "SSO start URL" not in term.output and "SSO region" not in term.output
+    assert _delta(at_menu, before, "ListAccounts", "ListAccountRoles") == [50, 0]
+    assert _delta(_operations(sso_emulator), before, "ListAccounts", "ListAccountRoles") == [50, 1]
+    parsed = botocore.configloader.load_config(str(sso_emulator.config_file))
+    assert parsed["sso_sessions"]["emulator"]["boto_sso_oidc_enabled"] == "true"
+    assert parsed["profiles"]["ro"]["region"] == "eu-west-1"
+    print(f"\nconfigure at a terminal, 5,000 accounts at 20 TPS: the first menu after {menu:.2f} s "
+          "(50 ListAccounts, 0 ListAccountRoles); then 1 ListAccountRoles")
+
+
+def test_friction_3_an_existing_session_is_reused_without_a_terminal(sso_emulator):
+    """Friction 3 without a terminal: --sso-session alone names the session of the config; its
+    start URL and region are not needed as flags."""
+    result = run_cli(sso_emulator, "configure", "--sso-session", "emulator", "--account-id",
+                     "222222222222", "--role-name", "ReadOnlyAccess", "--profile", "prod")
+    assert result.returncode == 0, result.stderr
+    profiles = botocore.configloader.load_config(str(sso_emulator.config_file))["profiles"]
+    assert profiles["prod"]["sso_session"] == "emulator"
+
+
+def test_friction_1_the_flag_turns_the_plugin_on_for_plain_boto3(sso_emulator):
+    """Friction 1: --enable-plugin writes boto_sso_oidc_enabled = true in the sso-session; then
+    a program that never imports the package gets its credentials through the plugin."""
+    result = run_cli(sso_emulator, "configure", "--sso-session", "emulator", "--account-id",
+                     "222222222222", "--role-name", "ReadOnlyAccess", "--profile", "prod",
+                     "--enable-plugin")
+    assert result.returncode == 0, result.stderr
+    assert "The plugin is on for sso-session emulator" in result.stderr
+    session = botocore.configloader.load_config(str(sso_emulator.config_file))["sso_sessions"]["emulator"]
+    assert session["boto_sso_oidc_enabled"] == "true"
+    child = run_python("""
+        import boto3
+        session = boto3.Session(profile_name="prod")
+        print(session.get_credentials().method)
+        print(session.client("sts").get_caller_identity()["Account"])
+    """, subprocess_env(sso_emulator))
+    assert child.stdout.split() == ["sso-oidc", "222222222222"]
+
+
+def test_friction_11_configure_dry_run_with_a_failed_login_leaves_no_cool_down(sso_emulator):
+    """Friction 11: a login that configure runs is one the person asked for: when it fails (here
+    denied), no cool-down of automatic logins is recorded for a session never written."""
+    sso_emulator.fault("CreateToken", error="AccessDeniedException", count=1)
+    result = run_cli(sso_emulator, "configure", "--sso-session", "corp", "--sso-start-url", START_URL,
+                     "--sso-region", "us-east-1", "--account-id", "111111111111", "--role-name",
+                     "ReadOnlyAccess", "--profile", "x", "--dry-run")
+    assert result.returncode == 1
+    assert "was denied in the browser" in result.stderr
+    cache = sso_emulator.home / ".aws" / "sso" / "cache"
+    assert not list(cache.glob("*.login-cooldown")), list(cache.iterdir())
+    assert "[sso-session corp]" not in sso_emulator.config_file.read_text()
