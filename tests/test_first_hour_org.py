@@ -8,14 +8,15 @@ GetRoleCredentials each), as a big company's is.
 
 from __future__ import annotations
 
+import json
 import time
 
 import botocore.configloader
 import pytest
 
-from boto_sso_oidc_provider.emulator import PORTAL_RATE_LIMITS
+from boto_sso_oidc_provider.emulator import PORTAL_RATE_LIMITS, sso_config
 
-from .cli_helpers import CLI, run_cli
+from .cli_helpers import CLI, one_line, run_cli
 from .conftest import REPO, run_python, subprocess_env
 from .pty_helpers import Pty
 
@@ -193,3 +194,92 @@ def test_friction_11_configure_dry_run_with_a_failed_login_leaves_no_cool_down(s
     cache = sso_emulator.home / ".aws" / "sso" / "cache"
     assert not list(cache.glob("*.login-cooldown")), list(cache.iterdir())
     assert "[sso-session corp]" not in sso_emulator.config_file.read_text()
+
+
+# -- 5 and 6: serve --------------------------------------------------------------------------------
+
+
+def _served_variables(emulator, fmt: str, *args: str) -> dict[str, str]:
+    """Start ``serve --format FMT ARGS``, read the variables it prints, stop it (SIGTERM)."""
+    import shlex
+    import subprocess
+
+    proc = subprocess.Popen([*CLI, "serve", "--profile", "dev", "--format", fmt, *args],
+                            env=subprocess_env(emulator), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, cwd=REPO)
+    try:
+        assert proc.stdout is not None
+        lines: list[str] = []
+        while True:
+            line = proc.stdout.readline()
+            assert line, proc.communicate(timeout=30)
+            lines.append(line)
+            text = "".join(lines)
+            if fmt == "json" and line.startswith("}"):
+                return dict(json.loads(text))
+            if fmt == "docker":
+                words = shlex.split(text)
+                return dict(word.split("=", 1) for word in words[1::2])
+            if fmt in ("env", "dotenv") and "AWS_DEFAULT_REGION" in line:
+                pairs = (line.strip().removeprefix("export ").split("=", 1) for line in lines)
+                return {name: shlex.split(value)[0] for name, value in pairs}
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)
+
+
+@pytest.mark.parametrize("imds", [False, True], ids=["container", "imds"])
+def test_friction_5_serve_gives_its_clients_the_profiles_region_in_every_format(sso_emulator, imds):
+    """Friction 5: every output format of serve (container and --imds) carries the profile's
+    region, and plain boto3 with only those variables (no region of its own, no config) calls STS."""
+    _logged_in(sso_emulator)
+    sso_emulator.write_config(sso_config().replace("region = us-east-1\n", "region = eu-west-1\n")
+                              .replace("sso_region = eu-west-1", "sso_region = us-east-1"))
+    extra = ["--imds"] if imds else []
+    for fmt in ("env", "dotenv", "json", "docker"):
+        variables = _served_variables(sso_emulator, fmt, *extra)
+        assert (variables["AWS_REGION"], variables["AWS_DEFAULT_REGION"]) == ("eu-west-1", "eu-west-1"), fmt
+    # The global --region wins over the profile's, as in exec.
+    assert _served_variables(sso_emulator, "json", *extra, "--region", "ap-south-1")["AWS_REGION"] == \
+        "ap-south-1"
+    import subprocess
+
+    proc = subprocess.Popen([*CLI, "serve", "--profile", "dev", "--format", "json", *extra],
+                            env=subprocess_env(sso_emulator), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, cwd=REPO)
+    try:
+        assert proc.stdout is not None
+        text = ""
+        while not text.rstrip().endswith("}"):
+            line = proc.stdout.readline()
+            assert line, proc.communicate(timeout=30)
+            text += line
+        env = {k: v for k, v in subprocess_env(sso_emulator).items()
+               if k not in ("AWS_PROFILE", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EC2_METADATA_DISABLED")}
+        env.update(json.loads(text), AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null")
+        child = run_python("""
+            import boto3
+            session = boto3.Session()
+            print(session.region_name, session.client("sts").get_caller_identity()["Account"])
+        """, env)
+        assert child.stdout.split() == ["eu-west-1", "111111111111"]
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)
+
+
+@pytest.mark.parametrize("args, said", [
+    (["--imds", "--host", "0.0.0.0"], "no caller authentication"),
+    (["--imds", "--token-file", "/tmp/x"], "--token-file is for the container endpoint"),
+    (["--allow", "not-a-network"], "not-a-network"),
+])
+def test_friction_6_serves_usage_errors_are_usage_errors(sso_emulator, args, said):
+    """Friction 6: options that do not go together are a usage error: exit 2, one line, no
+    'unexpected', before anything is started or logged in."""
+    result = run_cli(sso_emulator, "serve", "--profile", "dev", *args)
+    assert result.returncode == 2, result.stderr
+    line = one_line(result.stderr)
+    assert said in line and "unexpected" not in line
+    assert sso_emulator.calls()["operations"]["StartDeviceAuthorization"] == 0
