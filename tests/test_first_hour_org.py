@@ -283,3 +283,85 @@ def test_friction_6_serves_usage_errors_are_usage_errors(sso_emulator, args, sai
     line = one_line(result.stderr)
     assert said in line and "unexpected" not in line
     assert sso_emulator.calls()["operations"]["StartDeviceAuthorization"] == 0
+
+
+# -- 4: output that scales -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def six_hundred(sso_emulator):
+    """``generate`` wrote 600 profiles (200 accounts, 3 roles) beside the fixture's ``dev``; logged
+    in, and ``dev``'s role credentials cached."""
+    from boto_sso_oidc_provider.emulator import Directory
+
+    sso_emulator.state.set_directory(Directory.synthetic(200, 3))
+    _logged_in(sso_emulator)
+    result = run_cli(sso_emulator, "generate", "--sso-session", "emulator", "--rate", "1000")
+    assert result.returncode == 0, result.stderr
+    sso_emulator.state.set_directory(Directory())  # dev's account again, for its credentials
+    assert run_cli(sso_emulator, "credential-process", "--profile", "dev").returncode == 0
+    return sso_emulator
+
+
+def test_friction_4_status_summarises_600_profiles_in_a_few_lines(six_hundred):
+    """Friction 4: after generate wrote 600 profiles, status (no profile named) prints at most 15
+    lines: the session, the counts, the default profile; --all prints every profile (issue 28
+    counted 1,214 lines by default)."""
+    summary = run_cli(six_hundred, "status", AWS_PROFILE="")
+    assert summary.returncode == 0, summary.stderr
+    lines = summary.stdout.splitlines()
+    assert len(lines) <= 15, summary.stdout
+    assert lines[0] == 'sso-session "emulator" (https://emulator.awsapps.com/start, us-east-1)'
+    assert lines[1].startswith("  logged in: the access token expires ")
+    assert lines[2] == "  601 profiles: 1 with valid role credentials cached, 600 with none cached"
+    assert lines[-1] == ("601 SSO profiles: boto-sso-oidc status --all lists every one, --profile NAME "
+                         "shows one.")
+    every = run_cli(six_hundred, "status", "--all", AWS_PROFILE="")
+    assert every.returncode == 0, every.stderr
+    assert every.stdout.count('\nprofile "') == 601
+    print(f"\nstatus after generate of 600 profiles: {len(lines)} lines; --all: "
+          f"{len(every.stdout.splitlines())} lines")
+
+
+def test_friction_4_the_default_profile_and_expiring_ones_are_named(six_hundred):
+    """The profiles that matter: the default one (a [default] the config defines), and those whose
+    role credentials expire within 15 minutes."""
+    six_hundred.write_config("\n[default]\nsso_session = emulator\nsso_account_id = 111111111111\n"
+                             "sso_role_name = AdministratorAccess\n", append=True)
+    for path in (six_hundred.home / ".aws" / "cli" / "cache").glob("*.json"):
+        data = json.loads(path.read_text())
+        data["Credentials"]["Expiration"] = time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                          time.gmtime(time.time() + 300))
+        path.write_text(json.dumps(data))
+    summary = run_cli(six_hundred, "status", AWS_PROFILE="")
+    assert summary.returncode == 0, summary.stderr
+    assert len(summary.stdout.splitlines()) <= 15, summary.stdout
+    assert 'profile "default" (the default profile): account 111111111111, role AdministratorAccess' \
+        in summary.stdout
+    assert 'profile "dev": role credentials expire ' in summary.stdout
+
+
+def test_friction_4_aws_profile_names_the_profile_as_documented(six_hundred):
+    """``--profile`` defaults to $AWS_PROFILE (the help says so): AWS_PROFILE=dev reports dev and
+    its session only."""
+    result = run_cli(six_hundred, "status", AWS_PROFILE="dev")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count('profile "') == 1 and 'profile "dev": account 111111111111' in result.stdout
+    assert len(result.stdout.splitlines()) <= 10
+
+
+@pytest.mark.parametrize("command", [["status"], ["login"], ["list"], ["export"], ["console", "--url"],
+                                     ["credential-process"], ["exec", "--", "true"], ["generate"]])
+def test_friction_4_an_unknown_profile_fails_everywhere_with_did_you_mean(six_hundred, command):
+    """An unknown profile is a non-zero exit for every command, in one short line naming the
+    closest profile, never the 601 names (login --profile deev printed a 25 KB line)."""
+    result = run_cli(six_hundred, *command[:1], "--profile", "deev", *command[1:])
+    assert result.returncode != 0
+    line = result.stderr.strip().splitlines()[-1]
+    assert "did you mean dev?" in line, line
+    assert len(line) < 400, line
+    if command == ["credential-process"]:
+        return  # its --profile is required: the AWS CLI runs it with one
+    by_variable = run_cli(six_hundred, *command, AWS_PROFILE="deev")
+    assert by_variable.returncode != 0
+    assert "did you mean dev?" in by_variable.stderr.strip().splitlines()[-1], by_variable.stderr
