@@ -9,6 +9,7 @@ GetRoleCredentials each), as a big company's is.
 from __future__ import annotations
 
 import json
+import sys
 import time
 
 import botocore.configloader
@@ -365,3 +366,48 @@ def test_friction_4_an_unknown_profile_fails_everywhere_with_did_you_mean(six_hu
     by_variable = run_cli(six_hundred, *command, AWS_PROFILE="deev")
     assert by_variable.returncode != 0
     assert "did you mean dev?" in by_variable.stderr.strip().splitlines()[-1], by_variable.stderr
+
+
+# -- 7: a person's Ctrl-C --------------------------------------------------------------------------
+
+_RETRYING_SCRIPT = """
+import sys, boto3
+for attempt in range(3):  # a retry loop, as scripts have
+    try:
+        boto3.Session(profile_name="dev").client("sts").get_caller_identity()
+        break
+    except Exception as error:
+        print("caught by except Exception:", type(error).__name__, flush=True)
+"""
+
+
+@pytest.mark.sso_emulator(auto_approve=False)  # the login waits for a person who never comes
+def test_friction_7_ctrl_c_during_an_automatic_login_stops_the_script_and_starts_no_cool_down(
+        sso_emulator, tmp_path):
+    """Friction 7: at a terminal, Ctrl-C during the automatic login of a plain boto3 script (the
+    plugin on by the config) is a KeyboardInterrupt: no `except Exception` retry loop catches it,
+    the script ends as Ctrl-C ends it (SIGINT: exit 130 in a shell), and no cool-down starts: the
+    next run logs in again. (Without a terminal, SIGINT still starts it: tests/test_swarm.py.)"""
+    import signal
+
+    from .programs import ENABLED
+
+    sso_emulator.write_config(sso_config().replace("sso_role_name =", ENABLED + "sso_role_name ="))
+    script = tmp_path / "script.py"
+    script.write_text(_RETRYING_SCRIPT)
+    cache = sso_emulator.home / ".aws" / "sso" / "cache"
+    for run in (1, 2):
+        term = Pty([sys.executable, str(script)], subprocess_env(sso_emulator), cwd=REPO)
+        try:
+            term.expect(r"/device\?user_code=")
+            import os
+
+            os.write(term.master, b"\x03")
+            code = term.wait()
+        finally:
+            term.close()
+        assert code == -signal.SIGINT, term.output  # the shell says 130
+        assert "caught by except Exception" not in term.output
+        assert "Login cancelled." in term.output
+        assert not list(cache.glob("*.login-cooldown")), term.output
+        assert sso_emulator.calls()["operations"]["StartDeviceAuthorization"] == run

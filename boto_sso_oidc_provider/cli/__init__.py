@@ -92,6 +92,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 # exceptions is lost anyway (see _interrupts: a finalizer drops it, and so may code that
 # swallows BaseException), the command still ends with the signal's exit code.
 _received: list[int] = []
+_running: list[str] = []
+"""The command this run is running, once known (for the line a cancelled login ends with)."""
 
 
 def _terminate(signum: int, frame: object) -> None:
@@ -157,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``boto-sso-oidc`` console script."""
     from .._interrupts import deliver_dropped_signal, keep_dropped_signals, signals_unwrapped
 
-    del _received[:]
+    del _received[:], _running[:]
     keep_dropped_signals()
     previous = _handle_signals()
     try:
@@ -168,8 +170,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             # A signal's exception lost some other way: the signal still decides the exit code.
             raise KeyboardInterrupt if _received[0] == EXIT_INTERRUPTED else SystemExit(EXIT_TERMINATED)
         return code
-    except KeyboardInterrupt:
-        _say("boto-sso-oidc: interrupted")
+    except KeyboardInterrupt as interrupt:
+        # A cancelled login says which (its KeyboardInterrupt carries the sentence).
+        said = interrupt.args[0] if interrupt.args and isinstance(interrupt.args[0], str) else ""
+        _say(f"boto-sso-oidc {_running[0]}: {said}" if said and _running else
+             f"boto-sso-oidc: {said or 'interrupted'}")
         return EXIT_INTERRUPTED
     except SystemExit as stop:
         if stop.code == EXIT_TERMINATED:
@@ -209,6 +214,7 @@ def _main(argv: Sequence[str] | None) -> int:
         return int(code)
     parser = build_parser(only)
     args = parser.parse_args(args_list)
+    _running[:] = [args.command]
     return int(_load(args.command).run(args))
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import EXIT_INTERRUPTED
 from ._common import EXIT_OK, add_debug, add_profile_or_session, moment, report, setup_logging
 
 
@@ -76,11 +75,8 @@ def run(args: argparse.Namespace) -> int:
         else:
             manager.logout()  # SSO Logout with the current token, which is then forgotten
         token = manager.login()
-    except Exception as error:  # one line for a person, never a traceback
-        from ..exceptions import LoginCancelledError
-
-        code = report("login", error, debug=args.debug)
-        return EXIT_INTERRUPTED if isinstance(error, LoginCancelledError) else code
+    except Exception as error:  # one line for a person, never a traceback (Ctrl-C: exit 130)
+        return report("login", error, debug=args.debug)
     now = utc_now()
     until = ("then it is refreshed automatically while the SSO session lasts; the client "
              f"registration expires {moment(token.registration_expires_at, now)}"

@@ -14,8 +14,8 @@ from urllib.parse import urlparse
 
 from ..config.reader import AutoLogin
 
-__all__ = ["person_can_answer", "login_allowed", "LoginPrompt", "open_browser", "browser_available",
-           "sanitize"]
+__all__ = ["person_can_answer", "terminal_reachable", "login_allowed", "LoginPrompt", "open_browser",
+           "browser_available", "sanitize"]
 
 
 def _terminal_reachable() -> bool:
@@ -34,6 +34,12 @@ def _terminal_reachable() -> bool:
         return False
     os.close(fd)
     return True
+
+
+def terminal_reachable() -> bool:
+    """True if this process has a terminal a person could be looking at (stdin or stderr is one,
+    or a controlling terminal can be opened)."""
+    return _terminal_reachable()
 
 
 def _in_ci(environ: Mapping[str, str]) -> bool:
