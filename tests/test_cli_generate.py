@@ -115,7 +115,7 @@ def test_generate_every_account_and_role(tmp_path):
         cached = run_cli(me, "generate", "--sso-session", "corp", "--set", "output=json",
                          "--region", "eu-central-1", "--dry-run")
         assert cached.returncode == 0 and cached.stdout == "", cached.stderr
-        assert "Used the directory cache" in cached.stderr
+        assert "From the directory cache" in cached.stderr
         dry = run_cli(me, "generate", "--sso-session", "corp", "--set", "output=json",
                       "--region", "eu-central-1", "--dry-run", "--refresh")
         assert dry.returncode == 0, dry.stderr

@@ -9,6 +9,7 @@ GetRoleCredentials each), as a big company's is.
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 
@@ -411,3 +412,139 @@ def test_friction_7_ctrl_c_during_an_automatic_login_stops_the_script_and_starts
         assert "Login cancelled." in term.output
         assert not list(cache.glob("*.login-cooldown")), term.output
         assert sso_emulator.calls()["operations"]["StartDeviceAuthorization"] == run
+
+
+# -- 11: the smaller ones ----------------------------------------------------------------------------
+
+
+@pytest.mark.sso_emulator(auto_approve=False, interval=1)
+def test_friction_11_waiting_notices_never_land_inside_the_login_countdown(sso_emulator):
+    """Friction 11: a process waiting for the token lock says so on a line of its own, even while
+    another process of the same terminal shows its live countdown (rewritten in place)."""
+    from .pty_helpers import screen_lines
+
+    script = (f"{' '.join(CLI)} login --profile dev --use-device-code & sleep 2; "
+              f"{' '.join(CLI)} credential-process --profile dev > /dev/null; wait")
+    term = Pty(["sh", "-c", script], subprocess_env(sso_emulator), cwd=REPO)
+    try:
+        code = term.expect(r"user_code=([A-Z]{4}-[A-Z]{4})").group(1)
+        term.expect(r"Waiting for approval\.\.\. \d+s")
+        term.expect(r"Waiting for another process to finish with the SSO token")
+        term.expect(r"Waiting for approval\.\.\. \d+s")  # the countdown goes on below it
+        sso_emulator.approve(code)
+        assert term.wait() == 0, term.output
+    finally:
+        term.close()
+    shown = screen_lines(term.output)
+    notices = [line for line in shown if "Waiting for another process" in line]
+    assert notices and all(line.startswith("Waiting for another process") for line in notices), shown
+    assert _operations(sso_emulator)["StartDeviceAuthorization"] == 1
+
+
+def test_friction_10_list_says_when_it_answers_from_the_cache(sso_emulator):
+    """Friction 10: a list answered from the directory cache says so, and how old it is."""
+    _logged_in(sso_emulator)
+    first = run_cli(sso_emulator, "list", "--profile", "dev")
+    assert first.returncode == 0, first.stderr
+    assert "directory cache" not in first.stderr  # listed now
+    calls = _operations(sso_emulator)["ListAccounts"]
+    again = run_cli(sso_emulator, "list", "--profile", "dev", "--json")
+    assert again.returncode == 0, again.stderr
+    assert _operations(sso_emulator)["ListAccounts"] == calls
+    assert re.fullmatch(r"From the directory cache of \S+Z \(\d+s old, \S+\.json\); --refresh lists again\.",
+                        one_line(again.stderr)), again.stderr
+    assert json.loads(again.stdout)["accounts"]  # stdout stays the JSON alone
+
+
+def test_friction_11_status_piped_into_head_stops_quietly(six_hundred):
+    """Friction 11: `status --all | head -4` ends without a word on stderr (the reader stopped
+    reading on purpose); credential-process, whose stdout a program reads, still says it."""
+    import subprocess
+
+    env = subprocess_env(six_hundred, AWS_PROFILE="")
+    shell = subprocess.run(["bash", "-c", f"{' '.join(CLI)} status --all | head -4"], env=env,
+                           capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert len(shell.stdout.splitlines()) == 4
+    assert shell.stderr == "", shell.stderr
+
+
+def test_friction_11_a_corrupt_role_credential_file_is_one_warning(sso_emulator):
+    """Friction 11: the warning about a corrupt cache file is printed once per command, not once
+    per read (the full path reads it before its lock and under it)."""
+    _logged_in(sso_emulator)
+    assert run_cli(sso_emulator, "credential-process", "--profile", "dev").returncode == 0
+    [path] = (sso_emulator.home / ".aws" / "cli" / "cache").glob("*.json")
+    path.write_text("{not json")
+    result = run_cli(sso_emulator, "credential-process", "--profile", "dev")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("Ignoring the role credentials") == 1, result.stderr
+
+
+def test_friction_11_no_empty_lock_file_is_left_in_the_aws_directory(sso_emulator):
+    """Friction 11: login, credential-process, generate and configure leave no config.lock or
+    *.json.lock behind."""
+    _logged_in(sso_emulator)
+    for command in (["credential-process", "--profile", "dev"], ["generate", "--sso-session", "emulator"],
+                    ["configure", "--sso-session", "emulator", "--account-id", "222222222222",
+                     "--role-name", "ReadOnlyAccess", "--profile", "prod"]):
+        result = run_cli(sso_emulator, *command)
+        assert result.returncode == 0, result.stderr
+    left = sorted(str(p.relative_to(sso_emulator.home)) for p in sso_emulator.home.rglob("*.lock"))
+    assert left == []
+
+
+@pytest.mark.parametrize("value, seconds", [("8h", 28800), ("90m", 5400), ("8h 0m", 28800),
+                                            ("2d 3h", 183600), ("1800", 1800)])
+def test_friction_11_durations_are_read_as_status_prints_them(sso_emulator, value, seconds):
+    """Friction 11: BOTO_SSO_OIDC_SESSION_DURATION=8h is read (status prints durations as 8h 0m),
+    by the full path and the warm path alike."""
+    _logged_in(sso_emulator)
+    status = run_cli(sso_emulator, "status", "--profile", "dev", "--json",
+                     BOTO_SSO_OIDC_SESSION_DURATION=value)
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout)["sso_sessions"][0]["session_duration"] == seconds
+    warm = run_cli(sso_emulator, "credential-process", "--profile", "dev",
+                   BOTO_SSO_OIDC_SESSION_DURATION=value)
+    assert warm.returncode == 0, warm.stderr
+
+
+_READ_TOO = "must be true or false (yes/no, on/off and 1/0 are read too)"
+
+
+@pytest.mark.parametrize("value, said", [
+    ("flase", f"{_READ_TOO}, not 'flase': did you mean false?"),
+    ("maybe", f"{_READ_TOO}, not 'maybe'."),
+])
+def test_friction_11_a_boolean_that_is_refused_says_what_is_read(sso_emulator, value, said):
+    """Friction 11: yes/1/on are read, and the message of a refused value says so (it said 'must
+    be true or false' while taking yes), with the closest spelling."""
+    sso_emulator.write_config(sso_config().replace("sso_role_name =",
+                                                   f"boto_sso_oidc_enabled = {value}\nsso_role_name ="))
+    result = run_cli(sso_emulator, "status", "--profile", "dev")
+    assert result.returncode == 1
+    assert one_line(result.stderr).endswith(f'Profile "dev": boto_sso_oidc_enabled {said}')
+
+
+def test_friction_11_a_region_that_is_not_one_is_refused_at_once(sso_emulator):
+    """Friction 11: eu-west1 is refused when given (it failed later as a connection error)."""
+    result = run_cli(sso_emulator, "configure", "--sso-session", "corp", "--sso-start-url", START_URL,
+                     "--sso-region", "eu-west1", "--account-id", "1", "--role-name", "R", "--profile", "x")
+    assert result.returncode == 2
+    assert "'eu-west1' is not an AWS region name: did you mean eu-west-1" in result.stderr
+    assert _operations(sso_emulator)["StartDeviceAuthorization"] == 0
+
+
+def test_friction_11_status_of_a_profile_with_valid_role_credentials_exits_0(sso_emulator):
+    """Friction 11: the session needs a login, but the profile's role credentials are valid for
+    an hour: status --profile dev exits 0 (it said "needs a login", exit 1)."""
+    from .conftest import age_token, token_file
+
+    _logged_in(sso_emulator)
+    assert run_cli(sso_emulator, "credential-process", "--profile", "dev").returncode == 0
+    path = token_file(sso_emulator.home, "emulator")
+    data = age_token(path)
+    del data["refreshToken"]
+    path.write_text(json.dumps(data))
+    result = run_cli(sso_emulator, "status", "--profile", "dev")
+    assert result.returncode == 0, result.stderr
+    assert "login needed" in result.stdout and "role credentials: cached, expire" in result.stdout

@@ -10,7 +10,9 @@ Modules are imported only when their command runs, so
 
 Exit codes (all commands):
   0  success
-  1  the operation failed (the reason is one line on stderr)
+  1  the operation failed (the reason is one line on stderr), or stdout was closed before
+     all of it was written (`| head`: said on stderr only by the commands whose output a
+     program reads: credential-process, export, serve)
   2  bad usage (argparse's own code)
   130 interrupted (Ctrl-C, SIGINT)
   143 terminated (SIGTERM)
@@ -94,6 +96,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 _received: list[int] = []
 _running: list[str] = []
 """The command this run is running, once known (for the line a cancelled login ends with)."""
+
+_STDOUT_IS_DATA = ("credential-process", "export", "serve")
+"""Commands whose stdout a program reads: when it is closed early, they say so on stderr. The
+others print for people, who close it on purpose (`status | head -4`): they stop quietly."""
 
 
 def _terminate(signum: int, frame: object) -> None:
@@ -183,7 +189,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise
     except BrokenPipeError:  # the reader went away (`| head`): nothing more to tell it
         _stdout_gone()
-        _say("boto-sso-oidc: stdout was closed before all output was written")
+        if not _running or _running[0] in _STDOUT_IS_DATA:
+            # A program was waiting for this output (credentials, variables): say it did not get it.
+            _say("boto-sso-oidc: stdout was closed before all output was written")
         return EXIT_FAILURE
     finally:
         _restore_signals(previous)
@@ -206,6 +214,7 @@ def _main(argv: Sequence[str] | None) -> int:
     # Configure only the named subcommand when we can tell which it is: keeps
     # every command's start-up (credential-process above all) free of the others.
     only = args_list[0] if args_list and args_list[0] in _COMMANDS else None
+    _running[:] = [only] if only else []
     # A command may answer its plainest form before argparse is even imported
     # (credential-process: it runs before every AWS CLI command).
     fast_main = getattr(_load(only), "fast_main", None) if only else None

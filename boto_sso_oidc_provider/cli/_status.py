@@ -295,8 +295,9 @@ def _summary(sessions: list[dict[str, Any]], profiles: list[dict[str, Any]],
     if len(broken) > _SHOWN:
         lines.append(f"  and {len(broken) - _SHOWN} more not usable (boto-sso-oidc doctor names each)")
     if len(profiles) > 1 or broken:
-        lines.append(f"{len(profiles)} SSO profiles: boto-sso-oidc status --all lists every one, "
-                     "--profile NAME shows one.")
+        unusable = f" and {len(broken)} not usable" if broken else ""
+        lines.append(f"{len(profiles)} SSO profile{'s' * (len(profiles) != 1)}{unusable}: "
+                     "boto-sso-oidc status --all lists every one, --profile NAME shows one.")
     return "\n".join(lines)
 
 

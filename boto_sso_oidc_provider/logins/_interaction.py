@@ -221,7 +221,7 @@ class LoginPrompt:
             return
         self._progress_shown = True
         self.stream.write(
-            f"\rWaiting for approval... {int(elapsed)}s (code expires in {int(max(0, remaining))}s) "
+            f"\r\033[KWaiting for approval... {int(elapsed)}s (code expires in {int(max(0, remaining))}s) "
         )
         self.stream.flush()
 
