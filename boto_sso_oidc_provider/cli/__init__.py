@@ -41,6 +41,8 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "login": ("_login", "log in to an sso-session (browser flow, or --use-device-code)"),
     "logout": ("_logout", "end an SSO session and remove its cached tokens and credentials"),
     "status": ("_status", "show who is logged in and when sessions and credentials expire"),
+    "doctor": ("_doctor", "check the setup (config, caches, hook, network, clock, AWS CLI): "
+                          "each problem with its fix"),
     "list": ("_list", "list the accounts and roles available to an SSO session"),
     "export": ("_export", "print role credentials for other programs"),
     "generate": ("_generate", "write a profile for every account and role of an sso-session"),

@@ -459,6 +459,14 @@ class AWSConfig:
         value = self._profiles.get(profile, {}).get(key)
         return None if value is None else str(value)
 
+    def profile_section(self, profile: str) -> dict[str, str]:
+        """A profile's own keys and raw values as botocore read them (empty: no such profile)."""
+        return {str(key): str(value) for key, value in self._profiles.get(profile, {}).items()}
+
+    def session_section(self, sso_session: str) -> dict[str, str]:
+        """An ``[sso-session NAME]`` section's keys and raw values (empty: no such section)."""
+        return {str(key): str(value) for key, value in self._sessions.get(sso_session, {}).items()}
+
     def session_value(self, sso_session: str, key: str) -> str | None:
         """One raw value of an ``[sso-session NAME]`` section (None if unset or no such section)."""
         value = self._sessions.get(sso_session, {}).get(key)
