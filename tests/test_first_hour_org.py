@@ -548,3 +548,57 @@ def test_friction_11_status_of_a_profile_with_valid_role_credentials_exits_0(sso
     result = run_cli(sso_emulator, "status", "--profile", "dev")
     assert result.returncode == 0, result.stderr
     assert "login needed" in result.stdout and "role credentials: cached, expire" in result.stdout
+
+
+# -- 8 and 9: the README and the examples ----------------------------------------------------------
+
+
+def _examples_snippet() -> str:
+    """examples/README.md's shell lines after "Try the `credential_process` one" (a fenced block,
+    or the indented one it used to be)."""
+    text = (REPO / "examples" / "README.md").read_text(encoding="utf-8")
+    after = text.split("Try the `credential_process` one", 1)[1].split("\n")
+    lines: list[str] = []
+    fenced = False
+    for line in after[1:]:
+        if line.startswith("```"):
+            if fenced:
+                break
+            fenced = True
+            continue
+        if fenced or line.startswith("    "):
+            lines.append(line[4:] if line.startswith("    ") and not fenced else line)
+        elif lines and not fenced:
+            break
+    return "\n".join(lines) + "\n"
+
+
+def test_friction_9_the_examples_emulator_snippet_cannot_race(sso_emulator, tmp_path):
+    """Friction 9: examples/README.md's snippet, run as written on a machine where the emulator
+    takes 2 s to start (a shim before the real boto-sso-oidc on PATH): it waits for the emulator
+    instead of sending the login to AWS itself with an empty AWS_ENDPOINT_URL."""
+    import os
+    import shutil
+    import subprocess
+
+    from .cli_helpers import console_script
+
+    script = console_script()
+    if script is None or shutil.which("aws", path=str(script.parent)) is None:
+        pytest.skip("needs the boto-sso-oidc console script and the AWS CLI beside it "
+                    "(pip install -e '.[test]')")
+    shim = tmp_path / "bin" / "boto-sso-oidc"
+    shim.parent.mkdir()
+    shim.write_text(f'#!/bin/sh\nif [ "$1" = emulator ]; then sleep 2; fi\nexec {script} "$@"\n')
+    shim.chmod(0o755)
+    work = tmp_path / "clone"
+    shutil.copytree(REPO / "examples", work / "examples")
+    env = {k: v for k, v in subprocess_env(sso_emulator).items() if not k.startswith("AWS_")}
+    env.update(PATH=f"{shim.parent}{os.pathsep}{script.parent}{os.pathsep}{env['PATH']}",
+               AWS_EC2_METADATA_DISABLED="true")
+    result = subprocess.run(["bash", "-e", "-c", _examples_snippet()], cwd=work, env=env,
+                            capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+                            start_new_session=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "amazonaws.com" not in result.stderr, result.stderr
+    assert result.stdout.count('"Account"') == 2
