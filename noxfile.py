@@ -46,6 +46,8 @@ INTERFACE_TESTS = [
     "tests/test_aio.py",
     "tests/test_role_credentials.py",
     "tests/test_config_activation.py",
+    # the clients' HTTP session is replaced (the network: CA bundle, trust store, errors)
+    "tests/test_ca_bundle.py",
 ]
 
 PYTEST = ["python", "-m", "pytest", "-n", "2", "-q", "-p", "no:cacheprovider"]

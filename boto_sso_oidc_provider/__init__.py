@@ -56,6 +56,9 @@ _EXPORTS: dict[str, str] = {
     "CacheLockTimeoutError": "exceptions",
     "CacheDirectoryError": "exceptions",
     "RoleCredentialsError": "exceptions",
+    "NetworkError": "exceptions",
+    "TLSVerificationError": "exceptions",
+    "ProxyConnectError": "exceptions",
 }
 
 __all__ = ["__version__", *_EXPORTS]
@@ -74,11 +77,14 @@ if TYPE_CHECKING:  # pragma: no cover
         DeviceAuthorizationDeniedError,
         DeviceAuthorizationExpiredError,
         LoginCancelledError,
+        NetworkError,
+        ProxyConnectError,
         RoleCredentialsError,
         SSOConfigError,
         SSOLoginError,
         SSOLoginRequiredError,
         SSOProviderError,
+        TLSVerificationError,
     )
     from .options import Options
     from .providers.aio import AioSSOOIDCCredentialProvider, AioSSOOIDCTokenProvider

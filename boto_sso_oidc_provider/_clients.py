@@ -19,10 +19,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:  # pragma: no cover
     import botocore.session
 
+    from ._network import Network
+
 __all__ = ["ClientFactory", "ClientProfile", "interactive", "BULK", "SessionClients", "create_client",
            "botocore_session", "call", "renew_once", "ServiceRefused", "TransientServiceError",
            "error_code", "CONNECT_TIMEOUT", "READ_TIMEOUT", "MAX_ATTEMPTS", "CALL_BOUND",
-           "THROTTLE_CODES"]
+           "THROTTLE_CODES", "network_of", "session_network"]
 
 _T = TypeVar("_T")
 
@@ -90,22 +92,24 @@ def botocore_session(
 
 
 def create_client(service: str, region: str | None, session: Any = None, *, signed: bool = False,
-                  credentials: tuple[str, str, str] | None = None,
-                  profile: ClientProfile | None = None) -> Any:
+                  credentials: tuple[str, str, str | None] | None = None,
+                  profile: ClientProfile | None = None, network: Network | None = None) -> Any:
     """A botocore client for ``service`` in ``region`` (None: the session's region), waiting as
-    ``profile`` says (None: :func:`interactive`).
+    ``profile`` says (None: :func:`interactive`), sending on ``network`` (None: the session's
+    profile's, :func:`session_network`): its CA bundle or the OS trust store, its proxies,
+    and certificate and proxy failures as :class:`~.exceptions.NetworkError`.
 
     ``sso-oidc`` and ``sso`` are unsigned: they authenticate with client
     secrets and bearer tokens, never with AWS credentials, so creating them
     never triggers a credential look-up (and so never recurses into us).
-    ``credentials`` (access key id, secret key, session token) sign the
+    ``credentials`` (access key id, secret key, session token or None) sign the
     client's calls with exactly those (STS AssumeRole with a chain's source
     credentials); no credential look-up happens then either.
     """
     import botocore
     from botocore.config import Config
 
-    from . import _redaction
+    from . import _network, _redaction
 
     _redaction.install()
     # By default an interactive credential path: botocore's defaults (60 s read timeout,
@@ -114,39 +118,100 @@ def create_client(service: str, region: str | None, session: Any = None, *, sign
     config = Config(region_name=region, connect_timeout=profile.connect_timeout,
                     read_timeout=profile.read_timeout, max_pool_connections=profile.max_pool_connections,
                     retries={"mode": "standard", "total_max_attempts": profile.max_attempts})
+    core = botocore_session(session)
+    network = network or session_network(core)
     if credentials is not None:
         key, secret, token = credentials
-        return botocore_session(session).create_client(
-            service, region_name=region, config=config, aws_access_key_id=key,
+        client = core.create_client(
+            service, region_name=region, config=config, verify=network.verify, aws_access_key_id=key,
             aws_secret_access_key=secret, aws_session_token=token)
-    if not signed:
-        config = config.merge(Config(signature_version=botocore.UNSIGNED))
-    return botocore_session(session).create_client(service, region_name=region, config=config)
+    else:
+        if not signed:
+            config = config.merge(Config(signature_version=botocore.UNSIGNED))
+        client = core.create_client(service, region_name=region, config=config, verify=network.verify)
+    _network.install(client, network)
+    return client
 
 
 class SessionClients:
-    """The default :data:`ClientFactory`: clients on ``session``'s endpoint settings, one per
-    (service, region), made on first use. ``session`` is a boto3 or botocore session, or None
-    for a new botocore session; ``profile`` says how the clients wait."""
+    """The default :data:`ClientFactory`: clients on ``session``'s endpoint and network settings,
+    one per (service, region), made on first use. ``session`` is a boto3 or botocore session, or
+    None for a new botocore session of ``profile_name``; ``profile`` says how the clients wait."""
 
-    def __init__(self, session: Any = None, *, profile: ClientProfile | None = None) -> None:
-        self._session = session
+    def __init__(self, session: Any = None, *, profile: ClientProfile | None = None,
+                 network: Network | None = None, profile_name: str | None = None) -> None:
+        # Without a session: one for ``profile_name`` (None: the default profile), so that its
+        # clients take that profile's settings (ca_bundle, endpoint_url ...) as botocore's do.
+        self._session = session if session is not None or profile_name is None \
+            else botocore_session(None, profile_name)
         self._profile = profile
+        self._network = network
         self._clients: dict[tuple[str, str], Any] = {}
 
     def __repr__(self) -> str:
         return f"SessionClients({type(self._session).__name__})"
 
+    @property
+    def network(self) -> Network:
+        """The network of the session's profile (read once), for the calls that are no client's."""
+        if self._network is None:
+            self._network = session_network(botocore_session(self._session))
+        return self._network
+
     def with_profile(self, profile: ClientProfile) -> SessionClients:
         """Clients on the same session that wait as ``profile`` says (a bulk listing's)."""
-        return SessionClients(self._session, profile=profile)
+        return SessionClients(self._session, profile=profile, network=self._network)
 
     def __call__(self, service: str, region: str) -> Any:
         client = self._clients.get((service, region))
         if client is None:
-            client = self._clients[(service, region)] = create_client(service, region, self._session,
-                                                                      profile=self._profile)
+            client = self._clients[(service, region)] = create_client(
+                service, region, self._session, profile=self._profile, network=self.network)
         return client
+
+
+def session_network(session: Any, environ: Mapping[str, str] | None = None) -> Network:
+    """The network of a botocore session's profile (botocore reads it from the config, as for
+    the clients made on that session): its ``ca_bundle`` (``AWS_CA_BUNDLE`` first,
+    as botocore reads it), its client config's proxy settings, and ``boto_sso_oidc_truststore``
+    (``BOTO_SSO_OIDC_TRUSTSTORE``, else the profile's key, else its sso-session's).
+
+    Raises :class:`~.exceptions.SSOConfigError` for a trust-store value that is not a boolean.
+    """
+    import botocore.exceptions
+
+    from . import _network
+
+    environ = os.environ if environ is None else environ
+    try:
+        scoped: Mapping[str, Any] = session.get_scoped_config()
+        ca_bundle = session.get_config_variable("ca_bundle")
+    except botocore.exceptions.ProfileNotFound:
+        scoped, ca_bundle = {}, environ.get("AWS_CA_BUNDLE") or None
+    profile = session.profile or "default"
+    source = None
+    if ca_bundle:
+        source = ("AWS_CA_BUNDLE" if environ.get("AWS_CA_BUNDLE") == ca_bundle
+                  else f'ca_bundle in profile "{profile}"')
+    truststore, truststore_source = _network.truststore_setting(session, scoped, profile, environ)
+    config = session.get_default_client_config()
+    return _network.Network(
+        ca_bundle=ca_bundle or None, ca_bundle_source=source, truststore=truststore,
+        truststore_source=truststore_source,
+        proxies=getattr(config, "proxies", None) or None,
+        proxies_config=getattr(config, "proxies_config", None) or None,
+        client_cert=getattr(config, "client_cert", None) or None)
+
+
+def network_of(factory: Any) -> Network:
+    """The network of a :data:`ClientFactory` (its ``network``), else the environment's."""
+    from . import _network
+
+    network = getattr(factory, "network", None)
+    if isinstance(network, _network.Network):
+        return network
+
+    return _network.from_environment()
 
 
 class ServiceRefused(Exception):
@@ -229,8 +294,12 @@ def call(operation: Callable[..., _T], /, *, refusals: Collection[str] = (), **p
     """
     import botocore.exceptions
 
+    from .exceptions import SSOProviderError
+
     try:
         return operation(**params)
+    except SSOProviderError:
+        raise  # a certificate or a proxy (NetworkError): already said, and not transient
     except botocore.exceptions.ClientError as error:
         code, status = error_code(error)
         kms = kms_problem(error)

@@ -1,4 +1,5 @@
-"""Reading a small file someone else may have replaced with something hostile.
+"""Reading a small file someone else may have replaced with something hostile, and making the
+private directories the caches live in.
 
 Cache and config paths are shared with other tools and sit in the user's
 home: one of them may be a FIFO (an ``open`` that never returns), a symlink
@@ -16,8 +17,8 @@ import errno
 import os
 import stat
 
-__all__ = ["MAX_CACHE_BYTES", "SETTLE", "NotARegularFileError", "file_identity", "read_small_file",
-           "settling"]
+__all__ = ["MAX_CACHE_BYTES", "SETTLE", "NotARegularFileError", "ensure_private_dir", "file_identity",
+           "read_small_file", "settling"]
 
 MAX_CACHE_BYTES = 1 << 20
 """No cache file this package or the AWS CLI writes comes near 1 MiB; a bigger one is not ours."""
@@ -87,3 +88,65 @@ def read_small_file(path: str | os.PathLike[str], limit: int = MAX_CACHE_BYTES) 
         return b"".join(chunks)
     finally:
         os.close(fd)
+
+
+def ensure_private_dir(directory: str | os.PathLike[str]) -> None:
+    """Create ``directory`` and every missing parent 0700, whatever the umask; warn (once) if an
+    existing one can be written by others or belongs to someone else.
+
+    Raises :class:`~boto_sso_oidc_provider.exceptions.CacheDirectoryError` (one line naming
+    the directory and what to do) when it cannot be created, e.g. under ``HOME=/dev/null``.
+    """
+    directory = os.path.normpath(os.fspath(directory))
+    if os.path.isdir(directory):
+        _check_private(directory)
+        return
+    missing = []
+    current = directory
+    while not os.path.exists(current) and os.path.dirname(current) != current:
+        missing.append(current)
+        current = os.path.dirname(current)
+    for path in reversed(missing):
+        # mkdir's mode is filtered by the umask (and makedirs ignores it for parents): chmod too.
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            continue
+        except OSError as error:
+            from .exceptions import CacheDirectoryError
+
+            raise CacheDirectoryError(
+                f"The cache directory {directory} cannot be created ({path}: {error.strerror}). "
+                f"Set HOME to a directory this user can write (HOME is {os.environ.get('HOME', '')!r}; "
+                "the AWS CLI and botocore keep their caches in ~/.aws), or fix what is in the way.",
+                path=directory) from None
+        try:
+            os.chmod(path, 0o700)
+        except OSError:
+            pass
+    _check_private(directory)
+
+
+_checked_dirs: set[str] = set()
+
+
+def _check_private(directory: str) -> None:
+    """Warn loudly, once per process, about a cache directory others could write to."""
+    if directory in _checked_dirs or not hasattr(os, "getuid"):  # no POSIX modes on Windows
+        return
+    _checked_dirs.add(directory)
+    try:
+        info = os.stat(directory)
+    except OSError:
+        return
+    if info.st_uid != os.getuid():
+        problem = f"belongs to another user (uid {info.st_uid})"
+    elif info.st_mode & 0o022:
+        problem = f"can be written by other users (mode {info.st_mode & 0o777:o})"
+    else:
+        return
+    import logging  # not at import: the warm path reads files through this module
+
+    logging.getLogger(__name__).warning(
+        "The cache directory %s %s: they could replace your SSO tokens and credentials. "
+        "Fix it with: chmod 700 %s", directory, problem, directory)

@@ -32,6 +32,9 @@ __all__ = [
     "CacheLockTimeoutError",
     "CacheDirectoryError",
     "RoleCredentialsError",
+    "NetworkError",
+    "TLSVerificationError",
+    "ProxyConnectError",
 ]
 
 
@@ -145,3 +148,34 @@ class RoleCredentialsError(SSOProviderError, CredentialRetrievalError):
         kwargs.setdefault("provider", "sso-oidc")
         kwargs.setdefault("error_msg", message)
         super().__init__(message, **kwargs)
+
+
+class NetworkError(SSOProviderError):
+    """The network between here and AWS stopped a call before any service answered, for a reason
+    that trying again will not change (a certificate, a proxy). ``url`` is the call's."""
+
+    def __init__(self, message: str, *, url: str) -> None:
+        super().__init__(message)
+        self.url = url
+
+
+class TLSVerificationError(NetworkError):
+    """The certificate ``host`` showed is not trusted here: usually a company proxy inspecting
+    TLS with its own root (``issuer``, as the client was shown it; None if it could not be read).
+    The message names the host, the issuer, what was trusted and the fixes: ``ca_bundle`` in the
+    profile, ``AWS_CA_BUNDLE``, or ``boto_sso_oidc_truststore``."""
+
+    def __init__(self, message: str, *, url: str, host: str, issuer: str | None) -> None:
+        super().__init__(message, url=url)
+        self.host = host
+        self.issuer = issuer
+
+
+class ProxyConnectError(NetworkError):
+    """The proxy (``proxy``, without credentials) refused the connection or could not be
+    reached; ``source`` is the setting it came from (``HTTPS_PROXY``, ...)."""
+
+    def __init__(self, message: str, *, url: str, proxy: str, source: str) -> None:
+        super().__init__(message, url=url)
+        self.proxy = proxy
+        self.source = source

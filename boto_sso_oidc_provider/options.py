@@ -36,7 +36,10 @@ class Options:
     session the manager serves (a new botocore session when there is none).
     ``use_device_code``: None means the config's ``boto_sso_oidc_use_device_code``;
     ``redirect_port`` fixes the browser login's loopback port (and chooses that
-    flow); ``login_timeout``: seconds the browser login waits (default 600).
+    flow; None: the config's ``boto_sso_oidc_redirect_port``); ``remote``: True logs in
+    by pasting the address the browser ended on (``login --remote``), False never, None
+    where a remote shell is detected (:func:`~._interaction.remote_shell`);
+    ``login_timeout``: seconds the browser login waits (default 600).
     """
 
     allow_login: bool | None = None
@@ -50,16 +53,18 @@ class Options:
     use_device_code: bool | None = None
     redirect_port: int | None = None
     login_timeout: float | None = None
+    remote: bool | None = None
 
     def __repr__(self) -> str:
         return (f"Options(allow_login={self.allow_login!r}, open_browser={self.open_browser!r}, "
                 f"lock_timeout={self.lock_timeout!r}, use_device_code={self.use_device_code!r})")
 
-    def clients(self) -> ClientFactory:
-        """``client_factory``, or the default one."""
+    def clients(self, profile_name: str | None = None) -> ClientFactory:
+        """``client_factory``, or the default one: clients on a new session of ``profile_name``
+        (None: the default profile), which take that profile's settings (``ca_bundle`` ...)."""
         if self.client_factory is not None:
             return self.client_factory
         from ._clients import SessionClients
 
-        return SessionClients()
+        return SessionClients(profile_name=profile_name)
 

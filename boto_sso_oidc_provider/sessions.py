@@ -153,12 +153,16 @@ def forget_role_credentials(sso: SSOSessionConfig, config: AWSConfig,
 
 
 def end_session(sso: SSOSessionConfig, config: AWSConfig, *, options: Options | None = None) -> bool:
-    """Sign out of ``sso`` and delete its cached token and the role credentials of its profiles.
+    """Sign out of ``sso`` and delete its cached token, the role credentials of its profiles and
+    its account directory.
 
     Returns True if a token was cached.
     """
+    from .organizations.directory import forget_directory
+
     removed = TokenManager(sso, options=options).logout()
     forget_role_credentials(sso, config)
+    forget_directory(sso)  # the accounts it listed may not be its next login's
     return removed
 
 

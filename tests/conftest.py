@@ -32,8 +32,13 @@ def _no_browser_and_no_ci(monkeypatch: pytest.MonkeyPatch) -> None:
     No display and no ``BROWSER`` either, so a login takes the device flow unless a
     test asks for the browser flow (through ``BROWSER``)."""
     monkeypatch.setenv("BOTO_SSO_OIDC_OPEN_BROWSER", "false")
+    # This machine may be a container or an SSH session: where a test wants the remote login
+    # chosen automatically, it says so (BOTO_SSO_OIDC_REMOTE_LOGIN=auto and the variables).
+    monkeypatch.setenv("BOTO_SSO_OIDC_REMOTE_LOGIN", "false")
     for name in ("BROWSER", "DISPLAY", "WAYLAND_DISPLAY", "WSL_DISTRO_NAME", "WSL_INTEROP",
-                 "BOTO_SSO_OIDC_USE_DEVICE_CODE"):
+                 "BOTO_SSO_OIDC_USE_DEVICE_CODE", "SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY",
+                 "container", "REMOTE_CONTAINERS", "CODESPACES", "BOTO_SSO_OIDC_REDIRECT_PORT",
+                 "BOTO_SSO_OIDC_TRUSTSTORE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("CI", raising=False)
     monkeypatch.delenv("BOTO_SSO_OIDC_AUTO_LOGIN", raising=False)

@@ -7,10 +7,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import botocore.exceptions
 import pytest
 
 import boto_sso_oidc_provider as sso
+from boto_sso_oidc_provider.exceptions import TLSVerificationError
 from boto_sso_oidc_provider.sessions import role_credentials_manager
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed")
@@ -46,8 +46,12 @@ def test_the_emulator_serves_https(sso_emulator):
 
 
 def test_without_the_ca_the_sso_oidc_client_refuses_the_endpoint(sso_emulator):
-    with pytest.raises(botocore.exceptions.SSLError, match="CERTIFICATE_VERIFY_FAILED"):
+    with pytest.raises(TLSVerificationError) as caught:
         sso.login("dev")
+    assert (caught.value.host, caught.value.issuer) == ("127.0.0.1", "boto-sso-oidc test CA")
+    assert str(caught.value).startswith("The TLS certificate of 127.0.0.1 is not trusted (unable to "
+                                        'get local issuer certificate): it is issued by "boto-sso-oidc '
+                                        'test CA"; it was checked against botocore\'s default CA bundle')
     assert sso_emulator.calls()["operations"].get("RegisterClient", 0) == 0
 
 

@@ -27,6 +27,7 @@ import pytest
 
 from boto_sso_oidc_provider._clock import format_timestamp, parse_timestamp, utc_now
 from boto_sso_oidc_provider.caches import _layout
+from boto_sso_oidc_provider.config._resolved import resolve
 from boto_sso_oidc_provider.config.reader import AWSConfig
 from boto_sso_oidc_provider.credentials import _warm
 from boto_sso_oidc_provider.credentials.console import ConsoleSigninError, signin_url
@@ -177,7 +178,7 @@ def test_a_second_run_is_the_warm_path_no_assume_role_and_no_botocore(chain):
 
 def test_the_warm_reader_finds_the_entry_the_full_path_wrote(chain):
     _process(chain)
-    assert _warm.role_chain_cache_file("hop2") == str(_entry(chain, HOP2_KEY))
+    assert _chain_file("hop2") == str(_entry(chain, HOP2_KEY))
     assert _warm.cached_process_output("hop2")["AccessKeyId"] == \
         read_json(_entry(chain, HOP2_KEY))["Credentials"]["AccessKeyId"]
 
@@ -386,16 +387,27 @@ def test_sts_refusing_the_role_is_one_line_naming_the_role_and_profile(chain):
     assert "AccessDenied" in line
 
 
+def _chain_file(profile: str) -> str | None:
+    """The assumed-role cache file the warm path reads for ``profile``, if a role chain."""
+    resolution = resolve(profile)
+    return _warm.cache_file(resolution) if resolution and resolution.kind == "role-chain" else None
+
+
 def test_the_warm_reader_leaves_every_doubtful_chain_to_the_full_path(sso_emulator, monkeypatch):
     sso_emulator.write_config(CHAIN + CYCLE + "[profile nosrc]\nrole_arn = arn:aws:iam::2:role/R\n"
                               "[profile long]\nrole_arn = arn:aws:iam::2:role/R\nsource_profile = dev\n"
                               "duration_seconds = 7200\n", append=True)
-    assert _warm.role_chain_cache_file("hop2") is not None
+    assert _chain_file("hop2") is not None
     for profile in ("a", "b", "nosrc", "long", "dev", "undefined"):
-        assert _warm.role_chain_cache_file(profile) is None, profile
-    # a role key for a hop in the credentials file changes botocore's answer
+        assert _chain_file(profile) is None, profile
+    # a role key for a lower hop in the credentials file changes the source credentials, not the
+    # entry botocore reads for hop2 (keyed by hop2's own AssumeRole arguments): the same file
+    before = _chain_file("hop2")
     Path(os.environ["AWS_SHARED_CREDENTIALS_FILE"]).write_text("[hop1]\nrole_arn = arn:aws:iam::2:role/X\n")
-    assert _warm.role_chain_cache_file("hop2") is None
+    assert _chain_file("hop2") == before
+    # one for hop2 itself changes its key
+    Path(os.environ["AWS_SHARED_CREDENTIALS_FILE"]).write_text("[hop2]\nexternal_id = x\n")
+    assert _chain_file("hop2") not in (None, before)
 
 
 # -- many processes, hostile files, login and logout through a chain --------------------------------

@@ -15,7 +15,9 @@ import pytest
 from boto_sso_oidc_provider._clock import utc_now
 
 from .cli_helpers import run_cli
-from .conftest import token_file
+from .conftest import requires, token_file
+
+pytest_plugins = ["tests.corporate_network"]
 
 PLANTED = """
 [profile old]
@@ -141,3 +143,26 @@ def test_each_planted_mistake_is_named_with_its_fix(sso_emulator):
     named = {finding["check"] for finding in report["findings"] if finding["status"] != "ok"}
     assert set(expected) <= named
     assert all(finding["fix"] for finding in report["findings"] if finding["status"] == "fail")
+
+
+@requires("mitmproxy", "cryptography")
+def test_behind_a_tls_inspecting_proxy_the_issuer_and_the_proxy_are_named(corporate_network):
+    """The network check behind a company's TLS-inspecting proxy (the real AWS host names): with
+    nothing trusting its root, SSO OIDC and the portal fail naming the proxy (and the variable that
+    set it), the host and the issuer the client was shown; trusted through AWS_CA_BUNDLE, both are
+    reached and the issuer is still shown."""
+    from .corporate_network import OIDC_HOST, PORTAL_HOST, ROOT_CA_NAME
+
+    emulator = corporate_network.emulator
+    proxy = corporate_network.proxy.url.rstrip("/")
+    untrusted = _doctor(emulator, "--profile", "dev")
+    assert untrusted.returncode == 1, untrusted.stdout
+    network = [line for line in untrusted.stdout.splitlines() if line.split()[1] == "network:"]
+    assert len(network) == 2 and all(line.startswith("FAIL") for line in network), untrusted.stdout
+    for line, host in zip(network, (OIDC_HOST, PORTAL_HOST), strict=True):
+        assert f"https://{host}" in line and ROOT_CA_NAME in line, line
+        assert f"through the proxy {proxy} (from HTTPS_PROXY)" in line, line
+    trusted = _doctor(emulator, "--profile", "dev", AWS_CA_BUNDLE=str(corporate_network.ca))
+    network = [line for line in trusted.stdout.splitlines() if line.split()[1] == "network:"]
+    assert len(network) == 2 and all(line.startswith("OK") for line in network), trusted.stdout
+    assert all(f"its certificate is issued by {ROOT_CA_NAME}" in line for line in network), network

@@ -132,13 +132,13 @@ def test_requests_without_or_with_a_wrong_token_get_no_credentials(logged_in):
 
 def test_oversized_and_malformed_requests_get_4xx_and_the_server_keeps_serving(logged_in):
     with serve(logged_in, "--request-timeout", "1", "--debug") as served:
-        auth = f"Authorization: {served.token}\r\n".encode()
+        auth = f"Authorization: {served.token}\r\nHost: 127.0.0.1\r\n".encode()
         path = served.path.encode()
         get_line = b"GET " + path + b" HTTP/1.1\r\n"
         cases = {
             b"garbage\r\n\r\n": 400,
             b"\x00\xff\xfe binary \r\n\r\n": 400,
-            b"GET " + path + b" HTTP/1.1\r\nAuthorization: x\r\nAuthorization: y\r\n\r\n": 400,
+            get_line + b"Host: 127.0.0.1\r\nAuthorization: x\r\nAuthorization: y\r\n\r\n": 400,
             b"GET " + path + b" HTTP/1.1\r\n" + b"X-Padding: " + b"a" * 20000 + b"\r\n\r\n": 431,
             b"GET " + path + b" HTTP/1.1\r\n" + b"X: y\r\n" * 5000 + b"\r\n": 431,
             b"GET /" + b"a" * 20000 + b" HTTP/1.1\r\n\r\n": 431,

@@ -288,14 +288,15 @@ while True:
 def test_podman_and_wsl2_host_loopback_forwarding_reach_serve_imds_on_loopback(warm_cache):
     """Rootless Podman (pasta, slirp4netns), Docker Desktop's proxies and WSL2's localhost forwarding
     hand a container's connections to the host's loopback: serve stays on 127.0.0.1 (no --allow
-    needed); a forwarder on the host's bridge address stands in for theirs."""
+    needed), told the name the container uses (--url-host: any other name in Host is refused);
+    a forwarder on the host's bridge address stands in for theirs."""
     emulator, key = warm_cache
     with _namespaces("host", "app") as (host, app):
         gateway, _ = _bridge(host, app, "172.31.2", "2")
         with _host_name(app, "host.containers.internal", gateway), \
-                _serve_in(host, emulator, "--imds") as variables:
+                _serve_in(host, emulator, "--imds", "--url-host", "host.containers.internal") as variables:
             served = variables["AWS_EC2_METADATA_SERVICE_ENDPOINT"]
-            assert served == f"http://127.0.0.1:{PORT}/"
+            assert served == f"http://host.containers.internal:{PORT}/"
             forwarder = subprocess.Popen(["ip", "netns", "exec", host, sys.executable, "-c", FORWARDER,
                                           gateway, PORT, "9912"], stdout=subprocess.PIPE, text=True)
             try:

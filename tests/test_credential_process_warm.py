@@ -16,7 +16,7 @@ import pytest
 
 from boto_sso_oidc_provider._clock import format_timestamp, utc_now
 from boto_sso_oidc_provider.caches import _layout
-from boto_sso_oidc_provider.config import _scan
+from boto_sso_oidc_provider.config._resolved import resolve
 from boto_sso_oidc_provider.credentials import _warm
 from boto_sso_oidc_provider.credentials.role_credentials import RoleCredentials
 
@@ -90,9 +90,9 @@ def test_anything_unusual_declines(data):
 def test_missing_or_corrupt_cache_file_declines(tmp_path, monkeypatch):
     _write(tmp_path, CONFIG, monkeypatch)
     assert _warm.cached_process_output("dev") is None
-    settings = _scan.read_profile("dev")
-    assert settings is not None
-    path = Path(_warm.role_cache_file(settings))
+    resolution = resolve("dev")
+    assert resolution is not None
+    path = Path(_warm.cache_file(resolution))
     path.parent.mkdir(parents=True)
     path.write_text("{")
     assert _warm.cached_process_output("dev") is None

@@ -20,20 +20,22 @@ PACKAGE = Path(sso.__file__).resolve().parent
 # parts sit low, where the warm path can import them.
 LAYERS: list[set[str]] = [
     # the foundation (standard library only), and the families' folders, which import nothing
-    {"_clock", "exceptions", "_redaction", "_files", "_interrupts",
-     "caches._layout", "caches._freshness", "config._settings",
-     "config", "logins", "caches", "credentials", "organizations", "providers", "servers"},
+    {"_clock", "exceptions", "_redaction", "_files", "_interrupts", "_network",
+     "caches._layout", "caches._freshness", "config._settings", "config._loader",
+     "config", "logins", "caches", "credentials", "organizations", "providers", "servers",
+     "credentials._sigv4"},
     {"caches._session_end"},
-    # the warm path: the config's fast reader, then the answers from the caches it leads to
-    {"config._scan"},
-    {"credentials._warm"},
     {"_clients", "organizations._listing", "logins._start_url"},
-    # step 1: the config as botocore parses it
+    # step 1: the config as botocore parses it; the warm path's memo of it, and the answers from
+    # the caches it leads to
     {"config.reader"},
+    {"config._resolved"},
+    {"credentials._warm"},
     {"options", "logins._interaction", "caches._entry", "logins._loopback_callback", "config.writer",
-     "organizations.generate", "credentials.console"},
+     "organizations.generate", "credentials.console", "credentials._eks_token"},
     # steps 2 and 3: registration and the logins
     {"logins.registration"},
+    {"logins._pasted_redirect"},
     {"logins.device_authorization", "logins.authorization_code", "logins._flows"},
     # step 4: the locked token cache
     {"caches.token"},
@@ -43,7 +45,7 @@ LAYERS: list[set[str]] = [
     {"sessions"},
     # step 6: the ways into the SDKs
     {"providers.provider", "providers.aio", "providers.sdk_v4", "aio", "sdk_v4"},
-    {"providers.installation"},
+    {"providers.installation", "providers._kubeconfig"},
     # step 7: the servers; then the command line
     {"servers._http", "servers._source", "servers.container", "servers.imds"},
     {"cli", "__main__"},
@@ -187,6 +189,7 @@ _LAYOUT_FACTS = {
     "the registration key": r"[\"']tool[\"']:\s*[\"']botocore[\"']",
     "the role key": r"[\"']roleName[\"']:\s*role_name",
     "the assume-role key": r"[\"']RoleArn[\"']:\s*role_arn",
+    "the EKS token file": r"\.eks-token[\"']",
 }
 _WINDOWS = {
     # (900, 3600) in _layout is AssumeRole's range of durations, another fact
@@ -338,7 +341,7 @@ def test_nothing_outside_config_reads_the_aws_config_files():
         if not {"config", "emulator"} & set(path.relative_to(PACKAGE).parts[:1])
     }
     assert {path: names for path, names in offenders.items() if names} == {}
-    assert "configparser" in _code_names(ast.parse((PACKAGE / "config" / "_scan.py").read_text("utf-8")))
+    assert "configparser" in _code_names(ast.parse((PACKAGE / "config" / "_loader.py").read_text("utf-8")))
 
 
 _AUDIT = r"""
@@ -381,13 +384,16 @@ print(json.dumps({"code": code, "ours": sum(opens), "outside": outside}))
 """
 
 _COMMANDS = [["login", "--profile", "dev"], ["credential-process", "--profile", "dev"],
+             # botocore signs the first EKS token, the warm path the second
+             ["eks-token", "--cluster-name", "c", "--profile", "dev"],
+             ["eks-token", "--cluster-name", "c", "--profile", "dev"],
              ["export", "--profile", "dev", "--format", "env"], ["status"], ["status", "--profile", "dev"],
              ["list"], [], ["logout", "--profile", "dev"], ["credential-process", "--profile", "dev"]]
 
 
 def test_at_run_time_only_config_opens_the_aws_config_files(sso_emulator):
-    """Dynamically: across a login, the warm and the full path of credential-process, export,
-    status, list, boto3 with the providers installed and logout, every open of the config or
+    """Dynamically: across a login, the warm and the full path of credential-process, eks-token,
+    export, status, list, boto3 with the providers installed and logout, every open of the config or
     credentials file made under this package is made from config/, or by botocore for a session
     it makes clients on (botocore's own reads, for the sessions of programs, have no frame of
     ours)."""

@@ -38,7 +38,7 @@ from .conftest import REPO, subprocess_env
 
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md")), REPO / "examples" / "README.md"]
 SHELLS = {"sh": "bash", "bash": "bash", "console": "bash", "zsh": "zsh", "fish": "fish"}
-LANGUAGES = {*SHELLS, "python", "ini"}
+LANGUAGES = {*SHELLS, "python", "ini", "yaml"}
 FENCE = re.compile(r"^(?P<indent> *)```(?P<language>[\w-]*)\s*$")
 NOT_RUN = re.compile(r"^\s*<!--\s*not run:\s*(?P<reason>\S.*?)\s*-->\s*$")
 LINK = re.compile(r"\[[^\]]*\]\((?P<target>[^)\s]+)\)")
@@ -199,13 +199,13 @@ def test_every_block_of_the_page_runs(page: Path, sso_emulator: Any, tmp_path: P
         shutil.copytree(REPO / name, tmp_path / name)
     ran = 0
     for block in blocks_of(page):
-        if block.language == "ini" or block.not_run is not None:
+        if block.language in ("ini", "yaml") or block.not_run is not None:
             continue
         result = _run_block(block, env, tmp_path)
         output = result.stdout + result.stderr
         assert result.returncode == 0 and "Traceback" not in output, f"{block}:\n{output}"
         ran += 1
-    runnable = [b for b in blocks_of(page) if b.language != "ini"]
+    runnable = [b for b in blocks_of(page) if b.language not in ("ini", "yaml")]
     assert ran == sum(b.not_run is None for b in runnable)
     opened = browser_log(sso_emulator.home)
     assert all(urlsplit(url).hostname == "127.0.0.1" for url in opened), opened

@@ -1,14 +1,15 @@
 """One freshness model: every cached thing with an expiry is judged by ``caches._freshness``.
 
 The SSO token, role credentials (the managers and the servers), client registrations, the
-login record's session end and the warm path reach the same state on the same moments, at
-the edges of each window, because they call the one function.
+login record's session end, the warm path and the EKS token cache reach the same state on the
+same moments, at the edges of each window, because they call the one function.
 """
 
 from __future__ import annotations
 
 import ast
 import datetime as dt
+import json
 import time
 from pathlib import Path
 
@@ -18,6 +19,8 @@ import boto_sso_oidc_provider as sso
 from boto_sso_oidc_provider._clock import format_timestamp
 from boto_sso_oidc_provider.caches import _freshness
 from boto_sso_oidc_provider.caches._freshness import (
+    EKS_TOKEN_LIFETIME,
+    EKS_TOKEN_WINDOW,
     IMDS_REFRESH_WINDOW,
     REFRESH_WINDOW,
     SESSION_END_NOTICE,
@@ -97,6 +100,28 @@ def test_the_session_end_notice_is_the_stale_state_of_the_session(left, tmp_path
                                         now=NOW.timestamp(), record=record)
     expected = freshness(NOW.timestamp() + left, NOW.timestamp(), SESSION_END_NOTICE)
     assert (notice is not None) is (expected is Freshness.STALE)
+
+
+@pytest.mark.parametrize("left", _edges(EKS_TOKEN_WINDOW))
+def test_a_cached_eks_token_is_reused_exactly_while_fresh(left, tmp_path):
+    """``eks-token``'s warm path hands out the cached token exactly while it is FRESH by
+    :data:`EKS_TOKEN_WINDOW` (the text of its ``expirationTimestamp``, as the cache file holds
+    it); otherwise it signs a new one, good for :data:`EKS_TOKEN_LIFETIME`."""
+    from boto_sso_oidc_provider.credentials import _eks_token
+
+    path = tmp_path / "entry.eks-token"
+    expires = format_timestamp(NOW + dt.timedelta(seconds=left))
+    cached = {"token": "k8s-aws-v1.cached", "expirationTimestamp": expires, "cluster": "c",
+              "roleArn": None, "endpoint": "https://sts.us-east-1.amazonaws.com",
+              "signingRegion": "us-east-1", "accessKeyId": "ASIAKEY", "sourceAccessKeyId": "ASIAKEY"}
+    path.write_text(json.dumps(cached))
+    credentials = {"AccessKeyId": "ASIAKEY", "SecretAccessKey": "secret", "SessionToken": "session"}
+    token = _eks_token.warm_token(str(path), "c", None, credentials, now=NOW.timestamp())
+    expected = freshness(NOW.timestamp() + left, NOW.timestamp(), EKS_TOKEN_WINDOW)
+    assert token is not None
+    assert (token.token == cached["token"]) is (expected is Freshness.FRESH)
+    if expected is not Freshness.FRESH:
+        assert token.expiration == format_timestamp(NOW + dt.timedelta(seconds=EKS_TOKEN_LIFETIME))
 
 
 def test_epoch_of_timestamp_is_the_calendars(monkeypatch):

@@ -22,7 +22,7 @@ import boto_sso_oidc_provider as sso
 from boto_sso_oidc_provider._clock import format_timestamp, parse_timestamp
 from boto_sso_oidc_provider.caches._entry import CacheEntry
 from boto_sso_oidc_provider.caches.token import SSOToken
-from boto_sso_oidc_provider.config import _scan
+from boto_sso_oidc_provider.config._resolved import resolve
 from boto_sso_oidc_provider.credentials import _warm
 from boto_sso_oidc_provider.credentials.role_credentials import RoleCredentials
 from boto_sso_oidc_provider.exceptions import SSOProviderError
@@ -135,7 +135,7 @@ def test_any_config_file_is_a_documented_error_or_works(tmp_path_factory, monkey
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / "credentials"))
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # never reached: no token cached
     monkeypatch.delenv("AWS_PROFILE", raising=False)
-    _scan.read_profile("dev", str(config))
+    resolve("dev")
     _warm.cached_process_output("dev")
     for call in (lambda: sso.load_token("dev", allow_login=False),
                  lambda: sso.session(profile_name="dev").get_credentials()):

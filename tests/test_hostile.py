@@ -26,7 +26,7 @@ import boto_sso_oidc_provider as sso
 from boto_sso_oidc_provider._clock import format_timestamp, parse_timestamp
 from boto_sso_oidc_provider.caches._entry import CacheEntry
 from boto_sso_oidc_provider.caches.token import SSOToken
-from boto_sso_oidc_provider.config import _scan
+from boto_sso_oidc_provider.config._resolved import resolve
 from boto_sso_oidc_provider.credentials import _warm
 from boto_sso_oidc_provider.exceptions import SSOLoginRequiredError, SSOProviderError
 from boto_sso_oidc_provider.logins._interaction import LoginPrompt, sanitize
@@ -171,9 +171,9 @@ def test_a_token_path_that_is_a_directory_fails_before_a_login_starts(sso_emulat
 
 
 def _role_file(emulator) -> Path:  # type: ignore[no-untyped-def]
-    profile = _scan.read_profile("dev")
-    assert profile is not None
-    return Path(_warm.role_cache_file(profile))
+    resolution = resolve("dev")
+    assert resolution is not None
+    return Path(_warm.cache_file(resolution))
 
 
 
@@ -234,11 +234,12 @@ def test_hostile_role_caches_send_the_warm_path_to_the_full_path(sso_emulator, k
         assert read_json(path)["Credentials"]["AccessKeyId"] == output["AccessKeyId"]
 
 
-def test_a_config_file_that_is_a_fifo_does_not_hang_the_warm_path(sso_emulator, tmp_path):
+def test_a_config_file_that_is_a_fifo_does_not_hang_the_warm_path(sso_emulator, tmp_path, monkeypatch):
     fifo = tmp_path / "config"
     os.mkfifo(fifo)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(fifo))
     started = time.monotonic()
-    assert _scan.read_profile("dev", str(fifo)) is None
+    assert resolve("dev") is None
     assert time.monotonic() - started < 5
 
 
@@ -468,12 +469,12 @@ def test_verification_urls_and_codes_are_printed_sanitized(hostile):
 def test_no_posix_only_call_on_the_login_required_path(sso_emulator, monkeypatch):
     """Without O_NOCTTY and getuid (as on Windows) the login-required path and the cache reads
     and writes still work (filelock itself picks its Windows implementation there)."""
-    from boto_sso_oidc_provider.caches import _entry as cache
+    from boto_sso_oidc_provider import _files
     from boto_sso_oidc_provider.logins import _interaction
 
     for name in ("O_NOCTTY", "getuid"):
         monkeypatch.delattr(os, name, raising=False)
-    monkeypatch.setattr(cache, "_checked_dirs", set())
+    monkeypatch.setattr(_files, "_checked_dirs", set())
     assert _interaction._terminal_reachable() in (True, False)
     monkeypatch.setattr(_interaction, "_terminal_reachable", lambda: False)
     with pytest.raises(SSOLoginRequiredError):

@@ -134,7 +134,7 @@ def test_200_slow_unauthenticated_connections_delay_no_legitimate_client(logged_
 
 def test_the_head_limit_is_exact_and_strict_parsing_refuses_what_is_not_http(logged_in):
     with serve(logged_in, "--debug") as served:
-        auth = f"Authorization: {served.token}\r\n".encode()
+        auth = f"Authorization: {served.token}\r\nHost: 127.0.0.1\r\n".encode()
         line = b"GET " + served.path.encode() + b" HTTP/1.1\r\n"
 
         def padded(total: int) -> bytes:  # a complete head of exactly ``total`` bytes
@@ -169,7 +169,8 @@ def test_the_head_limit_is_exact_and_strict_parsing_refuses_what_is_not_http(log
 def test_clients_cannot_write_control_characters_into_the_debug_log(logged_in):
     hostile = [b"GET /\x1b[31mred\x1b[0m HTTP/1.1\r\n\r\n", b"GET /a\rb HTTP/1.1\r\n\r\n",
                b"GET /a\x00b HTTP/1.1\r\n\r\n", b"\x1b]0;title\x07 / HTTP/1.1\r\n\r\n",
-               b"GET /%1b%5b31m HTTP/1.1\r\n\r\n", "GET /\u00e9\u202e HTTP/1.1\r\n\r\n".encode()]
+               b"GET /%1b%5b31m HTTP/1.1\r\nHost: localhost\r\n\r\n",
+               "GET /\u00e9\u202e HTTP/1.1\r\n\r\n".encode()]
     with serve(logged_in, "--debug") as served:
         statuses = [status_of(raw(served.host, served.port, payload)) for payload in hostile]
         assert served.stop() == 0
@@ -187,3 +188,56 @@ def test_a_request_timeout_that_is_not_a_positive_number_of_seconds_is_refused(s
         error = result.stderr.strip().splitlines()[-1]
         assert error.startswith(f"boto-sso-oidc {command}: error: argument --request-timeout: "), error
         assert "greater than 0" in error and "Traceback" not in result.stderr
+
+
+# -- DNS rebinding: only the server's own names get an answer --------------------------------------
+
+
+def _imds_requests(port: int, host: str, origin: str | None) -> tuple[int, int]:
+    """A page's IMDSv2 dance through ``Host: host``: the token PUT, then the credentials GET."""
+    extra = f"Origin: {origin}\r\n" if origin else ""
+    put = (f"PUT /latest/api/token HTTP/1.1\r\nHost: {host}\r\n{extra}"
+           "X-aws-ec2-metadata-token-ttl-seconds: 60\r\n\r\n").encode()
+    answer = raw("127.0.0.1", port, put)
+    token = answer.partition(b"\r\n\r\n")[2].decode()
+    get_ = (f"GET /latest/meta-data/iam/security-credentials/dev HTTP/1.1\r\nHost: {host}\r\n{extra}"
+            f"X-aws-ec2-metadata-token: {token or 'none'}\r\n\r\n").encode()
+    return status_of(answer), status_of(raw("127.0.0.1", port, get_))
+
+
+@pytest.mark.parametrize("foreign", [("attacker.example:{port}", "http://attacker.example:{port}"),
+                                     ("127.0.0.1.attacker.example", None),
+                                     ("localhost.attacker.example:{port}", None),
+                                     ("127.0.0.1:{port}", "http://attacker.example:{port}")])
+def test_a_rebound_name_or_a_browser_gets_no_credentials_from_either_server(logged_in, foreign):
+    """After DNS rebinding, a web page's requests reach the port with its own name as Host (and
+    its Origin): both servers refuse them, 421, before a credential is read, and log each as
+    refused; the same requests with the server's own Host get credentials."""
+    with serve(logged_in, "--imds", "--debug") as imds, serve(logged_in, "--debug") as container:
+        host, origin = (text.format(port=imds.port) if text else None for text in foreign)
+        assert _imds_requests(imds.port, host, origin) == (421, 421)
+        assert _imds_requests(imds.port, f"127.0.0.1:{imds.port}", None) == (200, 200)
+        assert _imds_requests(imds.port, f"localhost:{imds.port}", None) == (200, 200)
+
+        host, origin = (text.format(port=container.port) if text else None for text in foreign)
+        request = (f"GET {container.path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: {container.token}\r\n"
+                   + (f"Origin: {origin}\r\n" if origin else "") + "\r\n").encode()
+        refused = raw("127.0.0.1", container.port, request)
+        own = request.replace(f"Host: {host}".encode(), f"Host: 127.0.0.1:{container.port}".encode())
+        if origin:
+            own = own.replace(f"Origin: {origin}\r\n".encode(), b"")
+        served = raw("127.0.0.1", container.port, own)
+        assert imds.stop() == 0 and container.stop() == 0
+    assert status_of(refused) == 421 and b"AccessKeyId" not in refused
+    assert status_of(served) == 200 and b"AccessKeyId" in served
+    for stderr in (imds.stderr, container.stderr):
+        assert stderr.count("Refused a request from 127.0.0.1") >= 1, stderr
+
+
+def test_url_host_is_a_name_of_the_server(logged_in):
+    with serve(logged_in, "--imds", "--url-host", "host.containers.internal") as served:
+        assert served.url.startswith("http://host.containers.internal:")
+        named = _imds_requests(served.port, f"host.containers.internal:{served.port}", None)
+        other = _imds_requests(served.port, f"host.docker.internal:{served.port}", None)
+        assert served.stop() == 0
+    assert named == (200, 200) and other == (421, 421)

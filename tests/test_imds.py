@@ -237,16 +237,18 @@ def test_region_paths_answer_what_botocore_reads(logged_in):
 def test_malformed_requests_get_4xx_never_a_traceback_and_it_keeps_serving(logged_in):
     with serve(logged_in, "--imds", "--debug", "--request-timeout", "1") as served:
         token = _token(served.url)
-        header = f"{TOKEN}: {token}\r\n".encode()
+        header = f"{TOKEN}: {token}\r\nHost: 127.0.0.1\r\n".encode()
+        put = b"PUT /latest/api/token HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         cases = {
             b"garbage\r\n\r\n": 400,
             b"GET " + CREDENTIALS.encode() + b"dev HTTP/1.1junk\r\n" + header + b"\r\n": 400,
             b"GET " + CREDENTIALS.encode() + b"dev HTTP/1.1\r\nX: a\rb\r\n" + header + b"\r\n": 400,
             b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\n\r\n": 431,
-            b"PUT /latest/api/token HTTP/1.1\r\n" + TTL.encode() + b": 1e3\r\n\r\n": 400,
-            b"PUT /latest/api/token HTTP/1.1\r\n" + TTL.encode() + b": 60\r\n"
+            put + TTL.encode() + b": 1e3\r\n\r\n": 400,
+            put + TTL.encode() + b": \xc2\xb2\r\n\r\n": 400,  # a digit to str.isdigit, not to int()
+            put + TTL.encode() + b": 60\r\n"
             b"Content-Length: 5\r\n\r\nhello": 413,
-            b"DELETE /latest/api/token HTTP/1.1\r\n\r\n": 405,
+            b"DELETE /latest/api/token HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n": 405,
             b"GET " + CREDENTIALS.encode() + b"dev HTTP/1.1\r\n" + header: 408,  # never finished
         }
         statuses = [status_of(raw(served.host, served.port, payload)) for payload in cases]

@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .._files import ensure_private_dir
 from ._layout import DEFAULT_LOCK_TIMEOUT
 
 _WARNED: set[tuple[str, object, str]] = set()
@@ -59,63 +60,6 @@ def _process_lock(path: str) -> threading.Lock:
         if lock is None:
             lock = _process_locks[path] = threading.Lock()
         return lock
-
-
-def _ensure_private_dir(directory: Path) -> None:
-    """Create ``directory`` and every missing parent 0700, whatever the umask; warn (once) if an
-    existing one can be written by others or belongs to someone else.
-
-    Raises :class:`~boto_sso_oidc_provider.exceptions.CacheDirectoryError` (one line naming
-    the directory and what to do) when it cannot be created, e.g. under ``HOME=/dev/null``.
-    """
-    if directory.is_dir():
-        _check_private(directory)
-        return
-    missing = []
-    current = directory
-    while not current.exists() and current != current.parent:
-        missing.append(current)
-        current = current.parent
-    for path in reversed(missing):
-        # mkdir's mode is filtered by the umask (and makedirs ignores it for parents): chmod too.
-        try:
-            os.mkdir(path, 0o700)
-        except FileExistsError:
-            continue
-        except OSError as error:
-            from ..exceptions import CacheDirectoryError
-
-            raise CacheDirectoryError(
-                f"The cache directory {directory} cannot be created ({path}: {error.strerror}). "
-                f"Set HOME to a directory this user can write (HOME is {os.environ.get('HOME', '')!r}; "
-                "the AWS CLI and botocore keep their caches in ~/.aws), or fix what is in the way.",
-                path=str(directory)) from None
-        with contextlib.suppress(OSError):
-            os.chmod(path, 0o700)
-    _check_private(directory)
-
-
-_checked_dirs: set[str] = set()
-
-
-def _check_private(directory: Path) -> None:
-    """Warn loudly, once per process, about a cache directory others could write to."""
-    key = str(directory)
-    if key in _checked_dirs or not hasattr(os, "getuid"):  # no POSIX modes on Windows
-        return
-    _checked_dirs.add(key)
-    try:
-        info = os.stat(directory)
-    except OSError:
-        return
-    if info.st_uid != os.getuid():
-        problem = f"belongs to another user (uid {info.st_uid})"
-    elif info.st_mode & 0o022:
-        problem = f"can be written by other users (mode {info.st_mode & 0o777:o})"
-    else:
-        return
-    logger.warning("The cache directory %s %s: they could replace your SSO tokens and credentials. "
-                   "Fix it with: chmod 700 %s", directory, problem, directory)
 
 
 # A prepared write lives at most as long as a login (a device code lasts 10 minutes): a temporary
@@ -239,7 +183,7 @@ class CacheEntry:
             from .._files import NotARegularFileError
 
             raise NotARegularFileError(errno.EISDIR, "is a directory, not a file", str(self.path))
-        _ensure_private_dir(self.path.parent)
+        ensure_private_dir(self.path.parent)
         _remove_stale_temporaries(self.path.parent)
         return PreparedWrite(self)
 
@@ -277,7 +221,7 @@ class CacheEntry:
         if not self._acquire_thread_lock(thread_lock, timeout):
             raise self._timeout_error(timeout)
         try:
-            _ensure_private_dir(self.path.parent)
+            ensure_private_dir(self.path.parent)
             noticed = False
             while True:
                 file_lock = filelock.FileLock(str(self.lock_path), mode=0o600, thread_local=False)

@@ -2,7 +2,7 @@
 
 Said once for everything this package caches with an expiry: the SSO access
 token, role credentials, chained (assumed-role) credentials, the client
-registration, what the servers hand out and (later) EKS tokens. google-auth's
+registration, what the servers hand out and EKS tokens. google-auth's
 ``TokenState`` is the model: three states and one threshold per kind::
 
     FRESH     more than its window left: used as is, from a plain read, no lock, no call
@@ -21,7 +21,7 @@ Standard library only and cheap to import: the warm path of ``credential-process
 from __future__ import annotations
 
 __all__ = ["Freshness", "freshness", "epoch_of_timestamp", "REFRESH_WINDOW", "IMDS_REFRESH_WINDOW",
-           "SESSION_END_NOTICE"]
+           "SESSION_END_NOTICE", "CONSOLE_SIGNIN_LIFETIME", "EKS_TOKEN_LIFETIME", "EKS_TOKEN_WINDOW"]
 
 
 class Freshness:
@@ -70,6 +70,24 @@ refreshes 15 minutes before the real expiry, as with any other credentials."""
 
 SESSION_END_NOTICE = 10 * 60.0
 """Seconds. Within this of the SSO session's end at the latest, commands warn on stderr."""
+
+EKS_TOKEN_LIFETIME = 14 * 60.0
+"""Seconds from signing an EKS token to the ``expirationTimestamp`` kubectl is told: the AWS CLI's
+14 minutes (``aws eks get-token``; STS accepts a presigned GetCallerIdentity URL for 15 minutes
+after its ``X-Amz-Date``, whatever its ``X-Amz-Expires``), after which client-go asks again."""
+
+EKS_TOKEN_WINDOW = 5 * 60.0
+"""Seconds. A cached EKS token with this little left before its ``expirationTimestamp`` is signed
+anew: every token ``eks-token`` hands out has at least 5 of its 14 minutes left (client-go keeps
+it that long in a long-lived process such as ``kubectl logs -f``), and one token answers the
+kubectl calls of its first 9 minutes. It never outlives the role credentials it was signed with:
+the warm path reuses it only while those are FRESH (more than :data:`REFRESH_WINDOW` left, more
+than a token's whole lifetime)."""
+
+
+CONSOLE_SIGNIN_LIFETIME = 15 * 60.0
+"""Seconds a console sign-in token (the federation endpoint's) signs in: ``console``'s page for
+the browser is deleted once it is EXPIRED."""
 
 
 def freshness(expires_at: float, now: float, window: float = REFRESH_WINDOW) -> Freshness:

@@ -11,7 +11,7 @@ package, under these names, so each tool uses what another cached::
                                                     (botocore's AssumeRoleCredentialFetcher; the
                                                     AWS CLI v1 and v2 fill and read it too)
 
-and three of this package's own, which no other tool reads::
+and six of this package's own, which no other tool reads::
 
     ~/.aws/sso/cache/<token_cache_key>.login-cooldown
                                                     until when automatic logins of an sso-session
@@ -26,6 +26,20 @@ and three of this package's own, which no other tool reads::
                                                     the accounts and roles of an sso-session
                                                     (``list``/``generate``; no secret in it)
 
+    ~/.aws/boto-sso-oidc/resolved/<key>.json        what the config says about one profile, for
+                                                    the exact bytes of the config and credentials
+                                                    files it was read from (the warm path's memo,
+                                                    see ``config._resolved``; no secret in it)
+
+    ~/.aws/boto-sso-oidc/console/<random>.html      a console sign-in page for the browser (0600;
+                                                    its sign-in token lasts 15 minutes, the page
+                                                    is deleted by the next ``console`` after that)
+
+    ~/.aws/cli/cache/<eks_token_cache_key>.eks-token
+                                                    ``eks-token``'s EKS tokens of a profile and
+                                                    cluster, beside the role credentials they are
+                                                    signed with (no secret but the token itself)
+
 The directories follow ``HOME`` at call time (tests and containers move it).
 Standard library only and cheap to import: the warm path of
 ``credential-process`` imports this module and nothing heavier.
@@ -37,11 +51,16 @@ import json
 import os
 import time
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
+if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Mapping
+
 __all__ = ["TIMESTAMP_FORMAT", "timestamp_shaped", "cache_timestamp",
            "CHAINED_ROLE_SECONDS", "DEFAULT_LOCK_TIMEOUT", "sso_cache_dir",
            "login_cooldown_file", "login_record_file", "role_cache_dir",
-           "directory_cache_dir", "token_cache_key", "registration_cache_key", "role_cache_key",
-           "assume_role_cache_key", "directory_cache_key"]
+           "directory_cache_dir", "console_page_dir", "resolved_file", "eks_token_cache_file",
+           "token_cache_key", "registration_cache_key", "role_cache_key", "sha1_hex", "assume_role_cache_key",
+           "directory_cache_key", "eks_token_cache_key"]
 
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 """How the caches' timestamps are written (``expiresAt``, ``Expiration``, ...): UTC to the second.
@@ -90,12 +109,28 @@ def role_cache_dir() -> str:
     return os.path.expanduser(os.path.join("~", ".aws", "cli", "cache"))
 
 
+def resolved_file(key: str) -> str:
+    """``~/.aws/boto-sso-oidc/resolved/<key>.json``: the warm path's memo of one profile's reading."""
+    return os.path.expanduser(os.path.join("~", ".aws", "boto-sso-oidc", "resolved", f"{key}.json"))
+
+
+def console_page_dir() -> str:
+    """``~/.aws/boto-sso-oidc/console``: the sign-in pages ``console`` hands to the browser."""
+    return os.path.expanduser(os.path.join("~", ".aws", "boto-sso-oidc", "console"))
+
+
+def eks_token_cache_file(eks_token_cache_key: str) -> str:
+    """Beside the role credentials: a profile's EKS tokens for one cluster (``eks-token``)."""
+    return os.path.join(role_cache_dir(), f"{eks_token_cache_key}.eks-token")
+
+
 def directory_cache_dir() -> str:
     """``~/.aws/boto-sso-oidc/directory``: the accounts and roles ``list`` and ``generate`` found."""
     return os.path.expanduser(os.path.join("~", ".aws", "boto-sso-oidc", "directory"))
 
 
-def _sha1_hex(data: bytes) -> str:
+def sha1_hex(data: bytes) -> str:
+    """The hex SHA-1 of ``data``: the digest every key of this layout is made of."""
     try:
         from _sha1 import sha1  # CPython's builtin: skips loading OpenSSL for one small hash
     except ImportError:  # pragma: no cover - other interpreters
@@ -106,7 +141,7 @@ def _sha1_hex(data: bytes) -> str:
 
 def token_cache_key(sso_session: str | None, start_url: str) -> str:
     """The token file stem: sha1 of the sso-session name (legacy profiles: of the start URL)."""
-    return _sha1_hex((sso_session or start_url).encode("utf-8"))
+    return sha1_hex((sso_session or start_url).encode("utf-8"))
 
 
 def registration_cache_key(start_url: str, region: str, scopes: list[str] | None,
@@ -114,7 +149,7 @@ def registration_cache_key(start_url: str, region: str, scopes: list[str] | None
     """The registration file stem, as the AWS CLI v2 computes it (one key for both flows)."""
     args = {"tool": "botocore", "startUrl": start_url, "region": region, "scopes": scopes,
             "session_name": sso_session}
-    return _sha1_hex(json.dumps(args, sort_keys=True).encode("utf-8"))
+    return sha1_hex(json.dumps(args, sort_keys=True).encode("utf-8"))
 
 
 def role_cache_key(account_id: str, role_name: str, *, sso_session: str | None,
@@ -129,7 +164,7 @@ def role_cache_key(account_id: str, role_name: str, *, sso_session: str | None,
         args["sessionName"] = sso_session
     else:
         args["startUrl"] = start_url or ""
-    digest = _sha1_hex(json.dumps(args, sort_keys=True, separators=(",", ":")).encode("utf-8"))
+    digest = sha1_hex(json.dumps(args, sort_keys=True, separators=(",", ":")).encode("utf-8"))
     return _file_safe(digest)
 
 
@@ -153,7 +188,7 @@ def assume_role_cache_key(role_arn: str, *, role_session_name: str | None = None
         args["SerialNumber"] = mfa_serial
     if duration_seconds is not None:
         args["DurationSeconds"] = duration_seconds
-    return _file_safe(_sha1_hex(json.dumps(args, sort_keys=True).encode("utf-8")))
+    return _file_safe(sha1_hex(json.dumps(args, sort_keys=True).encode("utf-8")))
 
 
 def _file_safe(digest: str) -> str:
@@ -164,5 +199,16 @@ def _file_safe(digest: str) -> str:
 def directory_cache_key(sso_session: str | None, start_url: str) -> str:
     """The directory cache file stem: sha1 of the sso-session name and start URL (so a session
     pointed at another start URL never reads the old organization)."""
-    return _sha1_hex(json.dumps({"sessionName": sso_session, "startUrl": start_url},
+    return sha1_hex(json.dumps({"sessionName": sso_session, "startUrl": start_url},
                                 sort_keys=True).encode("utf-8"))
+
+
+def eks_token_cache_key(profile: str, cluster: str, *, region: str | None, role_arn: str | None,
+                        config: Mapping[str, str], environment: Mapping[str, str]) -> str:
+    """The EKS token file stem: sha1 of the key-sorted JSON of the profile, the cluster, the
+    ``--region`` and ``--role-arn`` asked for, and what else chooses the STS endpoint and the
+    signer: the profile's config keys and the ``AWS_*`` variables (the caller leaves the
+    credentials out: never a secret in a key)."""
+    args = {"profile": profile, "cluster": cluster, "region": region, "roleArn": role_arn,
+            "config": dict(config), "environment": dict(environment)}
+    return sha1_hex(json.dumps(args, sort_keys=True).encode("utf-8"))

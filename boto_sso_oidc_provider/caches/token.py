@@ -165,7 +165,7 @@ class TokenManager:
         self.login_command = login_command(sso, profile)
         self.refresh_window = REFRESH_WINDOW
         self._clock = options.clock
-        self._clients = options.clients()
+        self._clients = options.clients(profile)
         self._open_browser = (sso.settings.open_browser if options.open_browser is None
                               else options.open_browser)
         self._environ = os.environ if options.environ is None else options.environ
@@ -465,9 +465,14 @@ class TokenManager:
             except (KeyError, ValueError):
                 until = None
             if until is not None and until > self._clock():
+                from ..logins._interaction import sanitize
+
+                # the record is a file anyone with the user's rights may have edited: its reason
+                # reaches a terminal only as printable text, one short word or so
+                reason = " ".join(sanitize(str(record.get("reason", "login failed")), 40).split())
                 raise SSOLoginRequiredError(
                     f"An automatic login to {self.sso.display_name} failed "
-                    f"({record.get('reason', 'login failed')}); automatic logins stay off until "
+                    f"({reason}); automatic logins stay off until "
                     f"{format_timestamp(until)} (boto_sso_oidc_login_cooldown). Run: {self.login_command}",
                     command=self.login_command)
         try:
@@ -518,16 +523,51 @@ class TokenManager:
         )
 
     def uses_browser_flow(self) -> bool:
-        """The one place the login flow is chosen, as the AWS CLI v2 chooses it, plus: the
-        device flow where no browser can be opened here (unless a redirect port is fixed:
-        the person forwards it to a browser elsewhere)."""
-        from ..logins._interaction import browser_available
+        """The browser flow (authorization code with PKCE), with a listener or pasted back."""
+        return self.login_flow() != "device"
+
+    def login_flow(self) -> str:
+        """The one place the login flow is chosen: ``"browser"``, ``"remote"`` or ``"device"``.
+
+        As the AWS CLI v2 chooses: the device flow for legacy profiles and when asked for;
+        else the browser flow where a browser can be opened here or a redirect port is fixed
+        (the person forwards it to a browser elsewhere). Beyond it: ``remote`` (the person
+        pastes the address the browser ended on) when asked for, or in a remote shell (SSH
+        without a forwarded display, a container) with a terminal to paste into; else the
+        device flow, which needs no terminal here.
+        """
+        from ..logins._interaction import browser_available, person_can_answer, remote_shell
 
         use_device_code = (self.sso.settings.use_device_code if self.options.use_device_code is None
                            else self.options.use_device_code)
         if self.sso.is_legacy or use_device_code:
-            return False
-        return self.options.redirect_port is not None or browser_available(self._environ)
+            return "device"
+        remote = self.options.remote
+        if remote is None:  # boto_sso_oidc_remote_login: "true", "false" or "auto"
+            setting = self.sso.settings.remote_login
+            remote = None if setting == "auto" else setting == "true"
+        if self.options.remote:
+            return "remote"
+        if remote and person_can_answer(self._environ):
+            return "remote"
+        if self._redirect_port()[0] is not None or browser_available(self._environ):
+            return "browser"
+        if remote is None and remote_shell(self._environ) is not None \
+                and person_can_answer(self._environ):
+            return "remote"
+        return "device"
+
+    def _redirect_port(self) -> tuple[int | None, str]:
+        """The fixed loopback port, and where it was set (for the message when it is taken)."""
+        if self.options.redirect_port is not None:
+            return self.options.redirect_port, "--redirect-port"
+        port = self.sso.settings.redirect_port
+        if port is None:
+            return None, ""
+        from ..config._settings import SETTINGS
+
+        key, _alias, variable = SETTINGS["redirect_port"]
+        return port, variable if self._environ.get(variable) else key
 
     def _login_locked(self, previous: SSOToken | None) -> SSOToken:
         """Run the login flow and save its token.
@@ -550,11 +590,14 @@ class TokenManager:
                 "what is in the way, or make the directory writable) and try again."
             ) from None
         login_at = self._clock()
+        flow = self.login_flow()
+        port, port_source = self._redirect_port()
         with pending:
             result, registration = log_in(
-                self.sso, self._clients, browser=self.uses_browser_flow(),
+                self.sso, self._clients, browser=flow != "device",
                 prompt=self.options.prompt or LoginPrompt(browser=self._open_browser),
-                clock=self._clock, sleep=self.options.sleep, redirect_port=self.options.redirect_port,
+                clock=self._clock, sleep=self.options.sleep, redirect_port=port,
+                redirect_port_source=port_source, remote=flow == "remote",
                 timeout=self.options.login_timeout)
             return run_to_completion(
                 lambda cancelled: self._store_login(result, registration, pending, login_at))

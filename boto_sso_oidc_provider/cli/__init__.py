@@ -48,6 +48,8 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("_generate", "write a profile for every account and role of an sso-session"),
     "console": ("_console", "sign in to the AWS console with a profile's role credentials"),
     "credential-process": ("_credential_process", "credential_process helper for AWS CLI and SDKs"),
+    "eks-token": ("_eks_token", "an EKS token for kubectl, as aws eks get-token prints it"),
+    "eks-kubeconfig": ("_eks_kubeconfig", "point a kubeconfig's aws eks get-token users at eks-token"),
     "exec": ("_exec", "run a command with a profile's credentials, refreshed for as long as it runs"),
     "serve": ("_serve", "serve a profile's credentials to SDKs as a container-credentials endpoint"),
     "emulator": ("_emulator", "run the local IAM Identity Center emulator"),

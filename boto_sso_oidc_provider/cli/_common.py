@@ -179,7 +179,17 @@ def error_line(error: BaseException) -> str:
         message = unreachable_message(url)
     elif not _is_ours(error) and not _is_known(error):
         message = f"unexpected {type(error).__name__}: {message} (run again with --debug for details)"
-    return " ".join(_redaction.redact(str(message)).split())
+    return one_line(_redaction.redact(str(message)))
+
+
+def one_line(text: str) -> str:
+    """``text`` as one printable line: whitespace runs become one space, and what a terminal would
+    act on (ESC, BEL, a lone CR, other controls, bidi overrides) becomes ``?``. Every line printed
+    for a person goes through it: messages carry what was read from files and services (a
+    cool-down record's reason, a profile name, a server's answer)."""
+    from ..logins._interaction import sanitize
+
+    return " ".join(sanitize(" ".join(str(text).split())).split())
 
 
 def _unreachable_url(error: BaseException) -> str | None:
@@ -212,7 +222,7 @@ def warn(line: str | None) -> None:
     if not line:
         return
     try:
-        print(f"{_PROG}: warning: {line}", file=sys.stderr)
+        print(f"{_PROG}: warning: {one_line(line)}", file=sys.stderr)
     except (AttributeError, OSError, ValueError):
         pass
 
@@ -229,7 +239,7 @@ def warn_if_session_ends(sso: SSOSessionConfig, profile: str | None = None) -> N
 
 def fail(command: str, message: str) -> int:
     """Print ``boto-sso-oidc COMMAND: MESSAGE`` on stderr; return exit code 1."""
-    print(f"{_PROG} {command}: {' '.join(message.split())}", file=sys.stderr)
+    print(f"{_PROG} {command}: {one_line(message)}", file=sys.stderr)
     return EXIT_FAILURE
 
 

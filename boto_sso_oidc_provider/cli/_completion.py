@@ -36,7 +36,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def _names(kind: str) -> list[str]:
     """Profile or sso-session names of the AWS config (stdlib only; none if it cannot be read)."""
-    from ..config._scan import section_names
+    from ..config._loader import section_names
 
     return section_names(kind)
 

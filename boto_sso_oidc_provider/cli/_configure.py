@@ -285,7 +285,7 @@ def _session(args: argparse.Namespace, asker: _Asker, config: AWSConfig) \
 
 
 def _configure(args: argparse.Namespace, asker: _Asker) -> int:
-    from ..config.reader import AWSConfig, PluginSettings, SSOSessionConfig, parse_registration_scopes
+    from ..config.reader import AWSConfig, SSOSessionConfig, environment_settings, parse_registration_scopes
     from ..config.writer import config_file_path, edit_config
 
     if args.profile and _check_name(args.profile):
@@ -313,7 +313,7 @@ def _configure(args: argparse.Namespace, asker: _Asker) -> int:
         name=session_name, start_url=session_values["sso_start_url"],
         region=session_values["sso_region"],
         registration_scopes=parse_registration_scopes(session_values["sso_registration_scopes"]),
-        settings=PluginSettings())
+        settings=environment_settings())
     manager = _logged_in(sso, args)
     account_id, role_name = _account_and_role(asker, args, manager)
 

@@ -7,6 +7,11 @@ exchanges them at the federation endpoint for a sign-in token (see
 with ``--url`` prints the sign-in URL on stdout (it signs anyone in for 15
 minutes: treat it as a secret).
 
+The browser is never given the sign-in URL on its command line (which every local user can
+read in ``/proc``): it opens a page that redirects to it, written owner-only
+(``~/.aws/boto-sso-oidc/console/<random>.html``, 0600 in a 0700 directory); pages older than
+the token's 15 minutes are deleted by the next ``console``.
+
 Credentials of a chained role (``role_arn`` via ``source_profile``) sign in
 too, but the federation endpoint refuses a ``SessionDuration`` for them (their
 console session lasts 1 hour): ``--session-duration`` is refused for such a
@@ -18,7 +23,9 @@ Exit codes: 0 opened (or printed); 1 failure (one line on stderr); 2 usage.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._common import EXIT_OK, add_profile, fail, report, setup_logging
@@ -72,13 +79,45 @@ def _chained_duration_refused(config: AWSConfig, profile: str, duration: int | N
             "credentials: the console session lasts 1 hour. Leave out --session-duration.")
 
 
+def _signin_page(url: str) -> Path:
+    """An owner-only page that sends the browser on to ``url`` (see the module docstring);
+    pages older than a sign-in token's life are deleted first."""
+    import html
+    import secrets
+    import time
+
+    from .._files import ensure_private_dir
+    from ..caches._freshness import CONSOLE_SIGNIN_LIFETIME, Freshness, freshness
+    from ..caches._layout import console_page_dir
+
+    directory = Path(console_page_dir())
+    ensure_private_dir(directory)
+    for old in directory.glob("*.html"):
+        try:
+            expires_at = old.stat().st_mtime + CONSOLE_SIGNIN_LIFETIME
+            if freshness(expires_at, time.time(), 0.0) is Freshness.EXPIRED:
+                old.unlink()
+        except OSError:
+            pass
+    page = directory / f"{secrets.token_urlsafe(18)}.html"
+    target = html.escape(url, quote=True)
+    text = ("<!doctype html><meta charset=\"utf-8\"><meta name=\"referrer\" content=\"no-referrer\">"
+            f"<meta http-equiv=\"refresh\" content=\"0;url={target}\"><title>AWS console sign-in</title>"
+            f"<p>Signing in to the AWS console... <a href=\"{target}\">continue</a></p>\n")
+    fd = os.open(page, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    return page
+
+
 def run(args: argparse.Namespace) -> int:
-    from ..config._scan import default_profile
+    from ..config._loader import default_profile
     from ._credentials import process_output
 
     setup_logging(args.debug)
     profile = args.profile or default_profile()
     try:
+        from .._clients import botocore_session, session_network
         from ..config.reader import AWSConfig
         from ..credentials.console import console_destination, federation_endpoint, signin_url
 
@@ -89,7 +128,8 @@ def run(args: argparse.Namespace) -> int:
         credentials = process_output(profile, debug=args.debug)
         region = _region(config, profile, args.region)
         url = signin_url(credentials, destination=console_destination(args.destination, region),
-                         session_duration=args.session_duration, endpoint=federation_endpoint(region))
+                         session_duration=args.session_duration, endpoint=federation_endpoint(region),
+                         network=session_network(botocore_session(None, profile)))
     except Exception as error:  # one line for a person, never a traceback
         return report("console", error, debug=args.debug, profile=profile)
     if args.url:
@@ -98,7 +138,12 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     from ..logins._interaction import open_browser
 
-    if not open_browser(url):
+    try:
+        page = _signin_page(url)
+    except OSError as error:
+        return fail("console", f"cannot write the sign-in page for the browser ({error}); run "
+                               f"boto-sso-oidc console --profile {profile} --url instead.")
+    if not open_browser(page.as_uri(), local_file=True):
         return fail("console", f'profile "{profile}": no browser could be opened here: run '
                                f"boto-sso-oidc console --profile {profile} --url and open the URL it "
                                "prints (within 15 minutes).")

@@ -30,7 +30,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ..config.reader import AWSConfig, ProfileCredentialsConfig, SSOSessionConfig
 
-__all__ = ["CHAIN_VARIABLE", "CredentialCycleError", "enter_chain", "process_output", "sso_of"]
+__all__ = ["CHAIN_VARIABLE", "CredentialCycleError", "enter_chain", "process_output", "full_path_output",
+           "sso_of"]
 
 CHAIN_VARIABLE = "BOTO_SSO_OIDC_CREDENTIAL_CHAIN"
 
@@ -78,6 +79,14 @@ def process_output(profile: str, *, debug: bool = False) -> dict[str, Any]:
 
             warn(notice)  # the session ends within minutes: stderr, never stdout
         return warm
+    return full_path_output(profile, debug=debug)
+
+
+def full_path_output(profile: str, *, debug: bool = False) -> dict[str, Any]:
+    """:func:`process_output` from the full path alone, for a profile already entered
+    (:func:`enter_chain`): botocore's parse of the config and the managers, which refresh, log in
+    when a person can answer, keep the cool-down and raise the typed errors; logging set up
+    (secrets redacted), and nothing on stdout."""
     from ._common import quiet_stdout, setup_logging
 
     setup_logging(debug)

@@ -42,7 +42,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ._common import EXIT_FAILURE, EXIT_OK, add_debug, add_json, setup_logging
@@ -70,8 +70,11 @@ class Finding:
     fix: str = ""
 
     def line(self) -> str:
-        text = f"{self.status.upper():<4}  {self.check}: {self.subject}: {self.message}"
-        return f"{text} Fix: {self.fix}" if self.fix else text
+        """One printable line: what it names was read from files and services (one_line)."""
+        from ._common import one_line
+
+        said = one_line(f"{self.subject}: {self.message}" + (f" Fix: {self.fix}" if self.fix else ""))
+        return f"{self.status.upper():<4}  {self.check}: {said}"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -100,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _checks(profile: str | None) -> Iterator[Finding]:
-    from ..config._scan import config_file
+    from ..config._loader import config_file
     from ..config.reader import AWSConfig
     from ..exceptions import SSOConfigError
     from ._common import error_line
@@ -111,7 +114,7 @@ def _checks(profile: str | None) -> Iterator[Finding]:
         yield Finding("config", FAIL, config_file(), error_line(error), "fix the file's syntax")
         config = None
     if profile is None and (os.environ.get("AWS_PROFILE") or os.environ.get("AWS_DEFAULT_PROFILE")):
-        from ..config._scan import default_profile
+        from ..config._loader import default_profile
 
         profile = default_profile()
     # From here on the profile is named where it matters (the probes make their clients without
@@ -324,7 +327,7 @@ def _cache_places() -> list[Path]:
 
 
 def _cache_checks() -> Iterator[Finding]:
-    from ..config._scan import config_file
+    from ..config._loader import config_file
 
     problems = 0
     checked = 0
@@ -472,28 +475,30 @@ def _hook_checks(config: AWSConfig) -> Iterator[Finding]:
 # -- the network and the clock ------------------------------------------------------------------
 
 
-def _sessions_to_probe(config: AWSConfig, profile: str | None) -> list[SSOSessionConfig]:
+def _sessions_to_probe(config: AWSConfig, profile: str | None) -> list[tuple[SSOSessionConfig, str | None]]:
+    """The sso-sessions to probe, each with the profile whose network settings (``ca_bundle``,
+    proxies) its calls use: the named profile's, else every session's, through the default."""
     from ..config.reader import SSOSessionConfig
 
     if profile is not None:
         try:
-            return [config.resolve(profile)]
+            return [(config.resolve(profile), profile)]
         except Exception:  # noqa: BLE001 - the config checks named it
             return []
-    return [sso for sso in config.every_session() if isinstance(sso, SSOSessionConfig)]
+    return [(sso, None) for sso in config.every_session() if isinstance(sso, SSOSessionConfig)]
 
 
-def _network_checks(sessions: list[SSOSessionConfig]) -> Iterator[Finding]:
+def _network_checks(sessions: list[tuple[SSOSessionConfig, str | None]]) -> Iterator[Finding]:
+    from ._common import error_line
+
     if not sessions:
         return
     skews: list[tuple[str, float]] = []
-    for sso in sessions:
+    for sso, profile in sessions:
         for service, label in (("sso-oidc", "SSO OIDC"), ("sso", "the SSO portal")):
             try:
-                finding, date = _probe(sso, service, label)
+                finding, date = _probe(sso, profile, service, label)
             except Exception as error:  # noqa: BLE001 - a check never ends the others
-                from ._common import error_line
-
                 finding, date = Finding("network", FAIL, f"{label} of {sso.display_name}",
                                         error_line(error), "run again with --debug"), None
             yield finding
@@ -516,20 +521,32 @@ def _network_checks(sessions: list[SSOSessionConfig]) -> Iterator[Finding]:
                           f"its clock agrees with the services' (within {max(abs(skew), 1):.0f} s)")
 
 
-def _probe(sso: SSOSessionConfig, service: str, label: str) -> tuple[Finding, float | None]:
-    """One request to ``service`` (a refused one: nothing secret is sent): reachable?, through
-    which proxy, the certificate's issuer, and the clock skew its ``Date`` shows."""
+def _probe(sso: SSOSessionConfig, profile: str | None, service: str, label: str) \
+        -> tuple[Finding, float | None]:
+    """One request to ``service`` (a refused one: nothing secret is sent), on the network the
+    profile configures: reachable?, through which proxy, the certificate's issuer, and the
+    clock skew its ``Date`` shows."""
     import email.utils
 
     import botocore.exceptions
 
-    from .._clients import ClientProfile, create_client, unreachable_message
+    from .._clients import (
+        ClientProfile,
+        botocore_session,
+        create_client,
+        session_network,
+        unreachable_message,
+    )
+    from ..exceptions import NetworkError
+    from ._common import error_line
 
-    client = create_client(service, sso.region, profile=ClientProfile(
+    core = botocore_session(None, profile)
+    network = session_network(core)
+    client = create_client(service, sso.region, core, network=network, profile=ClientProfile(
         connect_timeout=_PROBE_TIMEOUT, read_timeout=_PROBE_TIMEOUT, max_attempts=1))
     url = client.meta.endpoint_url
     subject = f"{label} of {sso.display_name} ({url})"
-    route = _route(url)
+    route = _route(url, network)
     try:
         if service == "sso-oidc":
             client.create_token(clientId="boto-sso-oidc-doctor", clientSecret="doctor",
@@ -539,14 +556,18 @@ def _probe(sso: SSOSessionConfig, service: str, label: str) -> tuple[Finding, fl
         headers: dict[str, str] = {}
     except botocore.exceptions.ClientError as error:  # the expected refusal: it answered
         headers = error.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+    except NetworkError as error:  # a certificate not trusted here, a proxy that refuses
+        return Finding("network", FAIL, subject, f"cannot be reached{route}: {error_line(error)}",
+                       "see the line above: ca_bundle, AWS_CA_BUNDLE, boto_sso_oidc_truststore or "
+                       "the proxy variables"), None
     except botocore.exceptions.EndpointConnectionError:
         return Finding("network", FAIL, subject, f"cannot be reached{route}: {unreachable_message(url)}",
                        "check the endpoint variables, the proxy and the firewall"), None
     except (botocore.exceptions.SSLError, botocore.exceptions.ProxyConnectionError,
             botocore.exceptions.ConnectTimeoutError, botocore.exceptions.ReadTimeoutError) as error:
         return Finding("network", FAIL, subject, f"{type(error).__name__}: {error}{route}"
-                       + _issuer(url), "trust the certificate (ca_bundle or AWS_CA_BUNDLE) or fix "
-                       "the proxy"), None
+                       + _issuer(url, network), "trust the certificate (ca_bundle or AWS_CA_BUNDLE) "
+                       "or fix the proxy"), None
     date = headers.get("date")
     skew = None
     if date:
@@ -554,52 +575,29 @@ def _probe(sso: SSOSessionConfig, service: str, label: str) -> tuple[Finding, fl
             skew = time.time() - email.utils.parsedate_to_datetime(date).timestamp()
         except (TypeError, ValueError):
             skew = None
-    return Finding("network", OK, subject, f"reachable{route}{_issuer(url)}"), skew
+    return Finding("network", OK, subject, f"reachable{route}{_issuer(url, network)}"), skew
 
 
-def _route(url: str) -> str:
-    """How requests to ``url`` go: through which proxy (and the variable that names it), or direct."""
-    from botocore.utils import get_environ_proxies
+def _route(url: str, network: Any) -> str:
+    """How requests to ``url`` go: through which proxy (and the setting that names it), or direct."""
+    from .. import _network
 
-    proxies = get_environ_proxies(url)
-    proxy = proxies.get(urlsplit(url).scheme)
-    if not proxy:
-        return ", direct (no proxy)"
-    variable = next((name for name in (f"{urlsplit(url).scheme.upper()}_PROXY",
-                                       f"{urlsplit(url).scheme}_proxy", "ALL_PROXY", "all_proxy")
-                     if os.environ.get(name) == proxy), "the environment")
-    return f", through the proxy {_without_password(proxy)} ({variable})"
+    route = _network.proxy_route(url, network)
+    return f", through {route.describe()}" if route is not None else ", direct (no proxy)"
 
 
-def _without_password(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        return url.replace(f":{parts.password}@", ":***@")
-    return url
+def _issuer(url: str, network: Any) -> str:
+    """The issuer of the certificate ``url``'s host shows from here, through the configured proxy
+    (``_network.presented_certificate``: behind TLS inspection, the company's root)."""
+    from .. import _network
 
-
-def _issuer(url: str) -> str:
-    """The certificate's issuer ``url``'s host shows from here, through the configured proxy.
-
-    Read by ``_network.presented_certificate`` (issue 27: the probe that sees what a
-    TLS-inspecting proxy shows); where this installation has no such function, said so."""
     if urlsplit(url).scheme != "https":
         return "; plain http (a local endpoint): no certificate"
-    import importlib
-
-    try:  # issue 27's module; called by name, so that this works before and after it lands
-        network = importlib.import_module(f"{__package__.rsplit('.', 1)[0]}._network")
-    except ImportError:
-        return "; its certificate's issuer is not shown by this version"
-    probe = getattr(network, "presented_certificate", None)
-    if probe is None:
-        return "; its certificate's issuer is not shown by this version"
     try:
-        shown = probe(url)
-    except Exception as error:  # noqa: BLE001 - the probe's own one line
+        shown = _network.presented_certificate(url, network=network)
+    except _network.ProbeError as error:
         return f"; the certificate could not be read ({error})"
-    issuer = getattr(shown, "issuer", None)
-    return f"; certificate issued by {issuer}" if issuer else ""
+    return f"; its certificate is issued by {shown.issuer}"
 
 
 # -- the AWS CLI's view ---------------------------------------------------------------------------

@@ -2,11 +2,13 @@
 
 The first line on stdout is the base URL (``http://127.0.0.1:54321``), printed
 once the server is listening, so a script can read it and set
-``AWS_ENDPOINT_URL``. Nothing else goes to stdout. ``--url-file PATH`` also
+``AWS_ENDPOINT_URL``. With ``--tls`` (HTTPS with a throwaway CA) the second line
+is the path of that CA's certificate, to trust through ``AWS_CA_BUNDLE`` or a
+profile's ``ca_bundle``; nothing else goes to stdout. ``--url-file PATH`` also
 writes the URL to PATH, atomically and only once the server is listening (a
 script started in the background waits for the file, never for a half-written
 line); the file is removed when the emulator stops. SIGINT and SIGTERM stop the
-server cleanly with exit code 0.
+server cleanly with exit code 0 (and remove the throwaway CA's directory).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import sys
 import threading
 from typing import Any
 
-from ._common import EXIT_FAILURE, EXIT_OK
+from ._common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 
 
 def _seconds(text: str) -> float:
@@ -118,8 +120,19 @@ throttling (off unless asked for):
   --rate-limit portal          IAM Identity Center's published 20 TPS on ListAccounts,
                                ListAccountRoles and GetRoleCredentials
 
-Exit codes: 0 stopped by SIGINT or SIGTERM, 1 unusable --state file, address or rate limit,
-2 bad usage.
+HTTPS (plain HTTP unless asked for):
+  --tls                        make a throwaway CA and a certificate it signs for 127.0.0.1,
+                               ::1, localhost and --host (needs the cryptography package:
+                               pip install 'boto-sso-oidc-provider[emulator-tls]'); the
+                               second line on stdout is the CA's path: trust it with
+                               AWS_CA_BUNDLE=PATH or ca_bundle = PATH in the profile. Its
+                               directory is removed when the emulator stops
+  --tls-cert FILE [--tls-key FILE]
+                               serve this PEM certificate (chain) and key instead (the key
+                               may be in FILE); no extra needed
+
+Exit codes: 0 stopped by SIGINT or SIGTERM, 1 unusable --state file, address, rate limit or
+certificate, 2 bad usage.
 """
 
 
@@ -168,11 +181,36 @@ def configure(parser: argparse.ArgumentParser) -> None:
                          help="device flow polling interval; 0 allows any rate (default: 1)")
     parser.add_argument("--page-size", type=_count(1), default=20, metavar="N",
                         help="ListAccounts/ListAccountRoles page size (default: 20)")
+    tls = parser.add_argument_group("HTTPS")
+    choice = tls.add_mutually_exclusive_group()
+    choice.add_argument("--tls", action="store_true",
+                        help="serve HTTPS with a throwaway CA; its path is stdout's second line")
+    choice.add_argument("--tls-cert", metavar="FILE", dest="tls_cert",
+                        help="serve HTTPS with this PEM certificate (chain)")
+    tls.add_argument("--tls-key", metavar="FILE", dest="tls_key",
+                     help="the private key of --tls-cert (default: in that file)")
     parser.add_argument("--url-file", metavar="PATH", dest="url_file",
                         help="also write the URL to PATH, only once the emulator is serving "
                              "(atomically: the file exists only with the whole URL in it); "
                              "removed when it stops")
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+
+
+def _certificate_names(host: str) -> list[str]:
+    """What a throwaway server certificate is for: the loopback names, and the address asked
+    for (this machine's name when it is every interface)."""
+    import ipaddress
+    import socket
+
+    names = ["127.0.0.1", "::1", "localhost"]
+    try:
+        if ipaddress.ip_address(host).is_unspecified:
+            names.append(socket.gethostname())
+        else:
+            names.append(host)
+    except ValueError:
+        names.append(host)
+    return names
 
 
 def _warn_if_exposed(host: str, url: str, port: int) -> None:
@@ -186,19 +224,50 @@ def _warn_if_exposed(host: str, url: str, port: int) -> None:
         address = None
     if host == "localhost" or (address is not None and address.is_loopback):
         return
+    scheme = url.partition(":")[0]
     if address is not None and address.is_unspecified:
         name = socket.gethostname()
         where = (f"on every interface; this machine uses {url} (printed above), other machines "
-                 f"http://{name}:{port}")
+                 f"{scheme}://{name}:{port}")
     else:
-        where = f"on {host}; clients use http://{host}:{port}"
+        where = f"on {host}; clients use {scheme}://{host}:{port}"
     print(f"boto-sso-oidc emulator: WARNING: listening {where}. Anyone who can reach it can approve "
           "logins and obtain tokens, and its control plane has no authentication: use it only on "
           "a network you trust.", file=sys.stderr, flush=True)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Serve until SIGINT or SIGTERM; 0 then, 1 if the state file or address is unusable."""
+    """Serve until SIGINT or SIGTERM; 0 then, 1 if the state file, address or certificate is
+    unusable."""
+    import shutil
+    import tempfile
+
+    from ..emulator._tls import TLSUnavailable, make_throwaway_ca
+
+    if args.tls_key and not args.tls_cert:
+        print("boto-sso-oidc emulator: --tls-key needs --tls-cert", file=sys.stderr)
+        return EXIT_USAGE
+    certfile, keyfile, ca_path, throwaway = args.tls_cert, args.tls_key, None, None
+    if args.tls:
+        throwaway = tempfile.mkdtemp(prefix="boto-sso-oidc-emulator-tls-")
+        try:
+            files = make_throwaway_ca(throwaway, _certificate_names(args.host))
+        except TLSUnavailable as error:
+            shutil.rmtree(throwaway, ignore_errors=True)
+            print(f"boto-sso-oidc emulator: --tls: {error}", file=sys.stderr)
+            return EXIT_FAILURE
+        certfile, keyfile, ca_path = str(files.certificate), str(files.key), str(files.ca)
+    try:
+        return _serve(args, certfile, keyfile, ca_path)
+    finally:
+        if throwaway is not None:
+            shutil.rmtree(throwaway, ignore_errors=True)
+
+
+def _serve(args: argparse.Namespace, certfile: str | None, keyfile: str | None,
+           ca_path: str | None) -> int:
+    import ssl
+
     from ..emulator import Directory, DirectoryError, EmulatorConfig, EmulatorServer
 
     try:
@@ -212,10 +281,17 @@ def run(args: argparse.Namespace) -> int:
             page_size=args.page_size, directory=directory, verbose=args.verbose,
             accounts=args.accounts, roles_per_account=args.roles_per_account,
             rate_limits=_rate_limits(args.rate_limit), latency=args.latency,
+            tls_certfile=certfile, tls_keyfile=keyfile,
         )
         server = EmulatorServer(config)
     except (DirectoryError, ValueError) as error:
         print(f"boto-sso-oidc emulator: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    except (ssl.SSLError, FileNotFoundError, IsADirectoryError, PermissionError) as error:
+        # Only the certificate and key are opened before binding (a bind fails otherwise).
+        print(f"boto-sso-oidc emulator: cannot use the certificate {certfile}"
+              f"{f' and key {keyfile}' if keyfile else ''}: {error.strerror or error}",
+              file=sys.stderr)
         return EXIT_FAILURE
     except OSError as error:
         print(f"boto-sso-oidc emulator: cannot listen on {args.host}:{args.port}: "
@@ -233,6 +309,10 @@ def run(args: argparse.Namespace) -> int:
     written = False
     try:
         print(server.url, flush=True)
+        if ca_path is not None:
+            print(ca_path, flush=True)
+            print(f"boto-sso-oidc emulator: HTTPS with a throwaway CA (removed at exit): trust it "
+                  f"with AWS_CA_BUNDLE={ca_path}", file=sys.stderr, flush=True)
         if args.url_file:
             try:
                 _write_url_file(args.url_file, server.url)

@@ -119,7 +119,7 @@ def default_profile_conflict(config: AWSConfig, profile: str) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..config._scan import default_profile
+    from ..config._loader import default_profile
 
     command = list(args.argv)
     if command[:1] == ["--"]:

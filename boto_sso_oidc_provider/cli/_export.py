@@ -90,14 +90,22 @@ def render(output: Mapping[str, Any], fmt: str, region: str | None = None) -> st
 
 
 def profile_region(profile: str) -> str | None:
-    """The profile's ``region`` from the config file (stdlib only: the warm path stays fast)."""
-    from ..config._scan import profile_values
+    """The profile's ``region`` from the config, as the warm path read it (botocore's read when
+    the warm path could not)."""
+    from ..config._resolved import resolve
 
-    return (profile_values(profile) or {}).get("region") or None
+    resolution = resolve(profile)
+    if resolution is not None:
+        region = resolution.values.get("region")
+    else:
+        from ..config.reader import AWSConfig
+
+        region = AWSConfig.load().profile_value(profile, "region")
+    return region if isinstance(region, str) and region else None
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..config._scan import default_profile
+    from ..config._loader import default_profile
     from ._credentials import process_output
 
     profile = args.profile or default_profile()

@@ -2,10 +2,14 @@
 
 As ``aws sso login`` (AWS CLI v2): the browser flow (authorization code with
 PKCE) where a browser can be opened on this machine (a display, ``BROWSER``,
-macOS, WSL) or ``--redirect-port`` is given; the device flow (a URL and a
-code to confirm) with ``--use-device-code``, ``boto_sso_oidc_use_device_code``
-or ``BOTO_SSO_OIDC_USE_DEVICE_CODE``, for legacy profiles, and where no
-browser can be opened (an SSH session). An explicit login always runs,
+macOS, WSL) or a redirect port is fixed (``--redirect-port``,
+``boto_sso_oidc_redirect_port``); the device flow (a URL and a code to confirm)
+with ``--use-device-code``, ``boto_sso_oidc_use_device_code`` or
+``BOTO_SSO_OIDC_USE_DEVICE_CODE`` and for legacy profiles. Where the browser is
+on another machine (an SSH session without a forwarded display, a container),
+``--remote`` (the default there at a terminal): the URL is printed and the
+person pastes back the address the browser ended on; without a terminal, the
+device flow. See docs/login.md. An explicit login always runs,
 whatever ``boto_sso_oidc_auto_login`` says, unless the cached access token
 is still valid beyond the refresh window: then nothing is called and one line
 says until when it holds (``--force`` signs out of that session with SSO
@@ -41,7 +45,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--redirect-port", type=_port, metavar="PORT",
                         help="browser flow: listen for the browser on this 127.0.0.1 port "
                              "instead of a random one (for a browser elsewhere, with the port "
-                             "forwarded); implies the browser flow")
+                             "forwarded: ssh -L PORT:127.0.0.1:PORT); implies the browser flow "
+                             "(default: boto_sso_oidc_redirect_port)")
+    parser.add_argument("--remote", action="store_true",
+                        help="browser flow for a browser on another machine, without a "
+                             "forwarded port: print the URL, then paste the address the browser "
+                             "ends on (not echoed). The default in an SSH session without a "
+                             "forwarded display and in a container, at a terminal")
     add_debug(parser)
 
 
@@ -63,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
         manager = token_manager(args.profile, args.sso_session,
                                 open_browser=False if args.no_browser else None,
                                 options=Options(use_device_code=True if args.use_device_code else None,
-                                                redirect_port=args.redirect_port))
+                                                redirect_port=args.redirect_port,
+                                                remote=True if args.remote else None))
         if not args.force:
             current = manager.cached()
             if current is not None and current.freshness(window=manager.refresh_window) is Freshness.FRESH:
@@ -73,7 +84,11 @@ def run(args: argparse.Namespace) -> int:
                       "and no login is needed. `--force` starts a new session.", file=sys.stderr)
                 return EXIT_OK
         else:
-            manager.logout()  # SSO Logout with the current token, which is then forgotten
+            from ..sessions import logout
+
+            # SSO Logout with the current token, which is then forgotten with every role
+            # credential of the session it signed out (and its account directory)
+            logout(args.profile, args.sso_session)
         token = manager.login()
     except Exception as error:  # one line for a person, never a traceback (Ctrl-C: exit 130)
         return report("login", error, debug=args.debug)

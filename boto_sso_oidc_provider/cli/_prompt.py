@@ -46,7 +46,11 @@ class Terminal:
             self._writer.close()
 
     def say(self, text: str = "") -> None:
-        self._writer.write(text + "\n")
+        """``text`` and a newline; what a terminal would act on (it may come from the config or
+        the portal: an account's name) is shown as ``?``."""
+        from ..logins._interaction import sanitize
+
+        self._writer.write("\n".join(sanitize(line) for line in text.split("\n")) + "\n")
         self._writer.flush()
 
     def _line(self, prompt: str) -> str:

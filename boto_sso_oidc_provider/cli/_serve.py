@@ -148,13 +148,15 @@ def _credentials(config: AWSConfig, profile: str, *, allow_login: bool | None) -
 
 def start_endpoint(config: AWSConfig, profiles: str | Sequence[str], *, host: str = "127.0.0.1",
                    port: int = 0, request_timeout: float = 5.0, imds: bool = False,
-                   allow: Sequence[Network] | None = None, token: str | None = None) -> Endpoint:
+                   allow: Sequence[Network] | None = None, token: str | None = None,
+                   url_host: str | None = None) -> Endpoint:
     """Check each profile's credentials once (logging in if a person can answer), then serve them.
 
     One profile: at ``/role-credentials``; several: ``/role-credentials/<profile>``
     each. ``imds``: an instance-metadata endpoint instead (one profile). The
     endpoint is serving (in daemon threads) when this returns; it renews
-    without ever prompting. Raises the package's typed errors and
+    without ever prompting. ``url_host``: the name clients reach it by, besides its address
+    and ``localhost`` (a ``Host`` naming anything else is refused). Raises the package's typed errors and
     :class:`OSError` when the address cannot be bound.
     """
     from ..servers.container import CredentialsEndpoint
@@ -164,6 +166,7 @@ def start_endpoint(config: AWSConfig, profiles: str | Sequence[str], *, host: st
     for name in names:
         credentials_source(config, name, allow_login=None)()
     sources = {name: served_source(config, name) for name in names}
+    extra = [url_host] if url_host else []
     endpoint: Endpoint
     if imds:
         [name] = names
@@ -171,16 +174,16 @@ def start_endpoint(config: AWSConfig, profiles: str | Sequence[str], *, host: st
         endpoint = InstanceMetadataEndpoint(get, peek=peek, role_name=imds_role_name(config, name),
                                             region=config.profile_value(name, "region"), host=host,
                                             port=port, request_timeout=request_timeout, allow=allow,
-                                            name=name)
+                                            names=extra, name=name)
     elif len(names) == 1:
         get, peek = sources[names[0]]
         endpoint = CredentialsEndpoint(get, peek=peek, host=host, port=port, token=token,
-                                       request_timeout=request_timeout, allow=allow)
+                                       request_timeout=request_timeout, allow=allow, names=extra)
     else:
         endpoint = CredentialsEndpoint(None, routes={profile_path(name): source
                                                      for name, source in sources.items()},
                                        host=host, port=port, token=token, request_timeout=request_timeout,
-                                       allow=allow)
+                                       allow=allow, names=extra)
     return endpoint.start()
 
 
@@ -347,7 +350,7 @@ def _check_exposure(args: argparse.Namespace, profiles: Sequence[str]) -> list[N
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..config._scan import default_profile
+    from ..config._loader import default_profile
 
     profiles = list(dict.fromkeys(args.profile or [default_profile()]))
     profile = profiles[0]
@@ -374,7 +377,7 @@ def run(args: argparse.Namespace) -> int:
         config = AWSConfig.load()
         endpoint = start_endpoint(config, profiles, host=args.host, port=args.port,
                                   request_timeout=args.request_timeout, imds=args.imds, allow=allow,
-                                  token=token)
+                                  token=token, url_host=args.url_host)
     except Exception as error:  # one line for a person, never a traceback
         return report("serve", error, debug=args.debug, profile=profile if len(profiles) == 1 else None)
     # The clients' region, as exec gives it: the global --region, else each profile's own.

@@ -258,6 +258,11 @@ _SHOWN = 3
 """Profiles named per kind in the summary (expiring, broken); the others are counted."""
 
 
+def _label(name: str) -> str:
+    """How a broken entry is named: an sso-session as it is, a profile as ``profile "NAME"``."""
+    return name if name.startswith("sso-session ") else f'profile "{name}"'
+
+
 def _summary(sessions: list[dict[str, Any]], profiles: list[dict[str, Any]],
              broken: list[tuple[str, str]], default: str | None, now: datetime.datetime) -> str:
     """The sessions, how many profiles each has and in what state, then the profiles that
@@ -290,8 +295,7 @@ def _summary(sessions: list[dict[str, Any]], profiles: list[dict[str, Any]],
         lines.append(f"  and {len(expiring) - _SHOWN} more profiles whose role credentials expire "
                      "within 15 minutes")
     for name, reason in broken[:_SHOWN]:
-        label = name if name.startswith("sso-session ") else f'profile "{name}"'
-        lines.append(f"{label}: not usable: {reason}")
+        lines.append(f"{_label(name)}: not usable: {reason}")
     if len(broken) > _SHOWN:
         lines.append(f"  and {len(broken) - _SHOWN} more not usable (boto-sso-oidc doctor names each)")
     if len(profiles) > 1 or broken:
@@ -335,7 +339,7 @@ def _named_profile(args: argparse.Namespace) -> str | None:
     ``AWS_DEFAULT_PROFILE``) names, as botocore reads them; None for the summary (or ``--all``)."""
     import os
 
-    from ..config._scan import default_profile
+    from ..config._loader import default_profile
 
     if args.profile is not None or args.all:
         return str(args.profile) if args.profile is not None else None
@@ -363,15 +367,16 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"sso_sessions": sessions, "profiles": profiles})
     elif sessions:
+        from ..logins._interaction import sanitize
+
         text = (_text(sessions, profiles, now) if named is not None or args.all else
                 _summary(sessions, profiles, broken, config.default_profile(), now))
-        print(text)
         if args.all:
-            for name, reason in broken:
-                label = name if name.startswith("sso-session ") else f'profile "{name}"'
-                print(f"{label}: not usable: {reason}")
+            text += "".join(f"\n{_label(name)}: not usable: {reason}" for name, reason in broken)
+        # Names and URLs come from the config: nothing a terminal would act on gets through.
+        print("\n".join(sanitize(line) for line in text.split("\n")))
     if not sessions:  # nothing to show: a new machine, or the wrong AWS_CONFIG_FILE
-        from ..config._scan import config_file
+        from ..config._loader import config_file
 
         return fail("status", f"no SSO profile or sso-session in the AWS config ({config_file()}): "
                               "set one up with boto-sso-oidc configure.")

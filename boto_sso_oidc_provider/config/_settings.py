@@ -32,6 +32,9 @@ SETTINGS: dict[str, tuple[str, str | None, str]] = {
     "use_device_code": ("boto_sso_oidc_use_device_code", None, "BOTO_SSO_OIDC_USE_DEVICE_CODE"),
     "login_cooldown": ("boto_sso_oidc_login_cooldown", None, "BOTO_SSO_OIDC_LOGIN_COOLDOWN"),
     "session_duration": ("boto_sso_oidc_session_duration", None, "BOTO_SSO_OIDC_SESSION_DURATION"),
+    "truststore": ("boto_sso_oidc_truststore", None, "BOTO_SSO_OIDC_TRUSTSTORE"),
+    "redirect_port": ("boto_sso_oidc_redirect_port", None, "BOTO_SSO_OIDC_REDIRECT_PORT"),
+    "remote_login": ("boto_sso_oidc_remote_login", None, "BOTO_SSO_OIDC_REMOTE_LOGIN"),
 }
 """setting -> (its config key, the key's old name or None, its environment variable)."""
 
@@ -51,6 +54,9 @@ _EXPECTED = {"auto_login": "auto, true or false",
 _BOOLEAN = "true or false (yes/no, on/off and 1/0 are read too)"
 _UNITS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0}
 _SECONDS = frozenset({"lock_timeout", "login_cooldown", "session_duration"})
+_EXPECTED["redirect_port"] = "a port number from 1 to 65535"
+_EXPECTED["remote_login"] = "auto, true or false"
+_TRISTATE = frozenset({"auto_login", "remote_login"})
 _MAXIMUM = {"session_duration": 90 * 86400.0}
 
 
@@ -76,23 +82,26 @@ def switched_off(value: object) -> bool:
     return isinstance(value, str) and value.strip().lower() in _FALSE
 
 
-def parse(setting: str, key: str, raw: object) -> bool | float | str:
+def parse(setting: str, key: str, raw: object) -> bool | float | str | int:
     """The value of ``setting`` written ``raw`` under ``key``: a bool, seconds (lock_timeout,
-    login_cooldown, session_duration) or ``"auto"``/``"true"``/``"false"`` (auto_login).
-    Raises :class:`SettingError`."""
+    login_cooldown, session_duration), a port (redirect_port) or ``"auto"``/``"true"``/``"false"``
+    (auto_login, remote_login). Raises :class:`SettingError`."""
     text = str(raw).strip().lower()
-    if setting in _SECONDS:
+    if setting == "redirect_port":
+        if text.isdigit() and 1 <= int(text) <= 65535:
+            return int(text)
+    elif setting in _SECONDS:
         seconds = duration_seconds(text)
         if seconds is not None and 0 <= seconds <= _MAXIMUM.get(setting, seconds):  # refuses nan
             return seconds
-    elif setting == "auto_login" and text == "auto":
+    elif setting in _TRISTATE and text == "auto":
         return "auto"
     elif text in _TRUE or text in _FALSE:
         truth = text in _TRUE
-        return ("true" if truth else "false") if setting == "auto_login" else truth
+        return ("true" if truth else "false") if setting in _TRISTATE else truth
     expected = _EXPECTED.get(setting, _BOOLEAN)
-    near = None if setting in _SECONDS else close_match(
-        text, ["auto", "true", "false"] if setting == "auto_login" else ["true", "false"], cutoff=0.6)
+    near = None if setting in _SECONDS or setting == "redirect_port" else close_match(
+        text, ["auto", "true", "false"] if setting in _TRISTATE else ["true", "false"], cutoff=0.6)
     raise SettingError(key, f"must be {expected}, not {raw!r}" + (f": did you mean {near}?" if near else "."))
 
 

@@ -33,12 +33,21 @@ profile's value wins):
     the device flow even where a browser could be opened (the browser flow,
     authorization code with PKCE, is the default there, as in the AWS CLI v2).
 
+``boto_sso_oidc_login_cooldown``, ``boto_sso_oidc_session_duration``  see
+    docs/configuration.md.
+``boto_sso_oidc_truststore``  ``false`` (default) or ``true``: verify this package's TLS
+    connections against the operating system's trust store (see ``_network``).
+``boto_sso_oidc_redirect_port``  a port: the browser login's fixed loopback port.
+``boto_sso_oidc_remote_login``  ``auto`` (default), ``true`` or ``false``: log in by pasting
+    the address the browser ended on (SSH, containers; see ``token.TokenManager.login_flow``).
+
 ``sso_auto_login``, ``sso_open_browser`` and ``sso_lock_timeout`` (the first
 names of three of them) still work as aliases; a key and its alias set to
 different values are an error. The environment variables
 ``BOTO_SSO_OIDC_ENABLED``, ``BOTO_SSO_OIDC_AUTO_LOGIN``,
-``BOTO_SSO_OIDC_OPEN_BROWSER``, ``BOTO_SSO_OIDC_LOCK_TIMEOUT`` and
-``BOTO_SSO_OIDC_USE_DEVICE_CODE`` override them.
+``BOTO_SSO_OIDC_OPEN_BROWSER``, ``BOTO_SSO_OIDC_LOCK_TIMEOUT``,
+``BOTO_SSO_OIDC_USE_DEVICE_CODE`` and the others (``BOTO_SSO_OIDC_`` and the key's name in
+capitals) override them.
 
 This module is the only reader of the parsed config: :class:`AWSConfig`
 answers typed questions (which profile is the default, what kind a profile
@@ -60,6 +69,7 @@ from ..caches._layout import (
     DEFAULT_LOCK_TIMEOUT,
     assume_role_cache_key,
     registration_cache_key,
+    role_cache_key,
     token_cache_key,
 )
 from . import _settings as _settings_module
@@ -74,6 +84,7 @@ __all__ = [
     "AutoLogin",
     "ProfileKind",
     "PluginSettings",
+    "environment_settings",
     "SSOSessionConfig",
     "SSOProfileConfig",
     "AssumeRoleProfileConfig",
@@ -114,6 +125,9 @@ class PluginSettings:
     use_device_code: bool = False
     login_cooldown: float = DEFAULT_LOGIN_COOLDOWN
     session_duration: float = DEFAULT_SESSION_DURATION
+    truststore: bool = False
+    redirect_port: int | None = None
+    remote_login: AutoLogin = "auto"
 
 
 @dataclass(frozen=True)
@@ -162,6 +176,11 @@ class SSOProfileConfig:
     account_id: str
     role_name: str
 
+    @property
+    def cache_key(self) -> str:
+        """The file stem of its role credentials in ~/.aws/cli/cache (botocore's key)."""
+        return role_cache_key(self.account_id, self.role_name, sso_session=self.sso.name,
+                              start_url=self.sso.start_url)
 
 
 @dataclass(frozen=True)
@@ -211,6 +230,11 @@ _UNSUPPORTED_HOP_KEYS = {
 }
 
 
+def _has_static_keys(values: Mapping[str, Any]) -> bool:
+    """botocore's ``AssumeRoleProvider._has_static_credentials``: either static key is set."""
+    return "aws_access_key_id" in values or "aws_secret_access_key" in values
+
+
 def login_command(sso: SSOSessionConfig, profile: str | None = None) -> str:
     """The exact command that logs ``sso`` in again (through ``profile`` when one reached it)."""
     if profile:
@@ -227,7 +251,7 @@ def default_profile_name(botocore_session: botocore.session.Session | None = Non
         name = botocore_session.get_config_variable("profile")
         if name:
             return str(name)
-    from ._scan import default_profile
+    from ._loader import default_profile
 
     return default_profile()
 
@@ -277,6 +301,13 @@ def parse_registration_scopes(value: str | None) -> tuple[str, ...] | None:
     return tuple(scope.strip() for scope in value.split(",") if scope.strip())
 
 
+def _shown(value: Any) -> str:
+    """A config value in a message: one line (a nested block as its pairs)."""
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{key} = {item}" for key, item in value.items()) + "}"
+    return " ".join(str(value).split())
+
+
 def _config_error(message: str, **kwargs: Any) -> SSOConfigError:
     from ..exceptions import SSOConfigError
 
@@ -309,13 +340,19 @@ def _settings(
     read: dict[str, Any] = {}
     try:
         for setting in ("auto_login", "open_browser", "lock_timeout", "use_device_code", "login_cooldown",
-                        "session_duration"):
+                        "session_duration", "truststore", "redirect_port", "remote_login"):
             key, raw = source(values, setting, environ)
             if raw is not None:
                 read[setting] = parse(setting, key, raw)
     except SettingError as error:
         raise _config_error(error.message(where), key=error.key, **ctx) from None
     return PluginSettings(**read)
+
+
+def environment_settings(environ: Mapping[str, str] | None = None) -> PluginSettings:
+    """This package's settings from the environment alone (``BOTO_SSO_OIDC_*``), for a session
+    not yet in the config (``configure``'s first login). Raises :class:`SSOConfigError`."""
+    return _settings({}, where="The environment", environ=os.environ if environ is None else environ)
 
 
 _SSO_KEYS = frozenset({"sso_session", "sso_start_url", "sso_region", "sso_account_id", "sso_role_name",
@@ -370,10 +407,6 @@ def _check_start_url(url: str, *, where: str, **ctx: Any) -> None:
 _WARNED: set[str] = set()
 """The unknown-setting warnings this process has logged (each is logged once)."""
 
-_SESSION_KEYS = ("sso_start_url", "sso_region", "sso_registration_scopes",
-                 *sorted(_settings_module.KNOWN_KEYS - {ENABLED_KEY}))
-
-
 def _identity(path: str) -> tuple[int, int, int, int] | None:
     """The file's :func:`~.._files.file_identity`, or None when there is none."""
     try:
@@ -393,11 +426,12 @@ class AWSConfig:
     """
 
     def __init__(self, full_config: Mapping[str, Any], *, default_profile: str | None = None,
-                 environ: Mapping[str, str] | None = None) -> None:
+                 environ: Mapping[str, str] | None = None, quiet: bool = False) -> None:
         self._profiles: Mapping[str, Mapping[str, Any]] = full_config.get("profiles", {}) or {}
         self._sessions: Mapping[str, Mapping[str, Any]] = full_config.get("sso_sessions", {}) or {}
         self._default_profile = default_profile
         self._environ = os.environ if environ is None else environ
+        self._quiet = quiet  # no warnings logged (the warm path asks unknown_settings itself)
         self.botocore_session: botocore.session.Session | None = None
         """The session :meth:`load` read the config through: clients made on it read no file again."""
 
@@ -423,6 +457,9 @@ class AWSConfig:
             try:
                 full_config: Mapping[str, Any] = session.full_config
             except botocore.exceptions.ConfigParseError as error:
+                # botocore keeps the config it parsed before the credentials file failed: a
+                # retry must parse both again, not serve the config without the credentials
+                session._config = None
                 if not (path and settling(path) and time.monotonic() < deadline):
                     raise _config_error(
                         f"The AWS config file cannot be parsed: {error}. Fix its syntax.",
@@ -453,6 +490,10 @@ class AWSConfig:
 
     def sso_session_names(self) -> list[str]:
         return sorted(self._sessions)
+
+    def profile_values(self, profile: str) -> dict[str, Any]:
+        """A copy of a profile's raw values (empty if it is not defined)."""
+        return dict(self._profiles.get(profile, {}))
 
     def profile_value(self, profile: str, key: str) -> str | None:
         """One raw value of a profile (None if unset), for keys this module does not interpret."""
@@ -543,25 +584,42 @@ class AWSConfig:
         """
         self._profile_values(profile)
         if not self.is_role_chain(profile):
-            return self.role_profile(profile)
+            return self._providers_role(profile, [])
         visited: list[str] = []
         name = profile
-        while self.is_role_chain(name):
+        while True:
             visited.append(name)
             source = self._hop_source(name, visited)
+            # botocore assumes the source's own role only when it has role_arn (and no web
+            # identity) and no static keys; otherwise the source's credentials come from its
+            # profile's providers, SSO among them.
+            if _has_static_keys(self._profiles[source]) or not self.is_role_chain(source):
+                break
             name = source
-        if self.profile_kind(name) != "sso-role":
-            path = " -> ".join(visited + [name])
-            raise _config_error(
-                f'Profile "{visited[-1]}" takes its credentials from profile "{name}" (profile {path}), '
-                f'which has no IAM Identity Center role: boto-sso-oidc follows role chains that end at '
-                f'an SSO profile; give [profile {name}] sso_session, sso_account_id and sso_role_name, '
-                "or point source_profile at a profile that has them.",
-                profile=visited[-1], key="source_profile")
-        current: SSOProfileConfig | AssumeRoleProfileConfig = self.role_profile(name)
+        current: SSOProfileConfig | AssumeRoleProfileConfig = self._providers_role(source, visited)
         for hop in reversed(visited):
             current = self._assume_role_profile(hop, current)
         return current
+
+    def _providers_role(self, name: str, chain: list[str]) -> SSOProfileConfig:
+        """The SSO role botocore's providers give profile ``name`` (after assume-role): web
+        identity comes first, then IAM Identity Center (``chain``: the role profiles above it)."""
+        values = self._profiles[name]
+        path = " -> ".join([*chain, name])
+        if values.get("web_identity_token_file"):
+            raise _config_error(
+                f'Profile "{name}"' + (f" (profile {path})" if chain else "") + " gets its credentials "
+                "with a web identity token (web_identity_token_file), which botocore uses before IAM "
+                "Identity Center: use this profile through boto3 or the AWS CLI instead.",
+                profile=name, key="web_identity_token_file")
+        if chain and self.profile_kind(name) != "sso-role":
+            raise _config_error(
+                f'Profile "{chain[-1]}" takes its credentials from profile "{name}" (profile {path}), '
+                f'which has no IAM Identity Center role: boto-sso-oidc follows role chains that end at '
+                f'an SSO profile; give [profile {name}] sso_session, sso_account_id and sso_role_name, '
+                "or point source_profile at a profile that has them.",
+                profile=chain[-1], key="source_profile")
+        return self.role_profile(name)
 
     def _hop_source(self, name: str, visited: list[str]) -> str:
         """The ``source_profile`` of role profile ``name``, checked (``visited``: the chain so far)."""
@@ -581,6 +639,8 @@ class AWSConfig:
                 f"[profile {name}], naming the IAM Identity Center profile whose credentials assume "
                 "the role.", profile=name, key="source_profile")
         source = str(source)
+        if source == name and _has_static_keys(values):
+            return source  # botocore allows it: the profile's own static keys... or its SSO role
         if source in visited:
             cycle = " -> ".join([*visited[visited.index(source):], source])
             raise _config_error(
@@ -669,9 +729,11 @@ class AWSConfig:
         return lines
 
     def warn_unknown_settings(self, profile: str) -> None:
-        """Log :meth:`unknown_settings` as warnings, each line once per process."""
+        """Log :meth:`unknown_settings` as warnings, each line once per process (none if quiet)."""
         import logging
 
+        if self._quiet:
+            return
         for line in self.unknown_settings(profile):
             if line not in _WARNED:
                 _WARNED.add(line)
@@ -737,8 +799,9 @@ class AWSConfig:
         for key, value in (overrides or {}).items():
             if key in values and values[key] != value:
                 raise _config_error(
-                    f'Profile "{profile}" sets {key} = {value} but {where} sets {key} = {values[key]}: '
-                    "remove it from one of them or make them agree.",
+                    f'Profile "{profile}" sets {key} = {_shown(value)} but {where} sets {key} = '
+                    f"{_shown(values[key])}: remove it from one of them or make them agree (a key in "
+                    "[DEFAULT] is in both).",
                     profile=profile,
                     sso_session=name,
                     key=key,
@@ -839,9 +902,18 @@ class AWSConfig:
         self.warn_unknown_settings(profile)
         _check_sections((where, values), environ=self._environ, profile=profile)
         session_name = values.get("sso_session")
-        if session_name:
-            overrides = {key: values[key] for key in _SESSION_KEYS if key in values}
-            return self.sso_session(session_name, profile=profile, overrides=overrides)
+        if session_name is not None:
+            # botocore's SSO provider: a profile that names an sso-session (even "") must name one
+            # that exists, and every key the session sets that the profile sets too (its own, or
+            # both from [DEFAULT]) must agree.
+            if not session_name:
+                raise _config_error(
+                    f'{where} sets sso_session to nothing: name an [sso-session NAME] section, or '
+                    "remove sso_session.", profile=profile, key="sso_session")
+            # (boto_sso_oidc_enabled excepted: this package's switch, the profile's value wins)
+            overrides = {key: values[key] for key in self._sessions.get(str(session_name), {})
+                         if key in values and key != ENABLED_KEY}
+            return self.sso_session(str(session_name), profile=profile, overrides=overrides)
         if "sso_start_url" not in values and "sso_region" not in values:
             return None
         _require_location(values, where, f"[profile {profile}], or move its SSO settings to an "

@@ -4,16 +4,16 @@
 start-up is felt every time. When botocore's role-credential cache
 (``~/.aws/cli/cache/<key>.json``, shared with the AWS CLI v2) holds
 credentials that are :data:`~..caches._freshness.Freshness.FRESH`, this module answers
-from that file alone: the config's fast reader (:mod:`..config._scan`) says what botocore
-would make of the profile, the cache key is computed exactly as botocore's
-``SSOCredentialFetcher`` (or ``AssumeRoleCredentialFetcher``, for a role chain) does, and the
-file is parsed.
+from that file alone. Which file is the config's to say, read as the full path reads it
+(:func:`~..config._resolved.resolve`, which keeps its answer while the config files do not
+change): the key is botocore's ``SSOCredentialFetcher`` one (or ``AssumeRoleCredentialFetcher``,
+for a role chain).
 
 It promises only "these are the credentials botocore would use from cache";
-it never refreshes, never logs in, never writes. Whenever anything is not
-plain (no cache, credentials near expiry, a config or cache it does not
-fully understand), :func:`cached_process_output` returns None and the caller
-takes the full path (botocore's loader and
+it never refreshes, never logs in, never writes a credential. Whenever anything is not
+plain (no cache, credentials near expiry, a config the full path would refuse or warn about,
+a cache file it does not fully understand), :func:`cached_process_output` returns None and
+the caller takes the full path (botocore's loader and
 :class:`~boto_sso_oidc_provider.credentials.role_credentials.RoleCredentialsManager`),
 which has the error messages. This module must stay cheap to import: the
 standard library only, and none of the package's heavier modules.
@@ -26,69 +26,30 @@ import os
 import time
 
 from ..caches._freshness import REFRESH_WINDOW, Freshness, epoch_of_timestamp, freshness
-from ..caches._layout import (
-    assume_role_cache_key,
-    role_cache_dir,
-    role_cache_key,
-    timestamp_shaped,
-    token_cache_key,
-)
-from ..config._scan import WarmChain, WarmProfile, resolve
+from ..caches._layout import role_cache_dir, timestamp_shaped
+from ..config._resolved import Resolution, resolve
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up time)
 if TYPE_CHECKING:  # pragma: no cover
     from typing import Any
 
-__all__ = ["role_cache_file", "chain_cache_file", "role_chain_cache_file", "cached_process_output",
-           "cached_process_answer"]
+__all__ = ["cache_file", "cached_process_output", "cached_process_answer"]
 
 _CREDENTIAL_KEYS = ("AccessKeyId", "SecretAccessKey", "SessionToken")
 
 
-def role_cache_file(profile: WarmProfile) -> str:
-    """The path of the profile's role-credential cache file (follows ``HOME`` now)."""
-    key = role_cache_key(profile.account_id, profile.role_name,
-                             sso_session=profile.sso_session, start_url=profile.start_url)
-    return os.path.join(role_cache_dir(), f"{key}.json")
+def cache_file(resolution: Resolution) -> str:
+    """The path of the file holding the profile's credentials (follows ``HOME`` now)."""
+    return os.path.join(role_cache_dir(), f"{resolution.cache_key}.json")
 
 
-def chain_cache_file(chain: WarmChain) -> str:
-    """The assumed-role cache file of a role chain: botocore's ``AssumeRoleCredentialFetcher`` key
-    for the first hop's arguments."""
-    key = assume_role_cache_key(chain.role_arn, role_session_name=chain.role_session_name,
-                                external_id=chain.external_id, duration_seconds=chain.duration_seconds)
-    return os.path.join(role_cache_dir(), f"{key}.json")
-
-
-def role_chain_cache_file(profile: str, path: str | None = None) -> str | None:
-    """The assumed-role cache file of ``role_arn`` profile ``profile``, or None if not plainly a
-    role chain ending at an SSO role profile (see :func:`~..config._scan.resolve`)."""
-    resolved = resolve(profile, path)
-    return chain_cache_file(resolved) if isinstance(resolved, WarmChain) else None
-
-
-def _cache_file_of(profile: str) -> tuple[str, WarmProfile] | None:
-    """The file holding ``profile``'s credentials when it is plainly an SSO role or role chain,
-    with the SSO role it comes from (the profile, or the one its chain ends at)."""
-    resolved = resolve(profile)
-    if resolved is None:
-        return None
-    if isinstance(resolved, WarmChain):
-        return chain_cache_file(resolved), resolved.source
-    return role_cache_file(resolved), resolved
-
-
-def _session_notice(profile: str, role: WarmProfile) -> str | None:
+def _session_notice(resolution: Resolution) -> str | None:
     """The full path's warning that the session ends within minutes, worded the same."""
     from ..caches._session_end import ending_notice
-    from ..config._settings import DEFAULT_SESSION_DURATION, parse, source
 
-    key, raw = source(role.settings, "session_duration", os.environ)  # usable: the scan checked it
-    duration = DEFAULT_SESSION_DURATION if raw is None else float(parse("session_duration", key, raw))
-    where = (f'sso-session "{role.sso_session}"' if role.sso_session
-             else f'SSO start URL "{role.start_url}"')
-    return ending_notice(token_cache_key(role.sso_session, role.start_url or ""), duration=duration,
-                         where=where, login_command=f"boto-sso-oidc login --profile {profile}")
+    return ending_notice(resolution.token_cache_key, duration=resolution.session_duration,
+                         where=resolution.where,
+                         login_command=f"boto-sso-oidc login --profile {resolution.profile}")
 
 
 def _canonical_expiration(text: Any) -> str | None:
@@ -135,21 +96,22 @@ def _process_output(data: Any, *, window: float) -> dict[str, Any] | None:
 def cached_process_output(profile: str, *, window: float = REFRESH_WINDOW) -> dict[str, Any] | None:
     """The profile's cached role credentials as ``credential_process`` JSON, or None.
 
-    None means "take the full path": the profile is not a plain SSO profile
-    or role chain here, there is no cache entry, it is unreadable, or it expires within
-    ``window`` seconds.
+    None means "take the full path": the profile is not an SSO role or a role chain ending at
+    one as the full path reads it (:func:`~..config._resolved.resolve`), there is no cache
+    entry, it is unreadable, or it expires within ``window`` seconds.
     """
     return cached_process_answer(profile, window=window)[0]
 
 
-def cached_process_answer(profile: str, *, window: float = REFRESH_WINDOW) \
-        -> tuple[dict[str, Any] | None, str | None]:
+def cached_process_answer(profile: str, *, window: float = REFRESH_WINDOW,
+                          resolution: Resolution | None = None) -> tuple[dict[str, Any] | None, str | None]:
     """:func:`cached_process_output`, and the warning to show on stderr when the profile's SSO
-    session ends within minutes (None if not, or unknown, or if there is no cached output)."""
-    found = _cache_file_of(profile)
-    if found is None:
+    session ends within minutes (None if not, or unknown, or if there is no cached output).
+    ``resolution``: the profile's, when the caller has it already."""
+    resolution = resolution or resolve(profile)
+    if resolution is None:
         return None, None
-    path, role = found
+    path = cache_file(resolution)
     from .._files import read_small_file
 
     try:
@@ -159,4 +121,4 @@ def cached_process_answer(profile: str, *, window: float = REFRESH_WINDOW) \
     output = _process_output(data, window=window)
     if output is None:
         return None, None  # the full path answers, and warns
-    return output, _session_notice(profile, role)
+    return output, _session_notice(resolution)

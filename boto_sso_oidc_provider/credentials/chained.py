@@ -30,6 +30,7 @@ and ``credential_source`` are refused (see
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -198,7 +199,16 @@ def delete_assumed_role_credentials(chains: Iterable[AssumeRoleProfileConfig]) -
 def credentials_manager(profile: ProfileCredentialsConfig, *, options: Options | None = None,
                         session: Any = None, sts_profile: str | None = None) -> ProfileCredentials:
     """The :class:`ProfileCredentials` of a resolved profile: its SSO role, or its role chain
-    (``sts_profile``: whose session makes the STS clients; default the chain's first profile)."""
+    (``sts_profile``: whose session makes the STS clients; default the chain's first profile).
+    Without a client factory in ``options``, every hop's SSO clients are made on ``session``, else
+    on the session of the profile asked for, as botocore's own providers are (its ``ca_bundle``)."""
+    options = options or Options()
+    if options.client_factory is None:
+        from .._clients import SessionClients
+
+        factory = SessionClients(session) if session is not None \
+            else SessionClients(profile_name=sts_profile or profile.profile)
+        options = dataclasses.replace(options, client_factory=factory)
     if isinstance(profile, AssumeRoleProfileConfig):
         sts_profile = sts_profile or profile.profile
         source = credentials_manager(profile.source, options=options, session=session,

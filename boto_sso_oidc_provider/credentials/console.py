@@ -19,10 +19,13 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 from ..exceptions import SSOProviderError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .._network import Network
 
 __all__ = ["ConsoleSigninError", "ENDPOINT_VARIABLE", "federation_endpoint", "console_destination",
            "signin_url", "MIN_SESSION_DURATION", "MAX_SESSION_DURATION"]
@@ -77,16 +80,18 @@ def console_destination(destination: str | None, region: str | None) -> str:
 
 
 def signin_url(credentials: Mapping[str, Any], *, destination: str, session_duration: int | None = None,
-               endpoint: str) -> str:
+               endpoint: str, network: Network | None = None) -> str:
     """Exchange role ``credentials`` (``AccessKeyId``, ``SecretAccessKey``, ``SessionToken``)
     for a sign-in token and return the console login URL.
 
-    Raises :class:`ConsoleSigninError` (naming the endpoint and what to do)
-    when the endpoint refuses or cannot be reached; its text never holds a
-    secret.
+    ``network`` is the profile's (its CA bundle or the OS trust store, its proxy; None: the
+    environment's). Raises :class:`ConsoleSigninError` (naming the endpoint and what to do)
+    when the endpoint refuses or cannot be reached, and :class:`~.exceptions.NetworkError` for a
+    certificate or a proxy in the way; its text never holds a secret.
     """
-    import urllib.error
-    import urllib.request
+    import botocore.exceptions
+
+    from .._network import fetch, from_environment
 
     if session_duration is not None and not MIN_SESSION_DURATION <= session_duration <= MAX_SESSION_DURATION:
         raise ConsoleSigninError(f"The console session duration must be {MIN_SESSION_DURATION} to "
@@ -97,22 +102,26 @@ def signin_url(credentials: Mapping[str, Any], *, destination: str, session_dura
     params = {"Action": "getSigninToken", "Session": session}
     if session_duration is not None:
         params["SessionDuration"] = str(session_duration)
-    request = urllib.request.Request(f"{endpoint}?{urlencode(params)}",
-                                     headers={"Accept": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=_TIMEOUT) as response:  # noqa: S310 - https/loopback
-            payload = json.loads(response.read().decode("utf-8"))
-    except urllib.error.HTTPError as error:
-        reason = error.read(300).decode("utf-8", "replace").strip() or error.reason
-        raise ConsoleSigninError(
-            f"The federation endpoint {endpoint} refused the credentials (HTTP {error.code}: "
-            f"{' '.join(str(reason).split())}). Run again to use fresh credentials; if it persists, "
-            "check that the role may sign in to the console.") from None
-    except (urllib.error.URLError, OSError, ValueError) as error:
-        cause: object = getattr(error, "reason", None) or error
+        answer = fetch(f"{endpoint}?{urlencode(params)}", network=network or from_environment(),
+                       headers={"Accept": "application/json"}, timeout=_TIMEOUT)
+    except SSOProviderError:
+        raise  # a certificate or a proxy: said with its host and what to do
+    except botocore.exceptions.BotoCoreError as error:
+        cause: object = getattr(error, "kwargs", {}).get("error") or error
         raise ConsoleSigninError(
             f"Cannot get a sign-in token from the federation endpoint {endpoint} ({cause}). Check the "
             f"network, or {ENDPOINT_VARIABLE} if you set it.") from None
+    if answer.status >= 300:
+        reason = answer.body[:300].decode("utf-8", "replace").strip() or f"HTTP {answer.status}"
+        raise ConsoleSigninError(
+            f"The federation endpoint {endpoint} refused the credentials (HTTP {answer.status}: "
+            f"{' '.join(str(reason).split())}). Run again to use fresh credentials; if it persists, "
+            "check that the role may sign in to the console.")
+    try:
+        payload = json.loads(answer.body.decode("utf-8"))
+    except ValueError:
+        payload = None
     token = payload.get("SigninToken") if isinstance(payload, dict) else None
     if not isinstance(token, str) or not token:
         raise ConsoleSigninError(f"The federation endpoint {endpoint} answered without a SigninToken. "

@@ -289,7 +289,7 @@ class RoleCredentialsManager(LockedCredentials[None]):
         self.options = options = options or Options()
         self.token_manager = token_manager or TokenManager(profile.sso, options=options,
                                                            profile=profile.profile)
-        self._clients = options.clients()
+        self._clients = options.clients(profile.profile)
         self.expiry_window = REFRESH_WINDOW
         self._clock = options.clock
         self.entry = role_credentials_entry(profile.sso, profile.account_id, profile.role_name,

@@ -29,10 +29,15 @@ class EmulatorControl:
     def __init__(self, url: str, timeout: float = 10.0, *, cafile: str | None = None) -> None:
         self.url = url.rstrip("/")
         self.timeout = timeout
-        self._tls: ssl.SSLContext | None = None
+        handlers: list[urllib.request.BaseHandler] = [urllib.request.ProxyHandler({})]
         if cafile:  # an HTTPS emulator: trust its certificate itself (a leaf will do)
-            self._tls = ssl.create_default_context(cafile=cafile)
-            self._tls.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+            tls = ssl.create_default_context(cafile=cafile)
+            tls.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+            handlers.append(urllib.request.HTTPSHandler(context=tls))
+        # Never through a proxy (HTTP_PROXY set for the code under test must not take the
+        # control plane along), and not urlopen's process-wide opener, which keeps the proxy
+        # variables of its first use for ever.
+        self._opener = urllib.request.build_opener(*handlers)
 
     def __str__(self) -> str:
         return self.url
@@ -47,7 +52,7 @@ class EmulatorControl:
             headers={"Content-Type": "application/json"},
         )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout, context=self._tls) as response:
+            with self._opener.open(request, timeout=self.timeout) as response:
                 return json.loads(response.read() or b"{}")
         except urllib.error.HTTPError as error:
             with error:

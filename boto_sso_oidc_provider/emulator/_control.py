@@ -26,7 +26,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from . import _federation, _oidc, _portal, _sts
+from . import _eks, _federation, _oidc, _portal, _sts
 from ._http import (
     ErrorShape,
     Request,
@@ -47,6 +47,7 @@ _SHAPES: dict[str, ErrorShape] = {
        if isinstance(route.operation, str)},
     **{operation: _sts.ERRORS for operation in _sts.OPERATIONS},
     **{operation: _federation.ERRORS for operation in _federation.OPERATIONS},
+    **{operation: _eks.ERRORS for operation in _eks.OPERATIONS},
 }
 assert set(_SHAPES) == set(OPERATIONS)
 

@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from . import _control, _federation, _oidc, _pages, _portal, _sts
+from . import _control, _eks, _federation, _oidc, _pages, _portal, _sts
 from ._config import EmulatorConfig
 from ._http import Request, Response, Route, ServiceError, rest_json_error
 from ._state import EmulatorState
@@ -36,6 +36,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     **_pages.ROUTES,
     **_control.ROUTES,
     **_federation.ROUTES,
+    **_eks.ROUTES,
     ("POST", "/"): _sts.ROUTE,
 }
 
@@ -357,7 +358,9 @@ class EmulatorServer:
 
     Binding happens in the constructor, so :attr:`url` (with the real port
     when ``port`` is 0) is known before serving starts. Raises
-    :class:`OSError` when the address cannot be bound.
+    :class:`OSError` when the address cannot be bound, :class:`ssl.SSLError` (an
+    :class:`OSError` too) or :class:`FileNotFoundError` when the TLS certificate or key cannot
+    be loaded.
     """
 
     def __init__(self, config: EmulatorConfig | None = None,
@@ -365,15 +368,15 @@ class EmulatorServer:
         self.state = state or EmulatorState(config)
         self.config = self.state.config
         host = self.config.host
-        server_class = _Server6 if ":" in host else _Server
-        self._server = server_class((host, self.config.port), self.state)
-        self.port: int = self._server.server_address[1]
-        scheme = "http"
-        if self.config.tls_certfile:
+        tls: ssl.SSLContext | None = None
+        if self.config.tls_certfile:  # before binding: an unusable certificate leaves no socket
             tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             tls.load_cert_chain(self.config.tls_certfile, self.config.tls_keyfile)
-            self._server.tls, scheme = tls, "https"
-        self.url = f"{scheme}://{_url_host(host)}:{self.port}"
+        server_class = _Server6 if ":" in host else _Server
+        self._server = server_class((host, self.config.port), self.state)
+        self._server.tls = tls
+        self.port: int = self._server.server_address[1]
+        self.url = f"{'https' if tls else 'http'}://{_url_host(host)}:{self.port}"
         self._server.url = self.url
 
     def serve_forever(self) -> None:

@@ -40,6 +40,7 @@ OPERATIONS: tuple[str, ...] = (
     "AssumeRole",
     "GetSigninToken",
     "ConsoleLogin",
+    "TokenReview",
 )
 
 GRANT_DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"

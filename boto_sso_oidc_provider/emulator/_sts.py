@@ -138,6 +138,12 @@ def _caller(state: EmulatorState, request: Request) -> IssuedCredentials:
     return credentials
 
 
+def authenticated_caller(state: EmulatorState, request: Request) -> IssuedCredentials:
+    """The issued credentials that signed ``request`` (a GetCallerIdentity the EKS authenticator
+    sends, see :mod:`._eks`); raises :class:`ServiceError` with STS's auth errors."""
+    return _caller(state, request)
+
+
 def _xml_response(request: Request, action: str, result: str) -> Response:
     body = (
         f'<{action}Response xmlns="{NAMESPACE}">\n'

@@ -36,6 +36,8 @@ def log_in(
     clock: Clock = utc_now,
     sleep: Callable[[float], None] = time.sleep,
     redirect_port: int | None = None,
+    redirect_port_source: str = "--redirect-port",
+    remote: bool = False,
     timeout: float | None = None,
 ) -> tuple[TokenResponse, Registration]:
     """Run the browser (``browser``) or device flow for ``sso``; the token and the client
@@ -48,10 +50,11 @@ def log_in(
     """
     import botocore.exceptions
 
-    from .._clients import KMS_ADVICE, error_code, kms_problem
+    from .._clients import KMS_ADVICE, error_code, kms_problem, network_of
     from ._start_url import resolve_start_url
 
-    location = resolve_start_url(sso.start_url, sso.region, what=sso.display_name)
+    location = resolve_start_url(sso.start_url, sso.region, what=sso.display_name,
+                                 network=network_of(clients))
     client = clients("sso-oidc", location.region)
     if location.region != sso.region:
         logger.warning("%s: the start URL %s is in region %s, but sso_region is %s; logging in "
@@ -69,7 +72,8 @@ def log_in(
             scopes = registration.scopes or sso.registration_scopes or DEFAULT_BROWSER_SCOPES
             return run_authorization_code_flow(
                 client, registration, what=sso.display_name, scopes=scopes, prompt=prompt,
-                redirect_port=redirect_port, timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
+                redirect_port=redirect_port, redirect_port_source=redirect_port_source, remote=remote,
+                timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
             ), registration
         from .device_authorization import run_device_flow
 

@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 from ..config.reader import AutoLogin
 
 __all__ = ["person_can_answer", "terminal_reachable", "login_allowed", "LoginPrompt", "open_browser",
-           "browser_available", "sanitize"]
+           "browser_available", "remote_shell", "read_hidden_line", "sanitize"]
 
 
 def _terminal_reachable() -> bool:
@@ -82,6 +82,28 @@ def _has_display(environ: Mapping[str, str]) -> bool:
     return bool(environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"))
 
 
+def _in_container(environ: Mapping[str, str]) -> bool:
+    """Docker (``/.dockerenv``), Podman (``/run/.containerenv``) or a runtime that says so."""
+    if environ.get("container") or environ.get("REMOTE_CONTAINERS") or environ.get("CODESPACES"):
+        return True
+    return any(os.path.exists(path) for path in ("/.dockerenv", "/run/.containerenv"))
+
+
+def remote_shell(environ: Mapping[str, str] | None = None) -> str | None:
+    """Why the person's browser is not on this machine, when it is plainly so: ``"an SSH
+    session"`` or ``"a container"`` with no browser to open here (:func:`browser_available`:
+    no forwarded display, no ``BROWSER``); else None. WSL is no remote shell: the Windows
+    browser is this machine's."""
+    environ = os.environ if environ is None else environ
+    if browser_available(environ):
+        return None
+    if environ.get("SSH_CONNECTION") or environ.get("SSH_CLIENT") or environ.get("SSH_TTY"):
+        return "an SSH session"
+    if _in_container(environ):
+        return "a container"
+    return None
+
+
 def browser_available(environ: Mapping[str, str] | None = None) -> bool:
     """Could a browser be opened on this machine? ``BROWSER`` set, a display (macOS and
     Windows always have one), or WSL (the Windows browser). Not in a bare SSH session."""
@@ -137,15 +159,16 @@ def _browser_commands(url: str, environ: Mapping[str, str]) -> list[list[str]]:
     return commands
 
 
-def open_browser(url: str, environ: Mapping[str, str] | None = None) -> bool:
-    """Open ``url`` (http or https only) in a browser; True if one was started.
+def open_browser(url: str, environ: Mapping[str, str] | None = None, *, local_file: bool = False) -> bool:
+    """Open ``url`` (http or https only; with ``local_file``, a ``file:`` URL this package
+    wrote) in a browser; True if one was started.
 
     ``BROWSER`` comes first and is honoured without a display (the usual WSL and
-    remote set-ups); then WSL's ``wslview`` or Windows' URL handler; then a
-    display's default browser (:mod:`webbrowser`; macOS ``open``).
+    remote set-ups); then, in WSL, the Windows browser (:func:`_open_in_windows`);
+    then a display's default browser (:mod:`webbrowser`; macOS ``open``).
     """
     environ = os.environ if environ is None else environ
-    if urlparse(url).scheme not in ("http", "https"):
+    if urlparse(url).scheme not in (("file",) if local_file else ("http", "https")):
         return False
     for argv in _browser_commands(url, environ):
         if _run_browser_command(argv, environ):
@@ -153,11 +176,7 @@ def open_browser(url: str, environ: Mapping[str, str] | None = None) -> bool:
     if environ.get("BROWSER", "").strip():
         return False  # the person chose their browser; do not open another
     if _is_wsl(environ):
-        import shutil
-
-        for argv in (["wslview", url], ["rundll32.exe", "url.dll,FileProtocolHandler", url]):
-            if shutil.which(argv[0], path=environ.get("PATH")) and _run_browser_command(argv, environ):
-                return True
+        return _open_in_windows(url, environ)
     if not _has_display(environ):
         return False
     import webbrowser
@@ -166,6 +185,83 @@ def open_browser(url: str, environ: Mapping[str, str] | None = None) -> bool:
         return bool(webbrowser.open(url, new=2))
     except webbrowser.Error:
         return False
+
+
+_CMD_SPECIAL = "^&|<>()"
+
+
+def _open_in_windows(url: str, environ: Mapping[str, str]) -> bool:
+    """WSL: the default browser of Windows, through ``wslview`` (wslu), else ``cmd.exe /c start``
+    (its metacharacters escaped: an unescaped ``&`` would cut the URL at its first parameter),
+    else ``explorer.exe`` (which exits 1 even when it opened the URL, so it counts as started)."""
+    import shutil
+
+    path = environ.get("PATH")
+    if shutil.which("wslview", path=path) and _run_browser_command(["wslview", url], environ):
+        return True
+    if shutil.which("cmd.exe", path=path):
+        escaped = "".join(f"^{char}" if char in _CMD_SPECIAL else char for char in url)
+        if _run_browser_command(["cmd.exe", "/c", "start", '""', escaped], environ):
+            return True
+    if shutil.which("explorer.exe", path=path):
+        _run_browser_command(["explorer.exe", url], environ)
+        return True
+    return False
+
+
+def read_hidden_line(prompt: str, timeout: float, stream: IO[str] | None = None) -> str | None:
+    """A line typed (or pasted) at the controlling terminal, not echoed: ``prompt`` goes to
+    ``stream`` (stderr by default). None after ``timeout`` seconds, and None at once when there is
+    no terminal (nobody to ask). Ctrl-C raises :class:`KeyboardInterrupt`; the terminal's echo is
+    restored in every case."""
+    stream = stream if stream is not None else sys.stderr
+    if not hasattr(os, "O_NOCTTY"):  # Windows: the console, through getpass (no time limit there)
+        import getpass
+
+        stream.write(prompt)
+        stream.flush()
+        try:
+            return getpass.getpass("")
+        except EOFError:
+            return None
+    import select
+    import termios
+    import time
+
+    try:
+        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        stream.write(prompt + "(no terminal to read from)\n")
+        stream.flush()
+        return None
+    try:
+        saved = termios.tcgetattr(fd)
+        quiet = termios.tcgetattr(fd)
+        quiet[3] &= ~(termios.ECHO | termios.ECHONL)
+        # Echo off before the prompt shows: what is pasted as soon as it does is not echoed either.
+        termios.tcsetattr(fd, termios.TCSANOW, quiet)
+        try:
+            stream.write(prompt)
+            stream.flush()
+            deadline = time.monotonic() + timeout
+            line = b""
+            while not line.endswith((b"\n", b"\r")):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                ready, _, _ = select.select([fd], [], [], min(remaining, 0.25))
+                if ready:
+                    chunk = os.read(fd, 65536)
+                    if not chunk:
+                        break
+                    line += chunk
+        finally:
+            termios.tcsetattr(fd, termios.TCSANOW, saved)
+            stream.write("\n")
+            stream.flush()
+    finally:
+        os.close(fd)
+    return line.decode("utf-8", "replace").strip()
 
 
 def sanitize(text: str, limit: int = 8192) -> str:
@@ -201,6 +297,19 @@ class LoginPrompt:
         """
         self._open_and_print(what, verification_uri_complete, "in a browser",
                              f"and check that it shows the code: {sanitize(user_code)}\n\n")
+
+    def show_remote_authorization(self, what: str, authorize_url: str, redirect_uri: str) -> None:
+        """The remote login: the authorize URL for a browser anywhere, and what to paste back."""
+        self.stream.write(
+            f"\nLogging in to {what}.\nOpen this URL in a browser on any machine:\n\n"
+            f"    {sanitize(authorize_url)}\n\n"
+            f"and allow access. The browser then goes to {sanitize(redirect_uri)}, which it cannot "
+            "reach from there: copy the whole address from its address bar and paste it here.\n")
+        self.stream.flush()
+
+    def read_redirect(self, timeout: float) -> str | None:
+        """The address the person pastes (not echoed: it carries the authorization code)."""
+        return read_hidden_line("Address (not shown): ", timeout, self.stream)
 
     def show_authorization(self, what: str, authorize_url: str) -> None:
         """The browser login: open the authorize URL if allowed, and always print it."""

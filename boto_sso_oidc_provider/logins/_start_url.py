@@ -4,9 +4,10 @@ A start URL on an AWS-owned host (``*.awsapps.com``, ``*.app.aws``,
 ``*.portal.amazonaws.com`` and their China and European Sovereign Cloud
 counterparts, the issuer hosts ``identitycenter.amazonaws.com``,
 ``identitycenter.us-gov.amazonaws.com`` (GovCloud), ``.com.cn`` and ``.eu``) is used
-as it is, with the configured ``sso_region``. Any other host is a custom (vanity) domain: one HEAD request,
-redirects **not** followed (GET when HEAD answers 405 or 501; 10 s timeout),
-and the ``Location`` of a 301/302/303/307/308 joined to the URL must be an
+as it is, with the configured ``sso_region``. Any other host is a custom (vanity) domain:
+one HEAD request on the profile's network (its CA bundle or the OS trust store, its proxy:
+:mod:`.._network`), redirects **not** followed (GET when HEAD answers 405 or 501; 10 s
+timeout), and the ``Location`` of a 301/302/303/307/308 joined to the URL must be an
 https URL on an AWS-owned host. The region comes from that host where its
 pattern carries one (``<id>.portal.<region>.app.aws``,
 ``<id>.<region>.portal.amazonaws.com`` and ``.com.cn``,
@@ -23,10 +24,12 @@ from __future__ import annotations
 
 import logging
 import re
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .._network import Network
 
 __all__ = ["ResolvedStartUrl", "resolve_start_url", "is_aws_owned", "region_of"]
 
@@ -87,41 +90,43 @@ def _config_error(message: str, what: str):  # type: ignore[no-untyped-def]
     return SSOConfigError(f"{what}: {message}", key="sso_start_url")
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: object, **kwargs: object) -> None:
-        return None  # the redirect is read, never followed
-
-
-def _locate(url: str, timeout: float, what: str) -> str:
+def _locate(url: str, timeout: float, what: str, network: Network) -> str:
     """The ``Location`` a vanity URL redirects to (or the URL itself when it does not)."""
-    opener = urllib.request.build_opener(_NoRedirects)
+    import botocore.exceptions
+
+    from .._network import fetch
+
     for method in ("HEAD", "GET"):
-        request = urllib.request.Request(url, method=method,
-                                         headers={"User-Agent": "boto-sso-oidc-provider"})
         try:
-            with opener.open(request, timeout=timeout):
-                return url
-        except urllib.error.HTTPError as error:
-            with error:
-                if error.code in _REDIRECTS and error.headers.get("Location"):
-                    return urljoin(url, str(error.headers["Location"]))
-                if method == "HEAD" and error.code in (405, 501):
-                    continue
-                raise _config_error(
-                    f"the start URL {url} answered HTTP {error.code} instead of redirecting to "
-                    "IAM Identity Center. Check sso_start_url.", what) from None
-        except (urllib.error.URLError, OSError) as error:
-            reason = getattr(error, "reason", error)
+            answer = fetch(url, network=network, method=method, timeout=timeout,
+                           headers={"User-Agent": "boto-sso-oidc-provider"})
+        except botocore.exceptions.BotoCoreError as error:
+            from ..exceptions import SSOProviderError
+
+            if isinstance(error, SSOProviderError):
+                raise  # a certificate or a proxy: said with its host and what to do
+            reason = getattr(error, "kwargs", {}).get("error", error)
             raise _config_error(f"cannot reach the start URL {url} ({reason}). Check "
                                 "sso_start_url and the network.", what) from None
+        if answer.status in _REDIRECTS and answer.headers.get("location"):
+            return urljoin(url, answer.headers["location"])
+        if answer.status < 300:
+            return url
+        if method == "HEAD" and answer.status in (405, 501):
+            continue
+        raise _config_error(
+            f"the start URL {url} answered HTTP {answer.status} instead of redirecting to "
+            "IAM Identity Center. Check sso_start_url.", what)
     return url  # pragma: no cover - the loop always returns or raises
 
 
 def resolve_start_url(start_url: str, region: str, *, what: str,
-                      timeout: float = DEFAULT_TIMEOUT) -> ResolvedStartUrl:
-    """Resolve ``start_url`` (configured with ``region``) as described in the module docstring.
+                      timeout: float = DEFAULT_TIMEOUT, network: Network | None = None) -> ResolvedStartUrl:
+    """Resolve ``start_url`` (configured with ``region``) as described in the module docstring,
+    on ``network`` (None: the environment's: ``AWS_CA_BUNDLE``, the proxy variables).
 
-    ``what`` names the session in errors. Raises :class:`SSOConfigError`.
+    ``what`` names the session in errors. Raises :class:`SSOConfigError`, and
+    :class:`~..exceptions.NetworkError` for a certificate or a proxy in the way.
     """
     parts = urlsplit(start_url)
     host = parts.hostname or ""
@@ -129,7 +134,11 @@ def resolve_start_url(start_url: str, region: str, *, what: str,
         raise _config_error(f"sso_start_url must be an https URL, not {start_url}.", what)
     if is_aws_owned(host):
         return ResolvedStartUrl(start_url, region)
-    final = _locate(start_url, timeout, what)
+    if network is None:
+        from .._network import from_environment
+
+        network = from_environment()
+    final = _locate(start_url, timeout, what, network)
     final_parts = urlsplit(final)
     if final_parts.scheme != "https" or not is_aws_owned(final_parts.hostname or ""):
         raise _config_error(

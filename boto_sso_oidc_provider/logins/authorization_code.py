@@ -87,30 +87,37 @@ def run_authorization_code_flow(
     scopes: Sequence[str],
     prompt: LoginPrompt | None = None,
     redirect_port: int | None = None,
+    redirect_port_source: str = "--redirect-port",
+    remote: bool = False,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> TokenResponse:
     """Run the whole browser login and return the token response.
 
     ``what`` names the session in messages; ``redirect_port`` fixes the
-    listener's port (default: any free one). Raises the typed login errors in
-    the module docstring; other service errors propagate as botocore's.
+    listener's port (default: any free one), set by ``redirect_port_source`` (for the message
+    when it is taken). ``remote``: nothing listens; the person pastes the address the browser
+    ended on (:mod:`._pasted_redirect`). Raises the typed login errors in the module docstring;
+    other service errors propagate as botocore's.
     """
     from .. import _redaction
     from ..exceptions import CallbackPortError, LoginCancelledError, SSOLoginError
     from ._loopback_callback import LoopbackCallback
+    from ._pasted_redirect import PastedRedirect
 
     prompt = prompt or LoginPrompt()
+    listener: Any
     try:
-        listener = LoopbackCallback(redirect_port or 0)
+        listener = PastedRedirect(prompt, redirect_port) if remote else LoopbackCallback(redirect_port or 0)
     except OSError as error:
-        port = f"port {redirect_port}" if redirect_port else "a free port"
+        if redirect_port:
+            raise CallbackPortError(
+                f"The login to {what} cannot listen for the browser on 127.0.0.1 port "
+                f"{redirect_port} ({redirect_port_source}): {error.strerror or error}. Stop the "
+                f"program using it, or choose another port with {redirect_port_source}.",
+                port=redirect_port) from None
         raise CallbackPortError(
-            f"The login to {what} cannot listen for the browser on 127.0.0.1 {port}: "
-            f"{error.strerror or error}. "
-            + ("Choose another --redirect-port or stop the program using it."
-               if redirect_port else "Free a port, or use --use-device-code."),
-            port=redirect_port or 0,
-        ) from None
+            f"The login to {what} cannot listen for the browser on 127.0.0.1 a free port: "
+            f"{error.strerror or error}. Free a port, or use --use-device-code.", port=0) from None
     with listener:
         try:
             token = _authorize_and_redeem(oidc_client, registration, listener, what=what,
@@ -145,12 +152,20 @@ def _authorize_and_redeem(oidc_client: Any, registration: Registration, listener
     url = authorize_url(oidc_client, client_id=registration.client_id,
                         redirect_uri=listener.redirect_uri, state=state,
                         challenge=code_challenge(verifier), scopes=scopes)
-    prompt.show_authorization(what, url)
+    from ._pasted_redirect import PastedRedirect
+
+    pasted = isinstance(listener, PastedRedirect)
+    if pasted:
+        prompt.show_remote_authorization(what, url, listener.redirect_uri)
+    else:
+        prompt.show_authorization(what, url)
     result = listener.wait(timeout)
     if result is None:
         raise AuthorizationTimeoutError(
             f"The login to {what} was not completed in the browser within {timeout:g}s. "
-            "Run the login again (or use --use-device-code where no browser can reach this machine)."
+            + ("Run the login again, in a terminal, and paste the address the browser ends on."
+               if pasted else "Run the login again (or use --use-device-code where no browser can "
+               "reach this machine).")
         )
     # The listener delivers only a redirect carrying this login's state; another (a stale
     # tab, a forged request) was answered 400 and the wait went on.

@@ -8,7 +8,10 @@ lists through :mod:`._listing` (one shared rate limiter, retries, one
 deadline) and replaces the cache.
 
 The cache, ``~/.aws/boto-sso-oidc/directory/<key>.json`` (see :mod:`..caches._layout`),
-holds account ids, names, e-mail addresses and role names, never a token. It
+holds account ids, names, e-mail addresses and role names, never a token. It is bound to the
+access token it was listed with (a SHA-256 of it): once that token is replaced (a refresh, a
+login, perhaps as someone else) the next run lists again, and logging out deletes it, so it
+never shows accounts its reader may no longer have. It
 is written atomically, 0600 in a 0700 directory, and the listing happens under
 its lock: runs that start together wait for the first one's listing and then
 read it, so they agree, and the portal sees one listing, not four. The lock
@@ -43,9 +46,10 @@ from ._listing import (
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..caches.token import TokenManager
+    from ..config.reader import SSOSessionConfig
 
 __all__ = ["DIRECTORY_TTL", "AccountFilter", "Organization", "organization", "directory_entry",
-           "accounts", "account_roles"]
+           "forget_directory", "accounts", "account_roles"]
 
 DIRECTORY_TTL = 3600.0
 """Seconds a complete listing is reused: accounts and roles change rarely (``--refresh`` forces
@@ -96,15 +100,35 @@ def directory_entry(manager: TokenManager, *, lock_timeout: float = Pace.deadlin
                       max_bytes=_MAX_BYTES)
 
 
+def forget_directory(sso: SSOSessionConfig) -> bool:
+    """Delete the directory cache of ``sso`` (a logout). True if there was one."""
+    path = Path(directory_cache_dir()) / f"{directory_cache_key(sso.name, sso.start_url)}.json"
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _token_digest(manager: TokenManager) -> str | None:
+    """The SHA-256 of the access token cached now (None without one): what a listing is bound to."""
+    import hashlib
+
+    token = manager.cached()
+    return None if token is None else hashlib.sha256(token.access_token.encode("utf-8")).hexdigest()
+
+
 def _encode(manager: TokenManager, accounts: Sequence[Mapping[str, Any]], listed_at: str) -> dict[str, Any]:
     return {"version": _VERSION, "ssoSession": manager.sso.name, "startUrl": manager.sso.start_url,
-            "listedAt": listed_at,
+            "listedAt": listed_at, "listedWith": _token_digest(manager),
             "accounts": [[a["account_id"], a["account_name"], a["email"], list(a["roles"])]
                          for a in accounts]}
 
 
-def _decode(manager: TokenManager, data: Mapping[str, Any]) -> tuple[str, list[dict[str, Any]]] | None:
-    """``(listed_at, accounts)`` of a cache file of this session, or None if it is not one."""
+def _decode(manager: TokenManager, data: Mapping[str, Any]) \
+        -> tuple[str, list[dict[str, Any]], str | None] | None:
+    """``(listed_at, accounts, listed_with)`` of a cache file of this session, or None if it is
+    not one (``listed_with``: the digest of the token it was listed with, None if unknown)."""
     if (data.get("version") != _VERSION or data.get("ssoSession") != manager.sso.name
             or data.get("startUrl") != manager.sso.start_url):
         return None
@@ -122,7 +146,8 @@ def _decode(manager: TokenManager, data: Mapping[str, Any]) -> tuple[str, list[d
         parse_timestamp(listed_at)
     except ValueError:
         return None
-    return listed_at, accounts
+    listed_with = data.get("listedWith")
+    return listed_at, accounts, listed_with if isinstance(listed_with, str) else None
 
 
 def _fresh(manager: TokenManager, entry: CacheEntry, ttl: float, *, after: str | None = None) \
@@ -131,13 +156,15 @@ def _fresh(manager: TokenManager, entry: CacheEntry, ttl: float, *, after: str |
     decoded = entry.load(lambda data: _decode(manager, data), "an account directory")
     if decoded is None:
         return None
+    if decoded[2] is None or decoded[2] != _token_digest(manager):
+        return None  # listed with another token (another login, a refresh): list again
     listed_at = parse_timestamp(decoded[0])
     age = (manager.options.clock() - listed_at).total_seconds()
     if not 0 <= age < ttl:
         return None
     if after is not None and listed_at <= parse_timestamp(after):
         return None
-    return decoded
+    return decoded[0], decoded[1]
 
 
 def _filtered(accounts: list[dict[str, Any]], accounts_wanted: AccountFilter) -> list[dict[str, Any]]:

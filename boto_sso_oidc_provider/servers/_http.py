@@ -31,6 +31,12 @@ hostile and holds no token. So the front is built for that:
   escaped (``\\x1b``), and is cut at 200 characters. Headers are never logged.
 * **An allow-list of client networks** (``allow``): other addresses get 403
   before a byte of their request is read.
+* **Only its own names** (no DNS rebinding): a request whose ``Host`` is not an IP
+  address, ``localhost``, the bound address or one of ``names`` (``--url-host``) gets 421
+  before the application sees it, as does one a web browser sends (an ``Origin`` or
+  ``Sec-Fetch-*`` header: SDKs send neither). A page on a name that an attacker made resolve
+  to 127.0.0.1 reaches the port, but never a credential. Each refusal is logged (a warning
+  naming the ``Host``, escaped) and counted.
 
 The application (:class:`Application`) sees a parsed :class:`Request` with its
 deadline and returns a :class:`Response` or raises :class:`Refusal`; it
@@ -62,7 +68,8 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 STATUS_TEXT = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
                404: "Not Found", 405: "Method Not Allowed", 408: "Request Timeout",
-               411: "Length Required", 413: "Content Too Large", 424: "Failed Dependency",
+               411: "Length Required", 413: "Content Too Large", 421: "Misdirected Request",
+               424: "Failed Dependency",
                431: "Request Header Fields Too Large", 500: "Internal Server Error",
                503: "Service Unavailable"}
 
@@ -118,6 +125,10 @@ class Headers:
 
     def get_all(self, name: str) -> list[str]:
         return list(self._values.get(name.lower(), ()))
+
+    def names(self) -> list[str]:
+        """The header names present, lower case."""
+        return list(self._values)
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name.lower() in self._values
@@ -213,10 +224,14 @@ class HTTPFront:
         max_connections: int = 100,
         max_pending: int = 1000,
         allow: Sequence[Network] | None = None,
+        names: Iterable[str] = (),
         logger: logging.Logger | None = None,
         name: str = "http",
     ) -> None:
         self.application = application
+        # The Host names this server answers to, lower case: IP addresses are always accepted.
+        self.names = frozenset({"localhost", host.strip("[]").lower(),
+                                *(extra.strip("[]").lower() for extra in names)})
         self.request_timeout = check_timeout(request_timeout)
         self.first_byte_timeout = min(check_timeout(first_byte_timeout, "the first-byte timeout"),
                                       self.request_timeout)
@@ -513,9 +528,29 @@ class HTTPFront:
 
     # -- one complete request, in its handler thread ------------------------------------------------
 
+    def _misdirected(self, request: Request) -> Refusal | None:
+        """A 421 for a request to another name than this server's, or from a web browser."""
+        hosts = request.headers.get_all("Host")
+        if len(hosts) != 1 or not _own_host(hosts[0], self.names):
+            shown = printable(hosts[0] if len(hosts) == 1 else f"{len(hosts)} Host headers", 100)
+            self.logger.warning("Refused a request from %s for Host %s: not a name of this %s endpoint "
+                                "(a web page on a rebound name, or a proxy); give it --url-host if it "
+                                "is yours.", request.client, shown, self._name)
+            return Refusal(421, "MisdirectedRequest",
+                           "This endpoint answers only to its own address, localhost and --url-host.")
+        if "Origin" in request.headers or any(name.lower().startswith("sec-fetch-")
+                                              for name in request.headers.names()):
+            self.logger.warning("Refused a request from %s sent by a web browser (Origin or Sec-Fetch "
+                                "headers) to the %s endpoint.", request.client, self._name)
+            return Refusal(421, "MisdirectedRequest", "Web browsers get no credentials here.")
+        return None
+
     def _handle(self, sock: socket.socket, request: Request, leftover: bool) -> None:
         try:
             try:
+                misdirected = self._misdirected(request)
+                if misdirected is not None:
+                    raise misdirected
                 response = self.application.handle(request)
             except Refusal as refusal:
                 response = self.application.render(refusal)
@@ -594,6 +629,23 @@ def _serialize(response: Response) -> bytes:
             "Cache-Control: no-store", "Connection: close",
             *(f"{name}: {value}" for name, value in response.headers.items())]
     return ("\r\n".join(head) + "\r\n\r\n").encode("ascii") + response.body
+
+
+def _own_host(value: str, names: frozenset[str]) -> bool:
+    """Whether a ``Host`` header names this server: an IP address (no name an attacker's DNS
+    could point here), or one of ``names``; any port."""
+    host = value.strip().lower()
+    if host.startswith("["):  # [IPv6]:port
+        host = host[1:].partition("]")[0]
+    elif host.count(":") == 1:
+        host = host.partition(":")[0]
+    if not host:
+        return False
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return host.rstrip(".") in names
+    return True
 
 
 def _allowed(host: str, networks: Sequence[Network]) -> bool:

@@ -132,6 +132,7 @@ class CredentialsEndpoint(Endpoint):
         routes: Mapping[str, Source] | None = None,
         name: str = "",
         allow: Sequence[Network] | None = None,
+        names: Sequence[str] = (),
     ) -> None:
         sources: dict[str, Source] = {}
         if get_credentials is not None:
@@ -151,7 +152,7 @@ class CredentialsEndpoint(Endpoint):
                         for route, (get, peek_route) in sources.items()}
         self._front = HTTPFront(self, host=host, port=port, request_timeout=self.request_timeout,
                                 max_head_bytes=max_request_bytes, max_connections=max_connections,
-                                allow=allow, logger=logger, name="credentials-endpoint")
+                                allow=allow, names=names, logger=logger, name="credentials-endpoint")
         self.host = host
         self.port: int = self._front.port
         self.base_url = f"http://{url_host(host)}:{self.port}"

@@ -127,6 +127,7 @@ class InstanceMetadataEndpoint(Endpoint):
         request_timeout: float = 5.0,
         max_connections: int = 100,
         allow: Sequence[Network] | None = None,
+        names: Sequence[str] = (),
         peek: Callable[[], RoleCredentials | None] | None = None,
         name: str = "",
     ) -> None:
@@ -139,7 +140,8 @@ class InstanceMetadataEndpoint(Endpoint):
         self._served_credentials = ServedCredentials(get_credentials, peek=peek, margin=refresh_margin,
                                                      clock=clock, name=name)
         self._front = HTTPFront(self, host=host, port=port, request_timeout=check_timeout(request_timeout),
-                                max_connections=max_connections, allow=allow, logger=logger, name="imds")
+                                max_connections=max_connections, allow=allow, names=names, logger=logger,
+                                name="imds")
         self.host = host
         self.port: int = self._front.port
         self.url = f"http://{url_host(host)}:{self.port}/"
@@ -176,7 +178,9 @@ class InstanceMetadataEndpoint(Endpoint):
 
     def _new_token(self, request: Request) -> Response:
         value = (request.headers.get(TTL_HEADER) or "").strip()
-        if not value.isdigit() or not 1 <= int(value) <= MAX_TOKEN_TTL:
+        # ASCII digits only: "²" is a digit to str.isdigit and not a number to int()
+        number = value.isascii() and value.isdigit() and len(value) <= 6
+        if not number or not 1 <= int(value) <= MAX_TOKEN_TTL:
             raise Refusal(400, "BadRequest",
                           f"{TTL_HEADER} must be a number of seconds from 1 to {MAX_TOKEN_TTL}.")
         return Response(200, self._tokens.issue(int(value)).encode("ascii"), "text/plain",
