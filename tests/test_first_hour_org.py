@@ -36,6 +36,16 @@ def _delta(after: dict[str, int], before: dict[str, int], *names: str) -> list[i
     return [after[name] - before[name] for name in names]
 
 
+def _unnamed(emulator, *args: str):
+    """``boto-sso-oidc ARGS`` with no AWS_PROFILE at all (the fixture sets one)."""
+    import subprocess
+
+    env = subprocess_env(emulator)
+    env.pop("AWS_PROFILE", None)
+    return subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=60,
+                          stdin=subprocess.DEVNULL, start_new_session=True, cwd=REPO)
+
+
 def _logged_in(emulator) -> None:
     result = run_cli(emulator, "login", "--profile", "dev")
     assert result.returncode == 0, result.stderr
@@ -309,7 +319,7 @@ def test_friction_4_status_summarises_600_profiles_in_a_few_lines(six_hundred):
     """Friction 4: after generate wrote 600 profiles, status (no profile named) prints at most 15
     lines: the session, the counts, the default profile; --all prints every profile (issue 28
     counted 1,214 lines by default)."""
-    summary = run_cli(six_hundred, "status", AWS_PROFILE="")
+    summary = _unnamed(six_hundred, "status")
     assert summary.returncode == 0, summary.stderr
     lines = summary.stdout.splitlines()
     assert len(lines) <= 15, summary.stdout
@@ -318,7 +328,7 @@ def test_friction_4_status_summarises_600_profiles_in_a_few_lines(six_hundred):
     assert lines[2] == "  601 profiles: 1 with valid role credentials cached, 600 with none cached"
     assert lines[-1] == ("601 SSO profiles: boto-sso-oidc status --all lists every one, --profile NAME "
                          "shows one.")
-    every = run_cli(six_hundred, "status", "--all", AWS_PROFILE="")
+    every = _unnamed(six_hundred, "status", "--all")
     assert every.returncode == 0, every.stderr
     assert every.stdout.count('\nprofile "') == 601
     print(f"\nstatus after generate of 600 profiles: {len(lines)} lines; --all: "
@@ -335,7 +345,7 @@ def test_friction_4_the_default_profile_and_expiring_ones_are_named(six_hundred)
         data["Credentials"]["Expiration"] = time.strftime("%Y-%m-%dT%H:%M:%SZ",
                                                           time.gmtime(time.time() + 300))
         path.write_text(json.dumps(data))
-    summary = run_cli(six_hundred, "status", AWS_PROFILE="")
+    summary = _unnamed(six_hundred, "status")
     assert summary.returncode == 0, summary.stderr
     assert len(summary.stdout.splitlines()) <= 15, summary.stdout
     assert 'profile "default" (the default profile): account 111111111111, role AdministratorAccess' \
@@ -461,7 +471,8 @@ def test_friction_11_status_piped_into_head_stops_quietly(six_hundred):
     reading on purpose); credential-process, whose stdout a program reads, still says it."""
     import subprocess
 
-    env = subprocess_env(six_hundred, AWS_PROFILE="")
+    env = subprocess_env(six_hundred)
+    env.pop("AWS_PROFILE")
     shell = subprocess.run(["bash", "-c", f"{' '.join(CLI)} status --all | head -4"], env=env,
                            capture_output=True, text=True, timeout=60, cwd=REPO)
     assert len(shell.stdout.splitlines()) == 4

@@ -562,5 +562,5 @@ def test_progress_is_shown_while_waiting_only_at_a_terminal(sso_emulator):
         prompt = LoginPrompt(stream, browser=False)
         _manager(prompt=prompt, sleep=approve_on_third_poll).login()
         text = stream.getvalue()
-        assert ("\rWaiting for approval... " in text) is expect_progress
+        assert ("\r\x1b[KWaiting for approval... " in text) is expect_progress
         assert text.rstrip().endswith('Logged in to sso-session "emulator".')

@@ -38,6 +38,7 @@ Exit codes: 0 written (or nothing to change); 1 failure (one line on stderr);
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from typing import TYPE_CHECKING, Any
@@ -535,8 +536,10 @@ def _proved(asker: _Asker, args: argparse.Namespace, manager: TokenManager) -> t
     account_id, role_name = str(args.account_id), str(args.role_name)
     profile = SSOProfileConfig(profile=args.profile or f"{role_name}-{account_id}", sso=manager.sso,
                                account_id=account_id, role_name=role_name)
+    # The profile is not in the config yet: its clients are the session's (no profile's settings).
+    options = dataclasses.replace(manager.options, client_factory=manager.options.clients())
     try:
-        RoleCredentialsManager(profile, options=manager.options, token_manager=manager).get()
+        RoleCredentialsManager(profile, options=options, token_manager=manager).get()
         return account_id, role_name
     except RoleCredentialsError:
         pass
