@@ -91,7 +91,8 @@ def read_small_file(path: str | os.PathLike[str], limit: int = MAX_CACHE_BYTES) 
 
 
 def ensure_private_dir(directory: str | os.PathLike[str]) -> None:
-    """Create ``directory`` and every missing parent 0700, whatever the umask; warn (once) if an
+    """Create ``directory`` and every missing parent for the user alone (0700 whatever the umask;
+    on Windows a protected ACL: see :func:`._platform.make_private_dir`); warn (once) if an
     existing one can be written by others or belongs to someone else.
 
     Raises :class:`~boto_sso_oidc_provider.exceptions.CacheDirectoryError` (one line naming
@@ -106,24 +107,22 @@ def ensure_private_dir(directory: str | os.PathLike[str]) -> None:
     while not os.path.exists(current) and os.path.dirname(current) != current:
         missing.append(current)
         current = os.path.dirname(current)
+    from ._platform import HOME_VARIABLE, make_private_dir
+
     for path in reversed(missing):
-        # mkdir's mode is filtered by the umask (and makedirs ignores it for parents): chmod too.
         try:
-            os.mkdir(path, 0o700)
+            make_private_dir(path)
         except FileExistsError:
             continue
         except OSError as error:
             from .exceptions import CacheDirectoryError
 
+            home = os.environ.get(HOME_VARIABLE, "")
             raise CacheDirectoryError(
                 f"The cache directory {directory} cannot be created ({path}: {error.strerror}). "
-                f"Set HOME to a directory this user can write (HOME is {os.environ.get('HOME', '')!r}; "
-                "the AWS CLI and botocore keep their caches in ~/.aws), or fix what is in the way.",
-                path=directory) from None
-        try:
-            os.chmod(path, 0o700)
-        except OSError:
-            pass
+                f"Set {HOME_VARIABLE} to a directory this user can write ({HOME_VARIABLE} is "
+                f"{home!r}; the AWS CLI and botocore keep their caches in ~/.aws), or fix what is "
+                "in the way.", path=directory) from None
     _check_private(directory)
 
 
@@ -131,22 +130,20 @@ _checked_dirs: set[str] = set()
 
 
 def _check_private(directory: str) -> None:
-    """Warn loudly, once per process, about a cache directory others could write to."""
-    if directory in _checked_dirs or not hasattr(os, "getuid"):  # no POSIX modes on Windows
+    """Warn loudly, once per process, about a cache directory others could write to (POSIX: on
+    Windows, :func:`._platform.sharing_problem` has no answer)."""
+    from ._platform import sharing_problem
+
+    if directory in _checked_dirs:
         return
     _checked_dirs.add(directory)
     try:
-        info = os.stat(directory)
+        problem = sharing_problem(os.stat(directory), directory=True)
     except OSError:
         return
-    if info.st_uid != os.getuid():
-        problem = f"belongs to another user (uid {info.st_uid})"
-    elif info.st_mode & 0o022:
-        problem = f"can be written by other users (mode {info.st_mode & 0o777:o})"
-    else:
-        return
-    import logging  # not at import: the warm path reads files through this module
+    if problem:
+        import logging  # not at import: the warm path reads files through this module
 
-    logging.getLogger(__name__).warning(
-        "The cache directory %s %s: they could replace your SSO tokens and credentials. "
-        "Fix it with: chmod 700 %s", directory, problem, directory)
+        logging.getLogger(__name__).warning(
+            "The cache directory %s %s: they could replace your SSO tokens and credentials. "
+            "Fix it with: chmod 700 %s", directory, problem, directory)

@@ -114,9 +114,9 @@ def _take_dropped(signum: int | None = None) -> int | None:
 
 
 def _send_again(signum: int) -> None:
-    import signal
-    import threading
     import time
+
+    from ._platform import signal_main_thread
 
     time.sleep(_RESEND_AFTER)
     with _dropped_guard:
@@ -124,7 +124,7 @@ def _send_again(signum: int) -> None:
             return
         _logger().debug("Signal %d arrived inside a finalizer; sending it again", signum)
         try:
-            signal.pthread_kill(threading.main_thread().ident or 0, signum)
+            signal_main_thread(signum)
         except (OSError, ValueError):  # pragma: no cover - the main thread is gone
             pass
 

@@ -23,10 +23,14 @@ SECOND_SESSION = "\n" + sso_config(profile="ops", sso_session="other",
 
 
 def console_script() -> Path | None:
-    """The installed ``boto-sso-oidc`` script beside this interpreter, if any."""
-    script = Path(sys.executable).with_name("boto-sso-oidc")
-    if script.is_file():
-        return script
+    """The installed ``boto-sso-oidc`` script of this interpreter (``boto-sso-oidc.exe`` in its
+    ``Scripts`` folder on Windows), if any."""
+    from boto_sso_oidc_provider._platform import console_script_dirs, console_script_name
+
+    for folder in console_script_dirs():
+        script = Path(folder) / console_script_name("boto-sso-oidc")
+        if script.is_file():
+            return script
     found = shutil.which("boto-sso-oidc")
     return Path(found) if found else None
 

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+WINDOWS = sys.platform == "win32"
 
 # A shell without job control starts background commands with SIGINT ignored, and an ignored
 # signal stays ignored across exec: every process the tests start would then never see the
@@ -23,6 +24,97 @@ REPO = Path(__file__).resolve().parent.parent
 # ignored). Catching it here gives children the default disposition again.
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "posix_only(reason): needs what Windows has not (fork, a pty, POSIX signals or "
+        "modes, symlinks); skipped on Windows, with the reason")
+    config.addinivalue_line(
+        "markers", "windows_only(reason): a proof of Windows' own rules, run on Windows CPython "
+        "(.ci/windows/run); skipped elsewhere")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        for name, skipped in (("posix_only", WINDOWS), ("windows_only", not WINDOWS)):
+            marker = item.get_closest_marker(name)
+            if marker is None:
+                continue
+            if len(marker.args) != 1 or not str(marker.args[0]).strip():
+                raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.{name} takes the reason")
+            if skipped:
+                where = "POSIX" if name == "posix_only" else "Windows"
+                item.add_marker(pytest.mark.skip(reason=f"{where} only: {marker.args[0]}"))
+
+
+# -- owner-only files, on each platform's terms -------------------------------------------------
+
+# SDDL names of everyone who is not the user, SYSTEM or Administrators.
+_OTHERS = ("WD", "BU", "AU", "IU", "AN", "BG")
+
+
+def assert_owner_only(path: Path) -> None:
+    """``path`` is its owner's alone: mode 0600 (0700 for a directory) on POSIX; on Windows an
+    ACL with an entry for the user and none for anyone else but SYSTEM and Administrators."""
+    import stat
+
+    if WINDOWS:
+        from boto_sso_oidc_provider._platform import owner_only_acl
+
+        acl = owner_only_acl(path) or ""
+        trustees = [ace.split(";")[-1] for ace in acl[acl.find("(") + 1:].rstrip(")").split(")(")]
+        assert not set(trustees) & set(_OTHERS), f"{path}: {acl}"
+        assert any(trustee.startswith("S-1-5-21-") for trustee in trustees), f"{path}: {acl}"
+    else:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+        assert mode == (0o700 if os.path.isdir(path) else 0o600), f"{path}: {oct(mode)}"
+
+
+# -- no test writes outside its temporary home ------------------------------------------------
+
+def _aws_home_snapshot() -> dict[str, tuple[int, int]]:
+    """Every file under the ~/.aws of the user running the tests (the home the AWS CLI and
+    botocore read on this platform: USERPROFILE on Windows, HOME elsewhere), with its size and
+    modification time."""
+    root = Path(os.path.expanduser("~")) / ".aws"
+    found: dict[str, tuple[int, int]] = {}
+    for directory, _, files in os.walk(root):
+        found[directory] = (0, 0)
+        for name in files:
+            path = os.path.join(directory, name)
+            try:
+                info = os.lstat(path)
+            except OSError:
+                continue
+            found[path] = (info.st_size, info.st_mtime_ns)
+    return found
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[_AWS_HOME] = _aws_home_snapshot()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if hasattr(session.config, "workerinput"):  # an xdist worker: the controller checks once
+        return
+    before = session.config.stash.get(_AWS_HOME, None)
+    if before is None:
+        return
+    after = _aws_home_snapshot()
+    changed = sorted(path for path in before.keys() | after.keys() if before.get(path) != after.get(path))
+    if changed:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        message = ("tests wrote outside their temporary home, into the ~/.aws of the user running "
+                   "them: " + ", ".join(changed))
+        if reporter is not None:
+            reporter.write_line(message, red=True)
+        else:
+            print(message, file=sys.stderr)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+_AWS_HOME = pytest.StashKey[dict[str, tuple[int, int]]]()
 
 
 @pytest.fixture(autouse=True)
@@ -40,6 +132,10 @@ def _no_browser_and_no_ci(monkeypatch: pytest.MonkeyPatch) -> None:
                  "container", "REMOTE_CONTAINERS", "CODESPACES", "BOTO_SSO_OIDC_REDIRECT_PORT",
                  "BOTO_SSO_OIDC_TRUSTSTORE"):
         monkeypatch.delenv(name, raising=False)
+    for name in ("SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY"):
+        monkeypatch.delenv(name, raising=False)
+    if WINDOWS:  # Windows always has a screen: as a person come in over SSH, the tests have none
+        monkeypatch.setenv("SSH_CONNECTION", "127.0.0.1 50000 127.0.0.1 22")
     monkeypatch.delenv("CI", raising=False)
     monkeypatch.delenv("BOTO_SSO_OIDC_AUTO_LOGIN", raising=False)
     monkeypatch.delenv("BOTO_SSO_OIDC_LOCK_TIMEOUT", raising=False)
@@ -86,6 +182,22 @@ def age_token(path: Path, *, expires_at: str = "2000-01-01T00:00:00Z") -> dict[s
     data["expiresAt"] = expires_at
     path.write_text(json.dumps(data))
     return data
+
+
+def set_home(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
+    """Make ``home`` this process's home as botocore and the AWS CLI find it on this platform
+    (``HOME``; on Windows ``USERPROFILE`` too)."""
+    from boto_sso_oidc_provider._platform import home_environment
+
+    for name, value in home_environment(home).items():
+        monkeypatch.setenv(name, value)
+
+
+def home_env(home: Path) -> dict[str, str]:
+    """The variables that make ``home`` a child process's home on this platform."""
+    from boto_sso_oidc_provider._platform import home_environment
+
+    return home_environment(home)
 
 
 def subprocess_env(emulator: Any, **extra: str) -> dict[str, str]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import stat
 import subprocess
 import sys
 import textwrap
@@ -34,7 +33,7 @@ from boto_sso_oidc_provider.credentials.console import ConsoleSigninError, signi
 from boto_sso_oidc_provider.exceptions import SSOConfigError
 
 from .cli_helpers import CLI, login, one_line, run_aws, run_cli
-from .conftest import REPO, read_json, subprocess_env
+from .conftest import REPO, assert_owner_only, read_json, subprocess_env
 from .credentials_helpers import race
 from .endpoint_helpers import get, sdk_env, serve
 
@@ -148,7 +147,7 @@ def test_credential_process_assumes_both_hops_and_caches_them_as_the_aws_cli_doe
     assert _identity(output) == HOP2_ARN
     for key, account in ((HOP1_KEY, "222222222222"), (HOP2_KEY, "111111111111")):
         path = _entry(chain, key)
-        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert_owner_only(path)
         cached = read_json(path)
         assert cached["Credentials"]["AccountId"] == account
         assert "ProviderType" not in cached  # the AssumeRole response, as botocore caches it
@@ -437,7 +436,7 @@ def test_a_corrupt_chained_entry_is_a_warning_and_a_fresh_start(chain):
     assert result.returncode == 0, result.stderr
     assert "Ignoring the assumed-role credentials" in result.stderr and str(path) in result.stderr
     assert json.loads(result.stdout)["AccessKeyId"] == read_json(path)["Credentials"]["AccessKeyId"]
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert_owner_only(path)
     assert _calls(chain) == (1, 3)  # hop2 again; hop1 came from its entry
 
 

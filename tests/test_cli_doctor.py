@@ -117,7 +117,7 @@ def test_each_planted_mistake_is_named_with_its_fix(sso_emulator):
         "config.settings": ('profile "bad-setting"', "boto_sso_oidc_auto_login must be auto, true or "
                             "false, not 'maybe'", "set boto_sso_oidc_auto_login to a value it takes"),
         "config.keys": ('profile "typo-key"', "sso_acount_id", "rename it to sso_account_id"),
-        "caches.modes": (str(token), "mode 644", f"chmod 600 {token}"),
+        "caches.modes": (str(token), "can be read by other users (mode 644)", f"chmod 600 {token}"),
         "caches.corrupt": (str(role_cache / "0123456789abcdef0123456789abcdef01234567.json"),
                            "not a JSON object", "remove it"),
         "caches.locks": (str(stale), "a lock file nobody holds", f"remove it: rm {stale}"),

@@ -39,6 +39,7 @@ def logged_in(sso_emulator):
     return sso_emulator
 
 
+@pytest.mark.posix_only("evaluates the output in a POSIX shell")
 def test_env_format_evaluates_in_a_shell(logged_in):
     script = (f'eval "$({" ".join(CLI)} export --profile dev)" && '
               + " && ".join(f'printf "%s\\n" "${name}"' for name in VARIABLES))

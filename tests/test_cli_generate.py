@@ -16,7 +16,8 @@ import pytest
 from boto_sso_oidc_provider.emulator import emulator_environment
 from boto_sso_oidc_provider.organizations.generate import Assignment, normalise_profile_name, profile_names
 
-from .cli_helpers import one_line, run_cli
+from .cli_helpers import one_line, run_aws, run_cli
+from .conftest import WINDOWS
 
 ROLES = ["AdministratorAccess", "ReadOnlyAccess", "Billing"]
 ACCOUNTS = [("111111111111", "Development"), ("222222222222", "Production"),
@@ -71,7 +72,7 @@ def test_generate_every_account_and_role(tmp_path):
     home = tmp_path / "home"
     (home / ".aws").mkdir(parents=True, mode=0o700)
     config = home / ".aws" / "config"
-    config.write_text(USER_TEXT)
+    config.write_text(USER_TEXT, newline="")  # these bytes, on every platform
     state = tmp_path / "state.json"
     write_state(state)
     with state_emulator(state) as url:
@@ -158,6 +159,33 @@ def test_generate_by_profile_and_with_a_template(sso_emulator):
     assert "emulator-111111111111-ReadOnlyAccess" not in names  # the block was rewritten
     assert names["Production.AdministratorAccess"] == {"region": "x"}
     assert names["Production.AdministratorAccess-222222222222"]["sso_role_name"] == "AdministratorAccess"
+
+
+def test_generate_credential_process_profiles_serve_the_aws_cli_v1(sso_emulator):
+    """--credential-process: beside each profile, [profile NAME-cli] whose credential_process line
+    botocore splits, on this platform, into this installation's boto-sso-oidc (by absolute path:
+    on Windows the .exe under C:\\Program Files, a path with a space) and NAME; the AWS CLI v1
+    signs with it."""
+    from botocore.compat import compat_shell_split
+
+    assert run_cli(sso_emulator, "login").returncode == 0
+    result = run_cli(sso_emulator, "generate", "--sso-session", "emulator", "--region", "eu-west-1",
+                     "--set", "output=json", "--credential-process")
+    assert result.returncode == 0, result.stderr
+    names = profiles(sso_emulator.config_file)
+    cli = names["Production.ReadOnlyAccess-cli"]
+    assert set(cli) == {"credential_process", "region", "output"}
+    assert (cli["region"], cli["output"]) == ("eu-west-1", "json")
+    argv = compat_shell_split(cli["credential_process"])
+    assert argv[1:] == ["credential-process", "--profile", "Production.ReadOnlyAccess"]
+    assert Path(argv[0]).is_absolute() and Path(argv[0]).is_file()
+    if WINDOWS:  # the Windows job installs the package as Windows' installer would
+        assert argv[0].endswith(r"\Scripts\boto-sso-oidc.exe") and " " in argv[0], argv[0]
+    assert len([name for name in names if name.endswith("-cli")]) == 4
+    aws = run_aws(sso_emulator, "sts", "get-caller-identity", "--profile", "Production.ReadOnlyAccess-cli")
+    assert aws.returncode == 0, aws.stderr
+    arn = json.loads(aws.stdout)["Arn"]
+    assert arn.startswith("arn:aws:sts::222222222222:assumed-role/AWSReservedSSO_ReadOnlyAccess_"), arn
 
 
 def test_bad_template_and_keys_are_usage_errors(sso_emulator):

@@ -19,7 +19,7 @@ import pytest
 from boto_sso_oidc_provider._clock import format_timestamp, parse_timestamp, utc_now
 
 from .cli_helpers import SECOND_SESSION, login, one_line, role_cache_files, run_cli, secrets_of
-from .conftest import REPO, age_token, read_json, requires, run_python, token_file
+from .conftest import REPO, age_token, assert_owner_only, read_json, requires, run_python, token_file
 from .endpoint_helpers import JS_CLIENT, answer, get, javascript_sdk, raw, sdk_env, serve, status_of
 
 BOTO3_CLIENT = """
@@ -224,7 +224,8 @@ def test_a_token_file_keeps_the_token_across_restarts_and_the_sdks_read_it(logge
         assert first.stop() == 0
     assert first.variables["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"] == str(path)
     assert "AWS_CONTAINER_AUTHORIZATION_TOKEN" not in first.variables
-    assert path.stat().st_mode & 0o777 == 0o600 and len(token) >= 40
+    assert_owner_only(path)
+    assert len(token) >= 40
     assert json.loads(result.stdout)["method"] == "container-role"
     assert token not in first.stderr
     with serve(logged_in, "--token-file", str(path)) as second:  # restarted: the same token

@@ -137,6 +137,7 @@ def _run_on_a_terminal(env: dict[str, str], args: list[str], timeout: float = 60
     return proc.returncode, stdout.decode(), stderr.decode(), shown.decode(errors="replace")
 
 
+@pytest.mark.posix_only("a pty as the controlling terminal (tests/test_wine.py: a Windows console)")
 def test_login_prompt_goes_to_the_terminal_and_json_to_stdout(sso_emulator):
     code, stdout, stderr, shown = _run_on_a_terminal(
         subprocess_env(sso_emulator), ["credential-process", "--profile", "dev"])
@@ -148,6 +149,7 @@ def test_login_prompt_goes_to_the_terminal_and_json_to_stdout(sso_emulator):
     assert sso_emulator.calls()["operations"]["StartDeviceAuthorization"] == 1
 
 
+@pytest.mark.posix_only("a pty as the controlling terminal (tests/test_wine.py: a Windows console)")
 def test_sso_auto_login_false_refuses_even_at_a_terminal(sso_emulator):
     sso_emulator.write_config(sso_emulator.config_file.read_text().replace(
         "sso_region = us-east-1\n", "sso_region = us-east-1\nsso_auto_login = false\n", 1))

@@ -20,6 +20,8 @@ from boto_sso_oidc_provider.config._resolved import resolve
 from boto_sso_oidc_provider.credentials import _warm
 from boto_sso_oidc_provider.credentials.role_credentials import RoleCredentials
 
+from .conftest import set_home
+
 SESSION = """\
 [sso-session corp]
 sso_start_url = https://corp.awsapps.com/start
@@ -33,7 +35,7 @@ def _write(tmp_path: Path, text: str, monkeypatch: pytest.MonkeyPatch) -> Path:
     path.write_text(text)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(path))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
-    monkeypatch.setenv("HOME", str(tmp_path))
+    set_home(monkeypatch, tmp_path)
     for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     return path

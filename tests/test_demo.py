@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 
+from boto_sso_oidc_provider._platform import home_environment
 from boto_sso_oidc_provider.cli._demo import run_demo
 
 from .conftest import REPO
@@ -17,7 +18,8 @@ def test_demo_command_runs_to_a_successful_end(tmp_path):
     home = tmp_path / "home"
     home.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(HOME=str(home), PYTHONPATH=str(REPO), AWS_PROFILE="not-the-demos",
+    env.update(home_environment(home))  # the user's home, as botocore finds it on this platform
+    env.update(PYTHONPATH=str(REPO), AWS_PROFILE="not-the-demos",
                AWS_CONFIG_FILE=str(home / "nonexistent-config"))
     result = subprocess.run([sys.executable, "-m", "boto_sso_oidc_provider", "demo"], env=env,
                             capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
@@ -31,7 +33,7 @@ def test_demo_command_runs_to_a_successful_end(tmp_path):
     assert re.search(r"GetRoleCredentials (\d+) -> \1\b", out)  # the warm path called nothing
     assert "refresh_token grants 0 -> 1" in out
     assert out.rstrip().endswith("your environment is as it was.")
-    assert list(home.iterdir()) == []  # the user's HOME was never written
+    assert list(home.iterdir()) == []  # the user's home (USERPROFILE on Windows) was never written
 
 
 def test_demo_restores_the_environment(monkeypatch):

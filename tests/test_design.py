@@ -20,7 +20,7 @@ PACKAGE = Path(sso.__file__).resolve().parent
 # parts sit low, where the warm path can import them.
 LAYERS: list[set[str]] = [
     # the foundation (standard library only), and the families' folders, which import nothing
-    {"_clock", "exceptions", "_redaction", "_files", "_interrupts", "_network",
+    {"_clock", "exceptions", "_redaction", "_files", "_interrupts", "_network", "_platform",
      "caches._layout", "caches._freshness", "config._settings", "config._loader",
      "config", "logins", "caches", "credentials", "organizations", "providers", "servers",
      "credentials._sigv4"},

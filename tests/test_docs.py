@@ -34,11 +34,11 @@ import pytest
 
 from .browser_helpers import browser_env, browser_log
 from .cli_helpers import console_script
-from .conftest import REPO, subprocess_env
+from .conftest import REPO, home_env, subprocess_env
 
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md")), REPO / "examples" / "README.md"]
 SHELLS = {"sh": "bash", "bash": "bash", "console": "bash", "zsh": "zsh", "fish": "fish"}
-LANGUAGES = {*SHELLS, "python", "ini", "yaml"}
+LANGUAGES = {*SHELLS, "python", "ini", "yaml", "powershell", "bat"}  # the last two: not run
 FENCE = re.compile(r"^(?P<indent> *)```(?P<language>[\w-]*)\s*$")
 NOT_RUN = re.compile(r"^\s*<!--\s*not run:\s*(?P<reason>\S.*?)\s*-->\s*$")
 LINK = re.compile(r"\[[^\]]*\]\((?P<target>[^)\s]+)\)")
@@ -231,7 +231,7 @@ def _new_users_environment(tmp_path: Path) -> dict[str, str]:
                            text=True).stdout.strip()
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("AWS_", "BOTO_SSO_OIDC_", "VIRTUAL_ENV", "PYTHON"))}
-    env["HOME"] = tempfile.mkdtemp(dir=tmp_path)
+    env.update(home_env(Path(tempfile.mkdtemp(dir=tmp_path))))
     if cache:
         env["PIP_CACHE_DIR"] = cache
     python_dir = str(Path(sys.executable).parent)

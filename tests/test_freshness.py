@@ -34,6 +34,8 @@ from boto_sso_oidc_provider.credentials.role_credentials import RoleCredentials
 from boto_sso_oidc_provider.logins.registration import Registration
 from boto_sso_oidc_provider.servers._source import ServedCredentials
 
+from .conftest import set_home
+
 PACKAGE = Path(sso.__file__).resolve().parent
 NOW = dt.datetime(2026, 12, 7, 12, 0, 0, tzinfo=dt.timezone.utc)
 
@@ -91,7 +93,7 @@ def test_the_session_end_notice_is_the_stale_state_of_the_session(left, tmp_path
     :data:`SESSION_END_NOTICE`."""
     from boto_sso_oidc_provider.caches import _session_end
 
-    monkeypatch.setenv("HOME", str(tmp_path))
+    set_home(monkeypatch, tmp_path)
     duration = 8 * 3600.0
     began = format_timestamp(NOW + dt.timedelta(seconds=left - duration))
     record = {"sessionBeganAt": began, "tokenExpiresAt": "2099-01-01T00:00:00Z"}

@@ -27,6 +27,8 @@ from boto_sso_oidc_provider.credentials import _warm
 from boto_sso_oidc_provider.credentials.role_credentials import RoleCredentials
 from boto_sso_oidc_provider.exceptions import SSOProviderError
 
+from .conftest import set_home
+
 _FUZZ = settings(max_examples=150, deadline=None,
                  suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
@@ -130,7 +132,7 @@ def test_any_config_file_is_a_documented_error_or_works(tmp_path_factory, monkey
     home = Path(tmp_path_factory.mktemp("home"))
     config = home / "config"
     config.write_bytes("\n".join(lines).encode("utf-8", "replace"))  # lone surrogates too
-    monkeypatch.setenv("HOME", str(home))
+    set_home(monkeypatch, home)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / "credentials"))
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # never reached: no token cached

@@ -32,7 +32,7 @@ from boto_sso_oidc_provider.exceptions import SSOLoginRequiredError, SSOProvider
 from boto_sso_oidc_provider.logins._interaction import LoginPrompt, sanitize
 
 from .cli_helpers import CLI, login, one_line, role_cache_files, run_cli, secrets_of
-from .conftest import REPO, age_token, read_json, run_python, subprocess_env, token_file
+from .conftest import REPO, age_token, home_env, read_json, run_python, subprocess_env, token_file
 from .credentials_helpers import in_threads
 
 _NEVER = "2099-01-01T00:00:00Z"
@@ -422,7 +422,7 @@ def test_with_umask_000_every_directory_created_is_0700(sso_emulator, tmp_path):
     home.mkdir()
     config = tmp_path / "config"
     config.write_text(sso_emulator.config_file.read_text())
-    env = subprocess_env(sso_emulator, HOME=str(home), AWS_CONFIG_FILE=str(config),
+    env = subprocess_env(sso_emulator, **home_env(home), AWS_CONFIG_FILE=str(config),
                          BOTO_SSO_OIDC_AUTO_LOGIN="true")
     result = subprocess.run([*CLI, "credential-process", "--profile", "dev"], env=env, text=True,
                             capture_output=True, stdin=subprocess.DEVNULL, cwd=REPO, timeout=60,
@@ -467,13 +467,12 @@ def test_verification_urls_and_codes_are_printed_sanitized(hostile):
 
 
 def test_no_posix_only_call_on_the_login_required_path(sso_emulator, monkeypatch):
-    """Without O_NOCTTY and getuid (as on Windows) the login-required path and the cache reads
-    and writes still work (filelock itself picks its Windows implementation there)."""
+    """The login-required path and the cache reads and writes work on this platform (on Windows
+    CPython too, in the Windows job: the POSIX-only calls sit behind _platform; filelock itself
+    picks its Windows implementation there)."""
     from boto_sso_oidc_provider import _files
     from boto_sso_oidc_provider.logins import _interaction
 
-    for name in ("O_NOCTTY", "getuid"):
-        monkeypatch.delattr(os, name, raising=False)
     monkeypatch.setattr(_files, "_checked_dirs", set())
     assert _interaction._terminal_reachable() in (True, False)
     monkeypatch.setattr(_interaction, "_terminal_reachable", lambda: False)

@@ -11,7 +11,6 @@ import json
 import random
 import re
 import signal
-import stat
 import subprocess
 import threading
 import time
@@ -23,7 +22,7 @@ import pytest
 from boto_sso_oidc_provider.emulator import Directory
 
 from .cli_helpers import CLI, login, one_line, run_cli, secrets_of
-from .conftest import REPO, subprocess_env
+from .conftest import REPO, assert_owner_only, home_env, subprocess_env
 
 FAST = ("--rate", "400")
 """The tests' emulators answer at once: let the listing go fast (the default is the portal's 20)."""
@@ -152,7 +151,7 @@ def test_sigkill_in_the_middle_of_generate_leaves_the_old_config_or_the_whole_ne
 
     copy = tmp_path / "copy"
     shutil.copytree(sso_emulator.home, copy, symlinks=True)
-    copy_env = {**env, "HOME": str(copy), "AWS_CONFIG_FILE": str(copy / ".aws" / "config")}
+    copy_env = {**env, **home_env(copy), "AWS_CONFIG_FILE": str(copy / ".aws" / "config")}
     began = time.monotonic()
     complete = subprocess.run([*CLI, "generate", "--sso-session", "emulator", "--refresh", *FAST],
                               env=copy_env, capture_output=True, text=True, cwd=REPO, timeout=120)
@@ -236,8 +235,8 @@ def test_the_directory_cache_is_private_holds_no_secret_and_saves_every_call(sso
     assert listed.returncode == 0, listed.stderr
     calls = dict(sso_emulator.calls()["operations"])
     [path] = directory_files(sso_emulator.home)
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert_owner_only(path)
+    assert_owner_only(path.parent)
     content = path.read_text()
     for secret in secrets_of(sso_emulator.home):
         assert secret not in content

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import stat
 from pathlib import Path
 
 import boto3
@@ -23,7 +22,7 @@ from boto_sso_oidc_provider.config.reader import AWSConfig, SSOSessionConfig
 from boto_sso_oidc_provider.credentials.role_credentials import RoleCredentials, role_cache_key
 from boto_sso_oidc_provider.sessions import forget_role_credentials, role_credentials_manager
 
-from .conftest import read_json, token_file
+from .conftest import assert_owner_only, read_json, token_file
 
 _LOGIN = {"allow_login": True}
 
@@ -76,8 +75,8 @@ def test_credentials_are_fetched_once_and_cached_in_botocores_format(sso_emulato
         "SessionToken": first.session_token, "AccountId": "111111111111",
         "Expiration": first.expiration.strftime("%Y-%m-%dT%H:%M:%SZ")}}
     assert data["Credentials"]["Expiration"].endswith("Z")
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert_owner_only(path)
+    assert_owner_only(path.parent)
     assert 3500 < first.seconds_left() <= 3600
 
     before = sso_emulator.calls()

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import stat
 
 from boto_sso_oidc_provider._clock import format_timestamp, parse_timestamp
 
 from .aws_cli_v2 import AwsCliV2
 from .cli_helpers import login, run_cli, secrets_of
-from .conftest import age_token, read_json, token_file
+from .conftest import age_token, assert_owner_only, read_json, token_file
 
 
 def _record_file(home):
@@ -57,7 +56,7 @@ def test_status_shows_when_this_machines_login_began_and_the_session_ends_at_the
     login()
     after = _now()
     record = _record_file(sso_emulator.home)
-    assert stat.S_IMODE(record.stat().st_mode) == 0o600
+    assert_owner_only(record)
     saved = read_json(record)
     assert set(saved) == {"sessionBeganAt", "loginAt", "tokenExpiresAt"}  # no secret in it
     for secret in secrets_of(sso_emulator.home):

@@ -26,7 +26,7 @@ from boto_sso_oidc_provider.emulator import sso_config
 
 from .browser_helpers import browser_env
 from .cli_helpers import CLI
-from .conftest import REPO, age_token, subprocess_env, token_file
+from .conftest import REPO, age_token, home_env, subprocess_env, token_file
 from .fork_helpers import Zygote, child_log, make_homes
 
 _CALLERS = ("credential-process", "boto3", "aiobotocore", "load_token")
@@ -62,7 +62,7 @@ class _Serve:
             self.proc = subprocess.Popen(
                 [*CLI, "serve", "--profile", "dev", "--format", "dotenv",
                  "--token-file", str(home / "serve.token")],
-                env=subprocess_env(emulator, HOME=str(home), AWS_CONFIG_FILE=str(home / ".aws" / "config"),
+                env=subprocess_env(emulator, **home_env(home), AWS_CONFIG_FILE=str(home / ".aws" / "config"),
                                    AWS_SHARED_CREDENTIALS_FILE=str(home / ".aws" / "credentials"), **env),
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, text=True,
                 start_new_session=True, cwd=REPO)
@@ -274,7 +274,7 @@ def test_after_a_failed_automatic_login_50_callers_fail_fast_until_an_explicit_l
     waited = [(job["target"], round(o.elapsed, 2), o.exit) for job, o in zip(jobs, outcomes, strict=True)
               if o.elapsed >= LOGIN_WAIT]
     assert waited == []  # each, from its fork to its exit
-    login = run_cli(sso_emulator, "login", "--profile", "dev", HOME=str(home),
+    login = run_cli(sso_emulator, "login", "--profile", "dev", **home_env(home),
                     AWS_CONFIG_FILE=str(home / ".aws" / "config"), **browser_env(home))
     assert login.returncode == 0, login.stderr
     assert not record.exists()

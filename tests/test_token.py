@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import stat
 import threading
 from typing import Any
 
@@ -21,7 +20,7 @@ from boto_sso_oidc_provider.logins import _interaction
 from boto_sso_oidc_provider.logins._interaction import LoginPrompt
 from boto_sso_oidc_provider.options import Options
 
-from .conftest import age_token, read_json, token_file
+from .conftest import age_token, assert_owner_only, read_json, token_file
 
 
 def resolve(profile: str) -> SSOSessionConfig:
@@ -263,8 +262,8 @@ def _in_minutes(minutes: int) -> str:
 def test_cache_files_are_private(sso_emulator):
     sso.login("dev")
     path = token_file(sso_emulator.home, "emulator")
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert_owner_only(path)
+    assert_owner_only(path.parent)
     lock = path.with_name(path.name + ".lock")
     assert not lock.exists()  # removed by its holder: no empty lock file left in ~/.aws
     leftovers = [p.name for p in path.parent.iterdir() if p.name.startswith(".tmp")]

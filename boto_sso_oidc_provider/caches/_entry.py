@@ -3,7 +3,9 @@
 Writes are atomic (a temporary file in the same directory, flushed and
 fsynced, then ``os.replace``), so a reader never sees half a file, even if the
 writer is killed; readers therefore need no lock. Files are created 0600 in
-directories 0700.
+directories 0700 (on Windows: owner-only ACLs, and a rename that Windows refuses
+while another process reads the file is tried again until it is done; see
+:mod:`.._platform`).
 
 Deciding *and* writing is serialized by a lock file beside each entry
 (``<entry>.json.lock``, an ``flock`` through :mod:`filelock`), plus a
@@ -35,6 +37,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .._files import ensure_private_dir
+from .._platform import WINDOWS, replace, restrict_to_owner
 from ._layout import DEFAULT_LOCK_TIMEOUT
 
 _WARNED: set[tuple[str, object, str]] = set()
@@ -255,7 +258,9 @@ class CacheEntry:
 
     def _notice_waiting(self) -> None:
         logger.info("Waiting for the lock on the %s cache (%s)", self.describe, self.lock_path)
-        if sys.stderr is not None and sys.stderr.isatty():
+        from .._platform import is_terminal
+
+        if is_terminal(sys.stderr):
             # On a line of its own: the terminal may be showing another process's live line (a
             # login's countdown, rewritten in place), which this clears first rather than
             # writing into the middle of it; that line goes on below.
@@ -284,8 +289,10 @@ def _holds_the_lock_file(file_lock: Any, lock_path: Path) -> bool:
     """Whether the lock just taken is on the file ``lock_path`` names now (POSIX: the holder before
     removes it, see :func:`_remove_lock_file`; a process that had opened it before then holds a
     lock on a file no one else can open, and must take the new one)."""
+    from .._platform import WINDOWS
+
     fd = _lock_fd(file_lock)
-    if os.name != "posix" or fd is None:
+    if WINDOWS or fd is None:
         return True
     try:
         return os.path.samestat(os.fstat(fd), os.stat(lock_path))
@@ -300,8 +307,10 @@ def _remove_lock_file(file_lock: Any, lock_path: Path) -> None:
     beside the caches and the config. Safe because every taker checks, once it holds the lock,
     that it holds the file the path names (:func:`_holds_the_lock_file`; recent filelock versions
     check it too). Windows: filelock removes it itself when it releases."""
+    from .._platform import WINDOWS
+
     fd = _lock_fd(file_lock)
-    if os.name != "posix" or fd is None:
+    if WINDOWS or fd is None:
         return
     with contextlib.suppress(OSError):
         if os.path.samestat(os.fstat(fd), os.stat(lock_path)):
@@ -318,11 +327,14 @@ class PreparedWrite:
 
     def __init__(self, entry: CacheEntry) -> None:
         self.entry = entry
-        # mkstemp creates the file 0600 (owner only), whatever the umask.
+        # mkstemp creates the file 0600 (owner only), whatever the umask; on Windows the mode means
+        # nothing and the file gets an owner-only ACL.
         fd, self._tmp = tempfile.mkstemp(dir=entry.path.parent, prefix=".tmp-", suffix=".json")
         self._handle: Any = None
         try:
             self._handle = os.fdopen(fd, "r+b")
+            if WINDOWS:
+                restrict_to_owner(self._tmp)
             # flush() makes the write() calls now: a file-size limit, a full disk or quota fails
             # here. (No fsync: the commit's fsync makes the file durable.)
             self._handle.write(b" " * self.RESERVE)
@@ -351,7 +363,7 @@ class PreparedWrite:
             os.fsync(handle.fileno())
             self._handle = None
             handle.close()
-            os.replace(self._tmp, self.entry.path)
+            replace(self._tmp, self.entry.path)  # on Windows, waits for readers to close it
         except BaseException:
             self.discard()
             raise

@@ -15,7 +15,9 @@ Exit codes (all commands):
      program reads: credential-process, export, serve)
   2  bad usage (argparse's own code)
   130 interrupted (Ctrl-C, SIGINT)
-  143 terminated (SIGTERM)
+  143 terminated (SIGTERM; on Windows Ctrl-Break, SIGBREAK)
+  On Windows, ``taskkill /F`` (TerminateProcess) ends the process at once with exit code 1,
+  as SIGKILL does elsewhere: nothing runs, and the caches stay whole (atomic writes).
 
 A refreshed or newly issued token is always written before the command stops for
 SIGINT or SIGTERM (see :mod:`boto_sso_oidc_provider._interrupts`).
@@ -77,7 +79,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         description="IAM Identity Center (AWS SSO) login and credentials for boto3, "
         "the AWS CLI and every SDK.",
         epilog="Exit codes: 0 success, 1 failure (reason on stderr), 2 bad usage, "
-        "130 interrupted, 143 terminated.",
+        "130 interrupted (Ctrl-C), 143 terminated (SIGTERM; Ctrl-Break on Windows).",
         parents=[global_options(for_top_level=True)],
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -118,35 +120,36 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _handle_signals() -> tuple[object, object]:
-    """Turn SIGTERM into ``SystemExit(143)`` and SIGINT into ``KeyboardInterrupt`` for this
-    command's run (SIGINT only where Python's own handler is in place: not where it is
-    ignored, nor where an embedding application chose its own); the previous handlers."""
+def _handle_signals() -> list[tuple[int, object]]:
+    """Turn the termination signals (SIGTERM; Ctrl-Break's SIGBREAK on Windows) into
+    ``SystemExit(143)`` and SIGINT into ``KeyboardInterrupt`` for this command's run (SIGINT
+    only where Python's own handler is in place: not where it is ignored, nor where an
+    embedding application chose its own); the signals changed and their previous handlers."""
     try:  # the builtin module: `signal` would import enum, which the warm path never needs
         import _signal as signal_module
     except ImportError:  # pragma: no cover - other interpreters
         import signal as signal_module
-    previous: list[object] = []
-    for signum, handler in ((signal_module.SIGTERM, _terminate), (signal_module.SIGINT, _interrupt)):
+    from .._platform import termination_signals
+
+    previous: list[tuple[int, object]] = []
+    handlers = [(signum, _terminate) for signum in termination_signals()]
+    for signum, handler in [*handlers, (int(signal_module.SIGINT), _interrupt)]:
         try:
             if signum == signal_module.SIGINT and \
                     signal_module.getsignal(signum) is not signal_module.default_int_handler:
-                previous.append(None)
                 continue
-            previous.append(signal_module.signal(signum, handler))
+            previous.append((signum, signal_module.signal(signum, handler)))
         except (ValueError, OSError, AttributeError):  # not the main thread, or no such signal
-            previous.append(None)
-    return previous[0], previous[1]
+            continue
+    return previous
 
 
-def _restore_signals(previous: tuple[object, object]) -> None:
-    if previous == (None, None):
+def _restore_signals(previous: list[tuple[int, object]]) -> None:
+    if not previous:
         return
     import signal
 
-    for signum, handler in zip((signal.SIGTERM, signal.SIGINT), previous, strict=True):
-        if handler is None:
-            continue
+    for signum, handler in previous:
         try:
             signal.signal(signum, handler)  # type: ignore[arg-type]
         except (ValueError, OSError, TypeError):

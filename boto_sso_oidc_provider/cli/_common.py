@@ -45,15 +45,18 @@ _PROG = "boto-sso-oidc"
 def helper_command() -> list[str]:
     """How another program runs this installation's ``boto-sso-oidc``, by absolute path.
 
-    The console script this process was started as; else the one installed beside this
-    interpreter; else this interpreter with ``-m boto_sso_oidc_provider``. Never a bare
-    name looked up on PATH: a ``credential_process`` line or a child must work where the
-    venv's ``bin`` is not on PATH.
+    The console script this process was started as; else the one installed for this
+    interpreter (beside it, or in its ``Scripts`` folder on Windows, as ``boto-sso-oidc.exe``);
+    else this interpreter with ``-m boto_sso_oidc_provider``. Never a bare name looked up on
+    PATH: a ``credential_process`` line or a child must work where the venv's ``bin`` is not
+    on PATH.
     """
+    from .._platform import console_script_dirs, console_script_name
+
+    name = console_script_name(_PROG)
     started_as = os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else ""
-    beside = os.path.join(os.path.dirname(sys.executable), _PROG)
-    for script in (started_as, beside):
-        if os.path.basename(script) == _PROG and os.path.isfile(script) and os.access(script, os.X_OK):
+    for script in (started_as, *(os.path.join(folder, name) for folder in console_script_dirs())):
+        if os.path.basename(script) == name and os.path.isfile(script) and os.access(script, os.X_OK):
             return [script]
     return [os.path.abspath(sys.executable), "-m", "boto_sso_oidc_provider"]
 
@@ -61,13 +64,9 @@ def helper_command() -> list[str]:
 def command_line(argv: Sequence[str]) -> str:
     """``argv`` as one line that botocore splits back into ``argv`` (its ``compat_shell_split``:
     POSIX shell quoting, or the Windows command-line rules), as ``credential_process`` needs."""
-    if sys.platform == "win32":
-        import subprocess
+    from .._platform import join_command_line
 
-        return subprocess.list2cmdline(list(argv))
-    import shlex
-
-    return shlex.join(argv)
+    return join_command_line(tuple(argv))
 
 
 GLOBAL_FLAGS = ("--debug",)

@@ -147,8 +147,11 @@ def _credentials_profile(profile: str, config: AWSConfig) -> ProfileCredentialsC
 
 
 def _open_terminal() -> IO[str] | None:
-    """The controlling terminal for writing, or None when there is none."""
-    try:
-        return open("/dev/tty", "w", encoding="utf-8")  # closed by the caller
-    except OSError:
+    """The controlling terminal (the console on Windows) for writing, or None when there is none."""
+    from .._platform import open_terminal
+
+    streams = open_terminal()
+    if streams is None:
         return None
+    streams[0].close()
+    return streams[1]  # closed by the caller

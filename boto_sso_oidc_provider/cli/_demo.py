@@ -1,7 +1,8 @@
 """``boto-sso-oidc demo``: the whole flow, end to end, on the embedded emulator.
 
 No AWS account and nothing of the user's ``~/.aws`` is touched: the demo
-starts an emulator on a loopback port, makes a temporary HOME with its own
+starts an emulator on a loopback port, makes a temporary home (``HOME``, and
+on Windows ``USERPROFILE``, the one botocore reads there) with its own
 AWS config (an sso-session and a profile), points ``AWS_ENDPOINT_URL`` at the
 emulator, and restores the environment and removes the directory at the end.
 Then, narrated with timings:
@@ -75,7 +76,7 @@ def _ms(seconds: float) -> str:
 
 @contextlib.contextmanager
 def _private_environment(home: Path, endpoint: str) -> Iterator[dict[str, str]]:
-    """Point HOME, the AWS config and every endpoint at the demo; restore everything after."""
+    """Point the home, the AWS config and every endpoint at the demo; restore everything after."""
     saved = dict(os.environ)
     for name in list(os.environ):
         if name.startswith(("AWS_", "BOTO_SSO_OIDC_")):
@@ -141,6 +142,8 @@ def run_demo(*, interactive: bool = False, out: IO[str] | None = None) -> int:
             with narrator.section("Starting the IAM Identity Center emulator"):
                 emulator = stack.enter_context(run_emulator(auto_approve=not interactive, interval=1))
                 say(f"    SSO OIDC, SSO portal and STS at {emulator.url}")
+            from .._platform import HOME_VARIABLE
+
             env = stack.enter_context(_private_environment(home, emulator.url))
             with narrator.section("Writing a temporary AWS config"):
                 aws = home / ".aws"
@@ -148,7 +151,7 @@ def run_demo(*, interactive: bool = False, out: IO[str] | None = None) -> int:
                 config = sso_config(profile=PROFILE, sso_session=SSO_SESSION,
                                     start_url="https://demo.awsapps.com/start")
                 (aws / "config").write_text(config)
-                say(f"    {aws / 'config'} (HOME={home}):")
+                say(f"    {aws / 'config'} ({HOME_VARIABLE}={home}):")
                 say("\n".join(f"      {line}" if line else "" for line in config.splitlines()))
 
             # The browser flow when a person is there with a browser; otherwise the device
@@ -219,7 +222,7 @@ def run_demo(*, interactive: bool = False, out: IO[str] | None = None) -> int:
     finally:
         shutil.rmtree(home, ignore_errors=True)
     say(f"\nDone in {_ms(time.perf_counter() - narrator.started)}: login, boto3, the credential_process "
-        "warm path and a refresh, all against the emulator.\nThe temporary HOME is removed and your "
+        "warm path and a refresh, all against the emulator.\nThe temporary home is removed and your "
         "environment is as it was.")
     return 0
 

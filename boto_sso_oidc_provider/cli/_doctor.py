@@ -327,6 +327,7 @@ def _cache_places() -> list[Path]:
 
 
 def _cache_checks() -> Iterator[Finding]:
+    from .._platform import sharing_problem
     from ..config._loader import config_file
 
     problems = 0
@@ -334,12 +335,10 @@ def _cache_checks() -> Iterator[Finding]:
     for directory in _cache_places():
         if not directory.is_dir():
             continue
-        info = directory.lstat()
-        if info.st_mode & 0o077:
+        problem = sharing_problem(directory.lstat(), directory=True)
+        if problem:
             problems += 1
-            yield Finding("caches.modes", FAIL, str(directory),
-                          f"can be read or entered by others (mode {info.st_mode & 0o777:o})",
-                          f"chmod 700 {directory}")
+            yield Finding("caches.modes", FAIL, str(directory), problem, f"chmod 700 {directory}")
         for path in sorted(directory.iterdir()):
             checked += 1
             finding = _cache_file(path)
@@ -364,17 +363,18 @@ def _cache_file(path: Path) -> Finding | None:
         return None
     import stat
 
+    from .._platform import sharing_problem
+
     if not stat.S_ISREG(info.st_mode):
         return None
     if path.name.endswith(".lock"):
         return _lock_file(path)
-    if info.st_mode & 0o077:
-        return Finding("caches.modes", FAIL, str(path),
-                       f"can be read by others (mode {info.st_mode & 0o777:o}): it may hold a token "
-                       "or credentials", f"chmod 600 {path}")
-    if hasattr(os, "getuid") and info.st_uid != os.getuid():
-        return Finding("caches.modes", FAIL, str(path), f"belongs to another user (uid {info.st_uid})",
-                       f"remove it (sudo rm {path}): it is made again")
+    problem = sharing_problem(info)
+    if problem:
+        fix = (f"remove it (sudo rm {path}): it is made again" if problem.startswith("belongs")
+               else f"chmod 600 {path}")
+        return Finding("caches.modes", FAIL, str(path), f"{problem}: it may hold a token or "
+                       "credentials", fix)
     if path.suffix != ".json":
         return None
     try:
@@ -389,7 +389,9 @@ def _cache_file(path: Path) -> Finding | None:
 
 
 def _lock_file(path: Path) -> Finding | None:
-    held = _lock_held(path)
+    from .._platform import lock_held
+
+    held = lock_held(path)
     if held is None or held:
         return None
     age = time.time() - path.stat().st_mtime
@@ -398,27 +400,6 @@ def _lock_file(path: Path) -> Finding | None:
     return Finding("caches.locks", WARN, str(path),
                    f"a lock file nobody holds, left {duration(age)} ago (by a crash, or an older "
                    "version that kept its lock files)", f"remove it: rm {path}")
-
-
-def _lock_held(path: Path) -> bool | None:
-    """Whether another process holds ``path``'s lock now (None: cannot tell on this platform)."""
-    try:
-        import fcntl
-    except ImportError:  # Windows: a held lock file cannot even be opened for writing
-        return None
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    except OSError:
-        return None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except OSError:
-            return True
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return False
-    finally:
-        os.close(fd)
 
 
 # -- this interpreter's hook ------------------------------------------------------------------

@@ -27,14 +27,17 @@ environment; an ``exec`` into the same profile inside it is refused (the
 command already has these credentials).
 
 stdin, stdout and stderr are the command's own. On Linux the command gets
-SIGTERM when ``exec`` dies, even by SIGKILL (its parent-death signal), so it
-never keeps sending its token to a port another process may then bind. When
+SIGTERM when ``exec`` dies, even by SIGKILL (its parent-death signal); on
+Windows it runs in a job object that ends it when ``exec`` ends, even by
+``taskkill /F``: it never keeps sending its token to a port another process may then bind. When
 the command ends while an endpoint request is renewing credentials, ``exec``
 lets the renewal finish and write its cache before it exits. SIGTERM, SIGHUP, SIGUSR1 and
 SIGUSR2 are passed on to the command; so are SIGINT and SIGQUIT, unless they
 came from the terminal (Ctrl-C reaches the whole foreground process group,
 the command included: passing it on would deliver it twice, and a second
-Ctrl-C makes programs such as Terraform abort at once).
+Ctrl-C makes programs such as Terraform abort at once). On Windows, Ctrl-C and
+Ctrl-Break are console events that reach the command by themselves; ``exec``
+waits for it to end and exits with its code.
 
 Exit codes: the command's own; 128+N if a signal N killed it; 127 command not
 found; 126 command not executable; 1 no credentials (the reason on stderr);
@@ -48,7 +51,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -77,8 +80,6 @@ _CREDENTIAL_KEYS = (
 )
 """Keys of a profile that the SDKs turn into credentials before they try the container endpoint."""
 
-_FORWARDED = (signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, signal.SIGINT, signal.SIGQUIT)
-_FROM_TERMINAL = (signal.SIGINT, signal.SIGQUIT)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -172,11 +173,13 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_command(command: list[str], env: dict[str, str]) -> int:
     """Run ``command`` to its end, passing signals on; its exit code (128+N if killed by signal N)."""
+    from .._platform import forwarded_signals, start_bound_child, terminal_sent
+
     children: list[subprocess.Popen[bytes]] = []
     pending: list[int] = []  # signals that arrived before the command started
 
     def forward(signum: int, frame: object) -> None:
-        if signum in _FROM_TERMINAL and _foreground_of_terminal():
+        if terminal_sent(signum):
             return  # the terminal sent it to our whole process group, the command included
         if not children:
             pending.append(signum)
@@ -186,10 +189,10 @@ def _run_command(command: list[str], env: dict[str, str]) -> int:
         except ProcessLookupError:
             pass
 
-    previous = {sig: signal.signal(sig, forward) for sig in _FORWARDED}
+    previous = {sig: signal.signal(sig, forward) for sig in forwarded_signals()}
     try:
         try:
-            children.append(subprocess.Popen(command, env=env, preexec_fn=_die_with_parent()))
+            children.append(start_bound_child(command, env))
         except OSError as error:
             code, what = ((127, "command not found") if isinstance(error, FileNotFoundError)
                           else (126, "command not executable") if isinstance(error, PermissionError)
@@ -203,49 +206,6 @@ def _run_command(command: list[str], env: dict[str, str]) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 128 - code if code < 0 else code
-
-
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> Callable[[], None] | None:
-    """On Linux, what makes the command get SIGTERM when ``exec`` dies (even by SIGKILL): its
-    parent-death signal (``prctl(PR_SET_PDEATHSIG)``). Without it a command outliving ``exec``
-    would keep sending its token to a port that any local process may then bind.
-
-    The C function is looked up here, before the fork: the child only makes two system calls
-    (nothing that could wait for a lock another thread of this process held). Elsewhere: None.
-    """
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        import ctypes
-
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    parent = os.getpid()
-
-    def in_child() -> None:
-        prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
-        if os.getppid() != parent:  # exec died before the signal was armed
-            os.kill(os.getpid(), signal.SIGTERM)
-
-    return in_child
-
-
-def _foreground_of_terminal() -> bool:
-    """Is this process in the foreground process group of its controlling terminal?"""
-    try:
-        fd = os.open("/dev/tty", os.O_RDONLY | os.O_NOCTTY)
-    except OSError:
-        return False
-    try:
-        return os.tcgetpgrp(fd) == os.getpgrp()
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
 
 
 __all__ = ["EXEC_VARIABLE", "REMOVED_VARIABLES", "child_environment",

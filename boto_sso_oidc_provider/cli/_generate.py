@@ -12,7 +12,11 @@ With several ``--region`` values, one profile per role and region (the
 template gets ``{region}``; see :mod:`boto_sso_oidc_provider.organizations.generate`).
 ``--account``/``--role`` keep some accounts and roles only (the block then
 holds just those). Accounts and roles come from the directory cache when it is
-fresh (``--refresh`` lists again).
+fresh (``--refresh`` lists again). ``--credential-process`` also writes
+``[profile NAME-cli]`` beside each profile, with a ``credential_process`` line
+running this installation's ``boto-sso-oidc`` by absolute path (quoted as
+botocore splits it on this platform: a path with spaces or backslashes works
+on Windows), for the AWS CLI v1 and other tools that know no SSO.
 
 stdout: with ``--dry-run`` the diff that would be applied; otherwise nothing.
 stderr: a summary of at most a few lines (counts of profiles added, removed and
@@ -27,7 +31,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..config.writer import SectionSpec
 
 from ._common import EXIT_OK, add_profile_or_session, fail, report, setup_logging
 
@@ -66,6 +73,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--region", action="append", default=None, metavar="REGION",
                         help="the region of the generated profiles (repeatable: one profile per "
                              "role and region)")
+    parser.add_argument("--credential-process", action="store_true", dest="credential_process",
+                        help="also write [profile NAME-cli] beside each, with credential_process = "
+                             "/absolute/path/to/boto-sso-oidc credential-process --profile NAME (and "
+                             "its region and --set keys), for the AWS CLI v1 and other tools")
     parser.add_argument("--dry-run", action="store_true", dest="dry_run",
                         help="print the change as a diff on stdout and write nothing")
     parser.add_argument("--verbose", action="store_true",
@@ -79,6 +90,18 @@ def run(args: argparse.Namespace) -> int:
         return _generate(args)
     except Exception as error:  # one line for a person, never a traceback
         return report("generate", error, debug=args.debug, profile=args.profile)
+
+
+def _credential_process_section(spec: SectionSpec) -> SectionSpec:
+    """``[profile NAME-cli]`` for generated ``[profile NAME]``: credential_process running this
+    installation's boto-sso-oidc for NAME (a line botocore splits right on this platform), and
+    NAME's keys but the sso_* ones (with those, botocore's own SSO provider would answer first)."""
+    from ..config.writer import SectionSpec
+    from ._common import command_line, helper_command
+
+    line = command_line([*helper_command(), "credential-process", "--profile", spec.name])
+    kept = tuple((key, value) for key, value in spec.values if not key.startswith("sso_"))
+    return SectionSpec(spec.kind, f"{spec.name}-cli", (("credential_process", line), *kept))
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -113,6 +136,9 @@ def _generate(args: argparse.Namespace) -> int:
         taken = edit.names("profile", outside_block=sso.name)
         sections = generated_sections(items, sso_session=block, template=template,
                                       taken=taken, extra=extra)
+        if args.credential_process:
+            sections = sorted([*sections, *map(_credential_process_section, sections)],
+                              key=lambda spec: spec.name)
         preamble = (f"Managed by `boto-sso-oidc generate --sso-session {sso.name}`: running it again "
                     "rewrites everything up to the END line\n(profiles of roles that are gone are "
                     "removed). Edit outside this block; your edits inside it would be lost.")

@@ -79,7 +79,9 @@ class Progress:
     """One self-rewriting line on stderr, at most five times a second, only on a terminal."""
 
     def __init__(self) -> None:
-        self.enabled = sys.stderr is not None and sys.stderr.isatty()
+        from .._platform import is_terminal
+
+        self.enabled = is_terminal(sys.stderr)
         self._last = 0.0
         self._shown = False
 

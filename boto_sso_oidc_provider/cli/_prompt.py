@@ -7,7 +7,7 @@ picks one, typing text narrows the list to the choices containing it (a
 single match is picked at once), an empty line shows the whole list again.
 
 Questions go to the terminal (stdin/stderr when stdin is one, else
-``/dev/tty``), never to stdout. :func:`open_terminal` returns None when
+``/dev/tty``, or the console on Windows), never to stdout. :func:`open_terminal` returns None when
 there is no terminal, and the caller fails at once with the flags to give
 instead: nothing here ever waits for a person who is not there. End of input
 (Ctrl-D) raises :class:`PromptCancelled`; Ctrl-C is KeyboardInterrupt (exit 130).
@@ -15,7 +15,6 @@ instead: nothing here ever waits for a person who is not there. End of input
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import IO, Generic, TypeVar
@@ -152,17 +151,12 @@ class _Picker(Generic[T]):
 
 
 def open_terminal() -> Terminal | None:
-    """The person's terminal: stdin and stderr when stdin is one, else ``/dev/tty``; None if neither."""
-    try:
-        if sys.stdin is not None and sys.stdin.isatty():
-            return Terminal(sys.stdin, sys.stderr)
-    except (ValueError, OSError):
-        pass
-    try:
-        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
-    except OSError:
-        return None
-    # A terminal is not seekable: one stream to read and one (a duplicate fd) to write.
-    reader = os.fdopen(fd, "r", encoding="utf-8")
-    writer = os.fdopen(os.dup(fd), "w", encoding="utf-8")
-    return Terminal(reader, writer, owned=True)
+    """The person's terminal: stdin and stderr when stdin is one, else ``/dev/tty`` (the console on
+    Windows); None if neither."""
+    from .._platform import is_terminal
+    from .._platform import open_terminal as open_the_terminal
+
+    if is_terminal(sys.stdin):
+        return Terminal(sys.stdin, sys.stderr)
+    streams = open_the_terminal()
+    return None if streams is None else Terminal(*streams, owned=True)

@@ -232,9 +232,12 @@ def load_token(path: str) -> str:
         return token
     if stat.S_ISLNK(info.st_mode) or not stat.S_ISREG(info.st_mode):
         raise ValueError(f"the token file {path} is not a regular file (a symlink?); remove it")
-    if info.st_mode & 0o077 or (hasattr(os, "getuid") and info.st_uid != os.getuid()):
-        raise ValueError(f"the token file {path} can be read by others or is not yours; "
-                         f"chmod 600 {shlex.quote(path)}, or remove it for a new token")
+    from .._platform import sharing_problem
+
+    problem = sharing_problem(info)
+    if problem:
+        raise ValueError(f"the token file {path} {problem}; chmod 600 {shlex.quote(path)}, or remove "
+                         "it for a new token")
     token = read_small_file(path, 4096).decode("ascii", "replace").strip()
     if not token or not token.isprintable() or not token.isascii() or " " in token:
         raise ValueError(f"the token file {path} does not hold a token on one line; remove it for a new one")
@@ -251,7 +254,10 @@ def _write_private(path: str, text: str) -> None:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(temporary, path)
+        from .._platform import replace, restrict_to_owner
+
+        restrict_to_owner(temporary)
+        replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
@@ -382,7 +388,9 @@ def run(args: argparse.Namespace) -> int:
         return report("serve", error, debug=args.debug, profile=profile if len(profiles) == 1 else None)
     # The clients' region, as exec gives it: the global --region, else each profile's own.
     regions = {name: args.region or config.profile_value(name, "region") for name in profiles}
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    from .._platform import termination_signals
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, *termination_signals())}
     try:
         try:
             if not _is_loopback(args.host):

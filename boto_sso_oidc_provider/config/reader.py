@@ -404,6 +404,10 @@ def _check_start_url(url: str, *, where: str, **ctx: Any) -> None:
     )
 
 
+_SESSION_KEYS = frozenset({"sso_start_url", "sso_region", "sso_registration_scopes",
+                           *(_settings_module.KNOWN_KEYS - {ENABLED_KEY})})
+"""The keys a profile may set over its sso-session's (which must then agree where both set them)."""
+
 _WARNED: set[str] = set()
 """The unknown-setting warnings this process has logged (each is logged once)."""
 
@@ -910,9 +914,11 @@ class AWSConfig:
                 raise _config_error(
                     f'{where} sets sso_session to nothing: name an [sso-session NAME] section, or '
                     "remove sso_session.", profile=profile, key="sso_session")
-            # (boto_sso_oidc_enabled excepted: this package's switch, the profile's value wins)
-            overrides = {key: values[key] for key in self._sessions.get(str(session_name), {})
-                         if key in values and key != ENABLED_KEY}
+            # The profile's own sso keys and this package's settings are read over the session's
+            # (boto_sso_oidc_enabled excepted: this package's switch, the profile's value wins).
+            session = self._sessions.get(str(session_name), {})
+            overrides = {key: value for key, value in values.items()
+                         if key != ENABLED_KEY and (key in session or key in _SESSION_KEYS)}
             return self.sso_session(str(session_name), profile=profile, overrides=overrides)
         if "sso_start_url" not in values and "sso_region" not in values:
             return None

@@ -70,6 +70,7 @@ from typing import Any
 
 from .._files import SETTLE
 from .._files import file_identity as _identity
+from .._platform import NONBLOCK, keep_mode, open_no_follow, replace, sync_file
 from ..exceptions import SSOProviderError
 
 __all__ = [
@@ -609,7 +610,7 @@ def _look(path: Path) -> _Look:
         raise ConfigWriteError(f"{path} is not a regular file: point AWS_CONFIG_FILE at the AWS config "
                                "file.", path=str(path))
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        fd = open_no_follow(path, os.O_RDONLY | NONBLOCK)
     except (FileNotFoundError, IsADirectoryError) as error:  # replaced since the lstat
         raise _Changed(f"replaced while being opened ({error.strerror})") from None
     except OSError as error:
@@ -720,7 +721,7 @@ def _write_temporary(path: Path, data: bytes, mode: int, *, sync: bool = True) -
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
-            os.fchmod(handle.fileno(), mode)
+            keep_mode(handle.fileno(), mode)
             if sync:
                 os.fsync(handle.fileno())
     except BaseException:
@@ -849,19 +850,15 @@ def _commit(path: Path, look: _Look, after: str, parsed: Mapping[str, Any], edit
     try:
         _verify(parsed, temporary, edit)
         _unchanged_since(path, look)
-        os.replace(temporary, path)
+        replace(temporary, path)  # on Windows, waits for a reader of the config to close it
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
     if copy is not None:
         try:
-            fd = os.open(copy, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(copy, backup_path(path))
+            sync_file(copy)
+            replace(copy, backup_path(path))
         except OSError as error:
             logger.warning("%s was written, but its previous version could not be kept as %s (%s)",
                            path, backup_path(path), error.strerror)

@@ -45,14 +45,17 @@ DEFAULT_CONFIG = sso_config()
 def emulator_environment(home: str | os.PathLike[str], url: str) -> dict[str, str]:
     """The variables that point boto3, botocore and the AWS CLI at ``home`` and the emulator at ``url``.
 
-    ``HOME`` (so every cache follows it), the AWS config and credentials files
+    ``HOME`` (and on Windows ``USERPROFILE``, the variable Python's ``expanduser`` reads there:
+    so every cache follows it), the AWS config and credentials files
     under ``home/.aws``, ``AWS_ENDPOINT_URL`` for all three services, the
     console sign-in federation endpoint (``BOTO_SSO_OIDC_FEDERATION_ENDPOINT``),
     and no instance-metadata look-ups. Callers remove other ``AWS_*`` variables.
     """
+    from .._platform import home_environment
+
     aws_dir = Path(home) / ".aws"
     return {
-        "HOME": str(home),
+        **home_environment(home),
         "AWS_CONFIG_FILE": str(aws_dir / "config"),
         "AWS_SHARED_CREDENTIALS_FILE": str(aws_dir / "credentials"),
         "AWS_ENDPOINT_URL": url,

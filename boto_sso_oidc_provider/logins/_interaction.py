@@ -19,21 +19,11 @@ __all__ = ["person_can_answer", "terminal_reachable", "login_allowed", "LoginPro
 
 
 def _terminal_reachable() -> bool:
-    """True if this process has a controlling terminal a person could be looking at."""
-    for stream in (sys.stdin, sys.stderr):
-        try:
-            if stream is not None and stream.isatty():
-                return True
-        except (ValueError, OSError):  # closed or detached streams
-            continue
-    if not hasattr(os, "O_NOCTTY"):  # Windows: no /dev/tty; the checks above are all there is
-        return False
-    try:
-        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
-    except OSError:
-        return False
-    os.close(fd)
-    return True
+    """True if this process has a terminal a person could be looking at (a controlling terminal;
+    on Windows a console)."""
+    from .._platform import has_terminal, is_terminal
+
+    return is_terminal(sys.stdin) or is_terminal(sys.stderr) or has_terminal()
 
 
 def terminal_reachable() -> bool:
@@ -77,9 +67,9 @@ def _is_wsl(environ: Mapping[str, str]) -> bool:
 
 
 def _has_display(environ: Mapping[str, str]) -> bool:
-    if sys.platform in ("darwin", "win32"):
-        return True
-    return bool(environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"))
+    from .._platform import has_display
+
+    return has_display(environ)
 
 
 def _in_container(environ: Mapping[str, str]) -> bool:
@@ -106,7 +96,8 @@ def remote_shell(environ: Mapping[str, str] | None = None) -> str | None:
 
 def browser_available(environ: Mapping[str, str] | None = None) -> bool:
     """Could a browser be opened on this machine? ``BROWSER`` set, a display (macOS and
-    Windows always have one), or WSL (the Windows browser). Not in a bare SSH session."""
+    Windows have one, except to a person who came in over SSH), or WSL (the Windows browser).
+    Not in a bare SSH session."""
     environ = os.environ if environ is None else environ
     return bool(environ.get("BROWSER", "").strip()) or _has_display(environ) or _is_wsl(environ)
 
@@ -144,13 +135,14 @@ def _has_fileno(stream: object) -> bool:
 
 
 def _browser_commands(url: str, environ: Mapping[str, str]) -> list[list[str]]:
-    """``BROWSER`` entries (``os.pathsep``-separated; ``%s`` is the URL, else it is appended)."""
-    import shlex
+    """``BROWSER`` entries (``os.pathsep``-separated; ``%s`` is the URL, else it is appended),
+    each split as a command line of this platform (Windows: double quotes, backslashes kept)."""
+    from .._platform import split_command_line
 
     commands = []
     for entry in environ.get("BROWSER", "").split(os.pathsep):
         try:
-            argv = shlex.split(entry)
+            argv = split_command_line(entry)
         except ValueError:
             continue
         if argv:
@@ -215,7 +207,7 @@ def read_hidden_line(prompt: str, timeout: float, stream: IO[str] | None = None)
     no terminal (nobody to ask). Ctrl-C raises :class:`KeyboardInterrupt`; the terminal's echo is
     restored in every case."""
     stream = stream if stream is not None else sys.stderr
-    if not hasattr(os, "O_NOCTTY"):  # Windows: the console, through getpass (no time limit there)
+    if sys.platform == "win32":  # the console, through getpass (no time limit there)
         import getpass
 
         stream.write(prompt)
@@ -284,10 +276,9 @@ class LoginPrompt:
         return self._stream if self._stream is not None else sys.stderr
 
     def _is_tty(self) -> bool:
-        try:
-            return self.stream.isatty()
-        except (ValueError, OSError, AttributeError):
-            return False
+        from .._platform import is_terminal
+
+        return is_terminal(self.stream)
 
     def show(self, what: str, verification_uri_complete: str, user_code: str) -> None:
         """Tell the person where to go and which code to confirm; try a browser.

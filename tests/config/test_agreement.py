@@ -34,6 +34,7 @@ from boto_sso_oidc_provider.credentials.chained import profile_credentials
 from boto_sso_oidc_provider.exceptions import SSOProviderError
 from boto_sso_oidc_provider.options import Options
 
+from ..conftest import set_home
 from .grammar import NAMES, Files, assume_role_entries, files, role_entries
 
 EXAMPLES = int(os.environ.get("BOTO_SSO_OIDC_TEST_EXAMPLES", "1500")) // 3 * 2
@@ -61,7 +62,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             monkeypatch.delenv(name)
     for name, value in _QUIET.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setenv("HOME", str(tmp_path))
+    set_home(monkeypatch, tmp_path)
     (tmp_path / ".aws").mkdir(mode=0o700)
     _fill_caches(tmp_path)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / ".aws" / "config"))

@@ -24,7 +24,7 @@ from boto_sso_oidc_provider.config import _loader
 from boto_sso_oidc_provider.organizations.generate import Assignment, generated_sections
 
 from ..cli_helpers import login
-from ..conftest import REPO, subprocess_env
+from ..conftest import REPO, set_home, subprocess_env
 from .grammar import Files, files
 
 EXAMPLES = int(os.environ.get("BOTO_SSO_OIDC_TEST_EXAMPLES", "1500"))
@@ -98,7 +98,7 @@ def test_the_loader_is_botocores_on_the_audit_cases(data, tmp_path):
 
 
 def test_the_environment_picks_files_and_profile_as_botocore_does(tmp_path, monkeypatch):
-    monkeypatch.setenv("HOME", str(tmp_path))
+    set_home(monkeypatch, tmp_path)
     for variables in ({}, {"AWS_CONFIG_FILE": ""}, {"AWS_CONFIG_FILE": "~/elsewhere"},
                       {"AWS_SHARED_CREDENTIALS_FILE": "$HOME/c"}, {"AWS_PROFILE": "a"},
                       {"AWS_PROFILE": "a", "AWS_DEFAULT_PROFILE": "b"}, {"AWS_DEFAULT_PROFILE": ""},

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from emulator_helpers import Clients
 
+from boto_sso_oidc_provider._platform import home_environment
 from boto_sso_oidc_provider.emulator import EmulatorControl, EmulatorHandle
 
 
@@ -136,7 +137,7 @@ def test_aws_cli_works_against_the_emulator(clients: Clients, emulator: Emulator
     credentials = clients.role_credentials(clients.login().access_token)
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update({
-        "HOME": str(tmp_path), "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        **home_environment(tmp_path), "AWS_CONFIG_FILE": str(tmp_path / "none"),
         "AWS_ENDPOINT_URL": emulator.url, "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_EC2_METADATA_DISABLED": "true",
         "AWS_ACCESS_KEY_ID": credentials["accessKeyId"],

@@ -12,6 +12,7 @@ import botocore.session
 import pytest
 from emulator_helpers import Clients
 
+from boto_sso_oidc_provider._platform import home_environment
 from boto_sso_oidc_provider.emulator import SSOEmulator
 
 LEAKY = {
@@ -38,14 +39,14 @@ def test_fixture_gives_a_private_home_and_config(leaky_environment: None,
                                                  sso_emulator: SSOEmulator) -> None:
     emulator = sso_emulator
     home: Path = emulator.home
-    assert os.environ["HOME"] == str(home) and Path.home() == home
+    assert os.environ["HOME"] == str(home) and Path.home() == home  # USERPROFILE's on Windows
     assert emulator.config_file == home / ".aws" / "config"
     for directory in (home, home / ".aws"):
         assert stat.S_IMODE(directory.stat().st_mode) == 0o700
     assert stat.S_IMODE(emulator.config_file.stat().st_mode) == 0o600
 
     expected_env = {
-        "HOME": str(home),
+        **home_environment(home),
         "AWS_CONFIG_FILE": str(home / ".aws" / "config"),
         "AWS_SHARED_CREDENTIALS_FILE": str(home / ".aws" / "credentials"),
         "AWS_ENDPOINT_URL": emulator.url,
@@ -56,7 +57,7 @@ def test_fixture_gives_a_private_home_and_config(leaky_environment: None,
     }
     assert emulator.env == expected_env
     aws_env = {k: v for k, v in os.environ.items() if k.startswith(("AWS_", "BOTO_SSO_OIDC_FED"))}
-    assert aws_env == {k: v for k, v in expected_env.items() if k != "HOME"}
+    assert aws_env == {k: v for k, v in expected_env.items() if k not in ("HOME", "USERPROFILE")}
 
 
 def test_fixture_config_is_read_by_botocore(sso_emulator: SSOEmulator) -> None:
