@@ -8,6 +8,7 @@ GetRoleCredentials each), as a big company's is.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import sys
@@ -607,9 +608,20 @@ def test_friction_9_the_examples_emulator_snippet_cannot_race(sso_emulator, tmp_
     env = {k: v for k, v in subprocess_env(sso_emulator).items() if not k.startswith("AWS_")}
     env.update(PATH=f"{shim.parent}{os.pathsep}{script.parent}{os.pathsep}{env['PATH']}",
                AWS_EC2_METADATA_DISABLED="true")
-    result = subprocess.run(["bash", "-e", "-c", _examples_snippet()], cwd=work, env=env,
-                            capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(["bash", "-e", "-c", _examples_snippet()], cwd=work, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=90)
+    finally:  # an emulator the snippet started and did not stop is in its process group
+        import signal
+
+        with contextlib.suppress(OSError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    result = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "amazonaws.com" not in result.stderr, result.stderr
     assert result.stdout.count('"Account"') == 2
