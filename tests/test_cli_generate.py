@@ -97,7 +97,7 @@ def test_generate_every_account_and_role(tmp_path):
         assert exported.returncode == 0, exported.stderr
 
         # Hand-written text after the block, then a second run: a no-op, byte for byte, not even written.
-        with config.open("a") as handle:
+        with config.open("a", newline="") as handle:  # these bytes, on every platform
             handle.write(AFTER_BLOCK)
         before, mtime = config.read_bytes(), config.stat().st_mtime_ns
         again = run_cli(me, "generate", "--sso-session", "corp", "--set", "output=json",

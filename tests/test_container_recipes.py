@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import secrets
 import shutil
 import subprocess
 import sys
@@ -27,6 +25,7 @@ import pytest
 from .cli_helpers import CLI, login, run_cli
 from .conftest import REPO, subprocess_env
 from .endpoint_helpers import FULL_URI, TOKEN, javascript_sdk
+from .netns_helpers import FORWARDER, namespaces, needs_namespaces
 
 PORT = "9911"
 BOTOCORE_FETCH = """
@@ -54,33 +53,6 @@ const { fromHttp } = require("@aws-sdk/credential-provider-http");
   }
 })();
 """
-
-
-def _can_make_namespaces() -> bool:
-    if os.geteuid() != 0 or shutil.which("ip") is None:
-        return False
-    name = f"bsotest{secrets.token_hex(3)}"
-    made = subprocess.run(["ip", "netns", "add", name], capture_output=True).returncode == 0
-    if made:
-        subprocess.run(["ip", "netns", "del", name], capture_output=True)
-    return made
-
-
-needs_namespaces = pytest.mark.skipif(not _can_make_namespaces(),
-                                      reason="needs root and iproute2 to make network namespaces")
-
-
-@contextlib.contextmanager
-def _namespaces(*names: str) -> Iterator[list[str]]:
-    made = [f"bso{name}{secrets.token_hex(3)}" for name in names]
-    try:
-        for name in made:
-            subprocess.run(["ip", "netns", "add", name], check=True)
-            subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
-        yield made
-    finally:
-        for name in made:
-            subprocess.run(["ip", "netns", "del", name], capture_output=True)
 
 
 def _ip(namespace: str, *args: str) -> None:
@@ -128,7 +100,7 @@ def warm_cache(sso_emulator) -> tuple[object, str]:
 @needs_namespaces
 def test_a_container_on_a_bridge_reaches_serve_on_169_254_170_2_of_the_host(warm_cache):
     emulator, key = warm_cache
-    with _namespaces("host", "app") as (host, app):
+    with namespaces("host", "app") as (host, app):
         _ip(host, "link", "add", "bso-h", "type", "veth", "peer", "name", "bso-a", "netns", app)
         _ip(host, "addr", "add", "172.31.0.1/24", "dev", "bso-h")
         _ip(host, "link", "set", "bso-h", "up")
@@ -152,7 +124,7 @@ def test_a_container_on_a_bridge_reaches_serve_on_169_254_170_2_of_the_host(warm
 @needs_namespaces
 def test_a_sidecar_sharing_the_app_network_namespace_serves_on_loopback(warm_cache):
     emulator, key = warm_cache
-    with _namespaces("pod") as (pod,), _serve_in(pod, emulator) as variables:
+    with namespaces("pod") as (pod,), _serve_in(pod, emulator) as variables:
         assert variables[FULL_URI].startswith("http://127.0.0.1:")
         assert _fetch_in(pod, emulator, variables) == key
         if shutil.which("node"):
@@ -242,7 +214,7 @@ def test_docker_desktop_and_devcontainers_reach_serve_imds_as_host_docker_intern
     """The host listens on its bridge address for the app's network only (--allow); the app names it
     host.docker.internal. A third network, routed to the host too, is refused."""
     emulator, key = warm_cache
-    with _namespaces("host", "app", "other") as (host, app, other):
+    with namespaces("host", "app", "other") as (host, app, other):
         gateway, _ = _bridge(host, app, "172.31.0", "0")
         _bridge(host, other, "172.31.1", "1")
         with _host_name(app, "host.docker.internal", gateway), \
@@ -259,31 +231,6 @@ def test_docker_desktop_and_devcontainers_reach_serve_imds_as_host_docker_intern
             assert _imds_fetch_in(other, emulator, f"http://172.31.1.1:{PORT}/") == "no credentials"
 
 
-FORWARDER = """
-import socket, sys, threading
-listen, target = sys.argv[1], ("127.0.0.1", int(sys.argv[2]))
-server = socket.create_server((listen, int(sys.argv[3])))
-print("ready", flush=True)
-def pipe(a, b):
-    try:
-        while data := a.recv(65536):
-            b.sendall(data)
-    except OSError:
-        pass
-    finally:
-        for s in (a, b):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-while True:
-    client, _ = server.accept()
-    upstream = socket.create_connection(target)
-    threading.Thread(target=pipe, args=(client, upstream), daemon=True).start()
-    threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
-"""
-
-
 @needs_namespaces
 def test_podman_and_wsl2_host_loopback_forwarding_reach_serve_imds_on_loopback(warm_cache):
     """Rootless Podman (pasta, slirp4netns), Docker Desktop's proxies and WSL2's localhost forwarding
@@ -291,14 +238,15 @@ def test_podman_and_wsl2_host_loopback_forwarding_reach_serve_imds_on_loopback(w
     needed), told the name the container uses (--url-host: any other name in Host is refused);
     a forwarder on the host's bridge address stands in for theirs."""
     emulator, key = warm_cache
-    with _namespaces("host", "app") as (host, app):
+    with namespaces("host", "app") as (host, app):
         gateway, _ = _bridge(host, app, "172.31.2", "2")
         with _host_name(app, "host.containers.internal", gateway), \
                 _serve_in(host, emulator, "--imds", "--url-host", "host.containers.internal") as variables:
             served = variables["AWS_EC2_METADATA_SERVICE_ENDPOINT"]
             assert served == f"http://host.containers.internal:{PORT}/"
             forwarder = subprocess.Popen(["ip", "netns", "exec", host, sys.executable, "-c", FORWARDER,
-                                          gateway, PORT, "9912"], stdout=subprocess.PIPE, text=True)
+                                          gateway, "9912", "127.0.0.1", PORT],
+                                         stdout=subprocess.PIPE, text=True)
             try:
                 assert forwarder.stdout is not None and forwarder.stdout.readline().strip() == "ready"
                 endpoint = "http://host.containers.internal:9912/"

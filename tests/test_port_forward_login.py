@@ -8,71 +8,28 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
-
 from boto_sso_oidc_provider.emulator import emulator_environment, sso_config
 from boto_sso_oidc_provider.emulator._fixture import private_dir
 
 from .cli_helpers import CLI
 from .conftest import REPO
+from .netns_helpers import FORWARDER, namespaces, needs_namespaces
 
-
-def _can_make_namespaces() -> bool:
-    if os.geteuid() != 0 or shutil.which("ip") is None:
-        return False
-    name = f"bsotest{secrets.token_hex(3)}"
-    made = subprocess.run(["ip", "netns", "add", name], capture_output=True).returncode == 0
-    if made:
-        subprocess.run(["ip", "netns", "del", name], capture_output=True)
-    return made
-
-
-pytestmark = pytest.mark.skipif(not _can_make_namespaces(),
-                                reason="needs root and iproute2 to make network namespaces")
+pytestmark = needs_namespaces
 
 CALLBACK_PORT = 8400
 EMULATOR_PORT = 8300
 REMOTE, LAPTOP = "172.31.7.2", "172.31.7.1"
 
-FORWARDER = """
-import socket, sys, threading
-listen_host, listen_port, target_host, target_port = sys.argv[1:5]
-server = socket.create_server((listen_host, int(listen_port)))
-print("ready", flush=True)
-def pipe(a, b):
-    try:
-        while data := a.recv(65536):
-            b.sendall(data)
-    except OSError:
-        pass
-    finally:
-        for s in (a, b):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-while True:
-    client, _ = server.accept()
-    upstream = socket.create_connection((target_host, int(target_port)))
-    threading.Thread(target=pipe, args=(client, upstream), daemon=True).start()
-    threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
-"""
-
-
 @contextlib.contextmanager
 def _machines() -> Iterator[tuple[str, str]]:
-    remote, laptop = (f"bso{role}{secrets.token_hex(3)}" for role in ("rem", "lap"))
-    try:
-        for name in (remote, laptop):
-            subprocess.run(["ip", "netns", "add", name], check=True)
-            subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
+    with namespaces("rem", "lap") as (remote, laptop):
         suffix = secrets.token_hex(2)
         subprocess.run(["ip", "-n", laptop, "link", "add", f"bsol{suffix}", "type", "veth", "peer",
                         "name", f"bsor{suffix}", "netns", remote], check=True)
@@ -80,9 +37,6 @@ def _machines() -> Iterator[tuple[str, str]]:
             subprocess.run(["ip", "-n", name, "addr", "add", f"{address}/30", "dev", link], check=True)
             subprocess.run(["ip", "-n", name, "link", "set", link, "up"], check=True)
         yield remote, laptop
-    finally:
-        for name in (remote, laptop):
-            subprocess.run(["ip", "netns", "del", name], capture_output=True)
 
 
 def _in(namespace: str, *command: str, env: dict[str, str] | None = None, **kwargs: object) \
