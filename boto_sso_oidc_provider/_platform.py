@@ -45,7 +45,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "WINDOWS", "HOME_VARIABLE", "home_environment",
     "NONBLOCK", "open_no_follow", "keep_mode", "sync_file", "replace", "REPLACE_PATIENCE",
-    "make_private_dir", "restrict_to_owner", "owner_only_acl", "sharing_problem",
+    "make_private_dir", "restrict_to_owner", "owner_only_acl", "sharing_problem", "lock_held",
     "termination_signals", "forwarded_signals", "terminal_sent", "signal_main_thread",
     "start_bound_child", "stop_child",
     "is_terminal", "open_terminal", "has_terminal", "has_display",
@@ -218,6 +218,29 @@ def sharing_problem(info: os.stat_result, *, directory: bool = False) -> str | N
     if info.st_mode & (0o022 if directory else 0o077):
         return f"can be {'written' if directory else 'read'} by other users (mode {info.st_mode & 0o777:o})"
     return None
+
+
+def lock_held(path: str | os.PathLike[str]) -> bool | None:
+    """Whether a process holds the ``flock`` of the lock file ``path`` now (POSIX; it is taken
+    and let go at once when free); None when that cannot be told (Windows, where filelock removes
+    its lock files itself, or a file that cannot be opened)."""
+    if sys.platform == "win32":
+        return None
+    import fcntl
+
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
 
 
 def _owner_only_sddl(user_sid: str, inherit: bool) -> str:

@@ -89,8 +89,12 @@ class DeviceAuthorizationExpiredError(SSOLoginError):
     """The device code expired before the request was approved."""
 
 
-class LoginCancelledError(SSOLoginError):
-    """The person cancelled the login (Ctrl-C); the cache was left as it was."""
+LoginCancelledError = KeyboardInterrupt
+"""Ctrl-C (SIGINT) during a login is :class:`KeyboardInterrupt` itself, as every Ctrl-C in Python,
+carrying a message that says which login was cancelled (the cache is left as it was). So no
+``except Exception:`` retry loop swallows it, and a script that does not catch it ends as Ctrl-C
+ends it (exit 130 in a shell: CPython does so for ``KeyboardInterrupt`` itself, not for a
+subclass). This name is kept for code that catches it by it."""
 
 
 class AuthorizationDeniedError(SSOLoginError):

@@ -49,8 +49,9 @@ def serve(emulator: Any, *args: str, lines: int | None = None, profile: str = "d
           **extra_env: str) -> Iterator[Served]:
     """``boto-sso-oidc serve --profile PROFILE --format dotenv ARGS`` until the block ends (SIGTERM).
 
-    ``lines``: how many lines of variables it prints (default 1 with ``--imds``, else 2)."""
-    count = lines if lines is not None else (1 if "--imds" in args else 2)
+    ``lines``: how many lines of variables it prints (default 1 with ``--imds``, else 2, and the
+    two of the region: every profile of these tests has one)."""
+    count = lines if lines is not None else (1 if "--imds" in args else 2) + 2
     env = subprocess_env(emulator, **extra_env)
     proc = subprocess.Popen([*CLI, "serve", "--profile", profile, "--format", "dotenv", *args], env=env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

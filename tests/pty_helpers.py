@@ -73,3 +73,36 @@ class Pty:
             self.proc.kill()
             self.proc.wait()
         os.close(self.master)
+
+
+def screen_lines(output: str) -> list[str]:
+    """The lines a terminal shows for ``output``: carriage returns move back to the start of the
+    line, ``ESC [ K`` clears from there to its end, other escape sequences are dropped."""
+    lines: list[str] = []
+    line: list[str] = []
+    cursor = 0
+    index = 0
+    while index < len(output):
+        char = output[index]
+        if char == "\x1b":
+            found = re.match(r"\x1b\[[0-9;?]*([A-Za-z])", output[index:])
+            if found:
+                if found.group(1) == "K":
+                    del line[cursor:]
+                index += found.end()
+                continue
+        if char == "\r":
+            cursor = 0
+        elif char == "\n":
+            lines.append("".join(line))
+            line, cursor = [], 0
+        else:
+            if cursor < len(line):
+                line[cursor] = char
+            else:
+                line.append(char)
+            cursor += 1
+        index += 1
+    if line:
+        lines.append("".join(line))
+    return lines

@@ -75,6 +75,8 @@ def test_configure_at_a_terminal(empty_home):
         term.send("jsn")
         term.expect(r"knows no output format 'jsn': use one of json, yaml, yaml-stream, text, table")
         term.send("json")
+        term.expect(r"Turn the plugin on for sso-session corp \(boto_sso_oidc_enabled = true.*\[Y/n\]: ")
+        term.send("")  # yes
         term.expect(r"Also write \[profile work-cli\] .*\[y/N\]: ")
         term.send("y")
         term.expect(r"Wrote \[sso-session corp\], \[profile work\] and \[profile work-cli\]")
@@ -86,7 +88,8 @@ def test_configure_at_a_terminal(empty_home):
     assert stat.S_IMODE(config.parent.stat().st_mode) == 0o700
     parsed = botocore.configloader.load_config(str(config))
     assert parsed["sso_sessions"]["corp"] == {"sso_start_url": START_URL, "sso_region": "us-east-1",
-                                              "sso_registration_scopes": "sso:account:access"}
+                                              "sso_registration_scopes": "sso:account:access",
+                                              "boto_sso_oidc_enabled": "true"}
     assert parsed["profiles"]["work"] == {"sso_session": "corp", "sso_account_id": "222222222222",
                                           "sso_role_name": "ReadOnlyAccess", "region": "eu-west-1",
                                           "output": "json"}
@@ -222,7 +225,8 @@ def test_an_unknown_account_names_the_accounts(empty_home):
     result = run_cli(empty_home, *flags)
     assert result.returncode == 1
     line = result.stderr.strip().splitlines()[-1]  # after the login's own lines
-    assert "--account-id 999999999999" in line and "111111111111, 222222222222" in line
+    assert "--account-id 999999999999" in line
+    assert "its accounts are 111111111111 (Development) and 222222222222 (Production)" in line
     assert not (empty_home.home / ".aws" / "config").exists()
 
 
@@ -271,5 +275,6 @@ def test_ctrl_c_at_a_picker_exits_130_and_writes_nothing(empty_home):
         assert term.wait() == 130
     finally:
         term.close()
-    assert "interrupted" in term.output
+    # On a line of its own, not after the prompt (friction 11 of issue 28).
+    assert "\nboto-sso-oidc configure: cancelled: nothing was written.\n" in term.output
     assert not (empty_home.home / ".aws" / "config").exists()

@@ -115,14 +115,14 @@ def test_generate_every_account_and_role(tmp_path):
         cached = run_cli(me, "generate", "--sso-session", "corp", "--set", "output=json",
                          "--region", "eu-central-1", "--dry-run")
         assert cached.returncode == 0 and cached.stdout == "", cached.stderr
-        assert "Used the directory cache" in cached.stderr
+        assert "From the directory cache" in cached.stderr
         # A new emulator knows no token: the cached one looks valid, so only --force logs in; the
         # new login (perhaps as someone else) lists again, without --refresh.
         assert run_cli(me, "login", "--force", "--sso-session", "corp").returncode == 0
         dry = run_cli(me, "generate", "--sso-session", "corp", "--set", "output=json",
                       "--region", "eu-central-1", "--dry-run")
         assert dry.returncode == 0, dry.stderr
-        assert "Used the directory cache" not in dry.stderr
+        assert "From the directory cache" not in dry.stderr
         assert "-[profile Production.Billing]" in dry.stdout
         assert config.read_bytes() == before
         result = run_cli(me, "generate", "--sso-session", "corp", "--set", "output=json",

@@ -69,7 +69,7 @@ def test_expired_and_not_refreshable_needs_a_login(sso_emulator):
 def test_without_a_profile_every_session_and_profile(sso_emulator):
     sso_emulator.write_config(SECOND_SESSION, append=True)
     login("ops")
-    result = _status(sso_emulator, "--json")
+    result = run_cli(sso_emulator, "status", "--json", AWS_PROFILE="")  # no profile named
     assert result.returncode == 0
     report = json.loads(result.stdout)
     states = {s["sso_session"]: s["state"] for s in report["sso_sessions"]}

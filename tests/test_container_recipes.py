@@ -67,7 +67,8 @@ def _serve_in(namespace: str, emulator, *args: str) -> Iterator[dict[str, str]]:
                             stderr=subprocess.PIPE, text=True, cwd=REPO)
     try:
         assert proc.stdout is not None
-        lines = [proc.stdout.readline() for _ in range(1 if "--imds" in args else 2)]
+        # The endpoint's variables (1 with --imds, else 2), then the profile's region (2).
+        lines = [proc.stdout.readline() for _ in range((1 if "--imds" in args else 2) + 2)]
         assert all(lines), proc.communicate(timeout=30)
         yield dict(line.strip().split("=", 1) for line in lines)
     finally:

@@ -18,6 +18,7 @@ Relative links must point at files that exist, and their anchors at headings of 
 from __future__ import annotations
 
 import configparser
+import json
 import os
 import re
 import shutil
@@ -35,7 +36,7 @@ from .browser_helpers import browser_env, browser_log
 from .cli_helpers import console_script
 from .conftest import REPO, home_env, subprocess_env
 
-PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md")), REPO / "examples" / "README.md"]
 SHELLS = {"sh": "bash", "bash": "bash", "console": "bash", "zsh": "zsh", "fish": "fish"}
 LANGUAGES = {*SHELLS, "python", "ini", "yaml", "powershell", "bat"}  # the last two: not run
 FENCE = re.compile(r"^(?P<indent> *)```(?P<language>[\w-]*)\s*$")
@@ -213,12 +214,8 @@ def test_every_block_of_the_page_runs(page: Path, sso_emulator: Any, tmp_path: P
                for url in opened), opened
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(600)  # a pip install from the index: minutes on a loaded machine
-def test_the_demo_command_from_a_clean_clone(tmp_path: Path) -> None:
-    """The README's first command, verbatim, in a copy of the tracked files (a clean clone)."""
-    command = next(b.text.strip() for b in blocks_of(REPO / "README.md")
-                   if b.language == "sh" and "demo" in b.text)
+def _clean_clone(tmp_path: Path) -> Path:
+    """A copy of the tracked files (a clean clone), or a skip outside a git checkout."""
     files = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True)
     if files.returncode != 0:
         pytest.skip("not a git checkout (an unpacked sdist): no clean clone to copy")
@@ -227,14 +224,98 @@ def test_the_demo_command_from_a_clean_clone(tmp_path: Path) -> None:
         if (REPO / name).is_file():
             (clone / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / name, clone / name)
+    return clone
+
+
+def _new_users_environment(tmp_path: Path) -> dict[str, str]:
+    """A shell of a new machine: no AWS or package variables, no venv, a fresh HOME. pip's own
+    download cache is the runner's (what is downloaded changes nothing of what is installed)."""
+    cache = subprocess.run([sys.executable, "-m", "pip", "cache", "dir"], capture_output=True,
+                           text=True).stdout.strip()
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("AWS_", "BOTO_SSO_OIDC_", "VIRTUAL_ENV", "PYTHON"))}
     env.update(home_env(Path(tempfile.mkdtemp(dir=tmp_path))))
+    if cache:
+        env["PIP_CACHE_DIR"] = cache
     python_dir = str(Path(sys.executable).parent)
     env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if p != python_dir)
-    result = subprocess.run(["sh", "-c", command], cwd=clone, env=env, capture_output=True,
-                            text=True, timeout=600, stdin=subprocess.DEVNULL,
-                            start_new_session=True)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "arn:aws:sts::" in result.stdout + result.stderr
+    return env
+
+
+def _sh(command: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["sh", "-c", command], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=1200, stdin=subprocess.DEVNULL, start_new_session=True)
+
+
+def _readme_commands() -> tuple[str, str]:
+    """The README's two set-up commands: the demo's and the tests'."""
+    commands = [b.text.strip() for b in blocks_of(REPO / "README.md") if b.language == "sh"]
+    demo = next(command for command in commands if command.endswith(" demo"))
+    tests = next(command for command in commands if "pytest" in command)
+    return demo, tests
+
+
+def test_the_demo_and_the_tests_have_environments_of_their_own():
+    """The README's demo command and test command use two different environments, so the test
+    extras (their pinned boto3 and botocore, the AWS CLI v1) never land in the demo's."""
+    demo, tests = _readme_commands()
+    demo_venv = demo.split("python3 -m venv ", 1)[1].split()[0]
+    tests_venv = tests.split("python3 -m venv ", 1)[1].split()[0]
+    assert demo_venv != tests_venv, (demo, tests)
+    assert f"{tests_venv}/" not in demo and f"{demo_venv}/" not in tests
+
+
+def test_the_readme_says_how_to_install_for_real_use_and_where_it_is_published():
+    """An "Install for real use" section: pipx for the command line, the package in every
+    environment whose boto3 should use it, notebooks and IDEs; honest that it is not on PyPI
+    (no command installs it by its bare name, as if it were published)."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    assert "## Install for real use" in text
+    section = text.split("## Install for real use", 1)[1].split("\n## ", 1)[0]
+    for said in ("not published on PyPI", "pipx install", "every environment whose boto3",
+                 "notebook", "IDE", "doctor"):
+        assert said in section, said
+    for page in PAGES:
+        for line in page.read_text(encoding="utf-8").splitlines():
+            assert not re.search(r"pip install +'?boto-sso-oidc-provider\b", line), f"{page}: {line}"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1500)  # pip installs from the index: minutes on a loaded machine
+def test_the_new_users_path_from_a_clean_clone(tmp_path: Path) -> None:
+    """The README's set-up as a new user follows it, in a copy of the tracked files (a clean
+    clone): the demo command verbatim, then the test command's set-up verbatim (everything but
+    its pytest run, which .ci/run runs verbatim on a clean clone), then the package installed for
+    real use into a project's environment. The demo's environment is left as the demo made it
+    (the same packages and versions, no AWS CLI), and the demo still runs there."""
+    demo, tests = _readme_commands()
+    setup, _, pytest_run = tests.rpartition(" && ")
+    assert pytest_run == ".venv/bin/python -m pytest -n 2", tests
+    clone = _clean_clone(tmp_path)
+    env = _new_users_environment(tmp_path)
+
+    first = _sh(demo, clone, env)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    assert "arn:aws:sts::" in first.stdout + first.stderr
+    demo_venv = clone / demo.split("python3 -m venv ", 1)[1].split()[0]
+    freeze = [str(demo_venv / "bin" / "python"), "-m", "pip", "freeze", "--all"]
+    packages = subprocess.run(freeze, capture_output=True, text=True, env=env).stdout
+
+    tests_setup = _sh(setup, clone, env)
+    assert tests_setup.returncode == 0, tests_setup.stdout[-3000:] + tests_setup.stderr[-3000:]
+    assert (clone / ".venv" / "bin" / "aws").exists()  # the test extras' AWS CLI v1, in .venv
+    assert subprocess.run(freeze, capture_output=True, text=True, env=env).stdout == packages
+    assert not (demo_venv / "bin" / "aws").exists()
+    again = _sh(f"{demo_venv}/bin/boto-sso-oidc demo", clone, env)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+
+    # "Install for real use": the package from the clone into a project's own environment; its
+    # interpreter then has the startup hook (what doctor reports).
+    project = tmp_path / "project"
+    real = _sh(f"python3 -m venv {project} && {project}/bin/pip install -q {clone}", tmp_path, env)
+    assert real.returncode == 0, real.stdout[-3000:] + real.stderr[-3000:]
+    doctor = subprocess.run([str(project / "bin" / "python"), "-m", "boto_sso_oidc_provider", "doctor",
+                             "--json"], capture_output=True, text=True, env=env, timeout=300)
+    hook = [f for f in json.loads(doctor.stdout)["findings"] if f["check"] == "hook"]
+    assert hook and "the startup hook is installed" in hook[0]["message"], doctor.stdout
     assert not (Path(env["HOME"]) / ".aws").exists(), "the demo wrote into ~/.aws"

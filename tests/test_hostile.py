@@ -759,10 +759,11 @@ def test_one_broken_profile_does_not_break_plain_status(sso_emulator):
     login()
     sso_emulator.write_config("[profile broken]\nsso_session = nowhere\nsso_account_id = 1\n"
                               "sso_role_name = R\n", append=True)
-    result = run_cli(sso_emulator, "status")
+    result = run_cli(sso_emulator, "status", AWS_PROFILE="")  # the summary of every profile
     assert result.returncode == 0, result.stderr
-    assert 'profile "dev"' in result.stdout and "logged in" in result.stdout
-    assert 'skipped: sso-session "nowhere"' in result.stderr
+    assert "  1 profile: 0 with valid role credentials cached" in result.stdout
+    assert "logged in" in result.stdout
+    assert 'profile "broken": not usable: ' in result.stdout and 'sso-session "nowhere"' in result.stdout
     # Asked about the broken profile itself, it is the error.
     named = run_cli(sso_emulator, "status", "--profile", "broken")
     assert named.returncode == 1 and "nowhere" in one_line(named.stderr)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import http.client
 import json
+import re
 import subprocess
 import sys
 import time
@@ -271,10 +272,12 @@ def test_clients_outside_the_allowed_networks_are_refused_before_their_request_i
 
 
 def test_imds_on_another_address_needs_an_allow_list(logged_in):
+    """A usage error: exit 2, no "unexpected" (friction 6 of issue 28)."""
     result = run_cli(logged_in, "serve", "--profile", "dev", "--imds", "--host", "0.0.0.0")
-    assert result.returncode == 1 and result.stdout == ""
+    assert result.returncode == 2 and result.stdout == ""
     line = one_line(result.stderr)
     assert "--allow" in line and "no caller authentication" in line
+    assert "unexpected" not in line
 
 
 def test_it_prints_the_endpoint_in_every_format_including_the_container_form(logged_in):
@@ -283,5 +286,5 @@ def test_it_prints_the_endpoint_in_every_format_including_the_container_form(log
         assert served.proc.stdout is not None
         printed = served.proc.stdout.readline().strip()
         assert served.stop() == 0
-    assert printed.startswith("-e AWS_EC2_METADATA_SERVICE_ENDPOINT=http://host.docker.internal:")
-    assert printed.endswith("/")
+    assert re.fullmatch(r"-e AWS_EC2_METADATA_SERVICE_ENDPOINT=http://host\.docker\.internal:\d+/ "
+                        r"-e AWS_REGION=us-east-1 -e AWS_DEFAULT_REGION=us-east-1", printed), printed

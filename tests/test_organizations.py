@@ -196,7 +196,7 @@ def test_four_generate_runs_at_once_agree_and_list_once(sso_emulator):
     # One listing for the four: the others waited for its lock and read its cache.
     calls = sso_emulator.calls()["operations"]
     assert calls["ListAccounts"] == 1 and calls["ListAccountRoles"] == 40
-    assert sum("Used the directory cache" in stderr for _, stderr in results) == 3
+    assert sum("From the directory cache" in stderr for _, stderr in results) == 3
     assert sum("Wrote 120 profiles" in stderr for _, stderr in results) == 1
     text = sso_emulator.config_file.read_text()
     assert text.count("# BEGIN boto-sso-oidc generate --sso-session emulator") == 1
@@ -217,7 +217,7 @@ def test_an_organization_that_changes_between_runs(sso_emulator):
     kept = tuple(account for account in changed.accounts if account.account_name != "Account 00003")
     sso_emulator.state.set_directory(Directory(accounts=kept))
     cached = run_cli(sso_emulator, "generate", "--sso-session", "emulator", *FAST)
-    assert "Nothing to change" in cached.stderr and "Used the directory cache" in cached.stderr
+    assert "Nothing to change" in cached.stderr and "From the directory cache" in cached.stderr
     result = run_cli(sso_emulator, "generate", "--sso-session", "emulator", "--refresh", "--verbose", *FAST)
     assert result.returncode == 0, result.stderr
     assert "3 added, 3 removed, 27 unchanged" in result.stderr

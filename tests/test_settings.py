@@ -42,23 +42,25 @@ def _boto3(emulator, profile: str = "dev", times: int = 1):
 BAD = {
     "auto_login on the profile": (
         "profile dev", "boto_sso_oidc_auto_login = flase",
-        "Profile \"dev\": boto_sso_oidc_auto_login must be auto, true or false, not 'flase'."),
+        "Profile \"dev\": boto_sso_oidc_auto_login must be auto, true or false, not 'flase': did you "
+        "mean false?"),
     "enabled on the sso-session": (
         "sso-session emulator", "boto_sso_oidc_enabled = ture",
         "sso-session \"emulator\" (used by profile \"dev\"): boto_sso_oidc_enabled must be true or "
-        "false, not 'ture'."),
+        "false (yes/no, on/off and 1/0 are read too), not 'ture': did you mean true?"),
     "lock_timeout on the profile": (
         "profile dev", "boto_sso_oidc_lock_timeout = ten",
-        "Profile \"dev\": boto_sso_oidc_lock_timeout must be a number of seconds, not 'ten'."),
+        "Profile \"dev\": boto_sso_oidc_lock_timeout must be a number of seconds or a duration such "
+        "as 10m, not 'ten'."),
     "old name on the sso-session": (
         "sso-session emulator", "sso_lock_timeout = -5",
         "sso-session \"emulator\" (used by profile \"dev\"): sso_lock_timeout must be a number of "
-        "seconds, not '-5'."),
+        "seconds or a duration such as 10m, not '-5'."),
     "session_duration beyond Identity Center's longest": (
         "sso-session emulator", "boto_sso_oidc_session_duration = 1e12",
         "sso-session \"emulator\" (used by profile \"dev\"): boto_sso_oidc_session_duration must be a "
-        "number of seconds from 0 to 7776000 (90 days, the longest session IAM Identity Center "
-        "allows), not '1e12'."),
+        "number of seconds or a duration such as 8h or 12h 30m, from 0 to 90 days (the longest "
+        "session IAM Identity Center allows), not '1e12'."),
 }
 
 

@@ -12,7 +12,10 @@ Deciding *and* writing is serialized by a lock file beside each entry
 per-process :class:`threading.Lock` so threads queue cheaply. The kernel drops
 an ``flock`` when its holder dies, so a killed process never leaves a stuck
 lock. Callers re-read the entry after acquiring the lock: someone else may
-already have done the work.
+already have done the work. On POSIX the holder removes the lock file before
+it lets go, so no empty ``*.lock`` file is left beside the caches; a taker
+that locked a file removed meanwhile sees that the path names another file
+(or none) and takes the lock again.
 
 A corrupt, truncated or wrongly typed file is logged as a warning and treated
 as absent: the next write replaces it.
@@ -36,6 +39,10 @@ from typing import Any, TypeVar
 from .._files import ensure_private_dir
 from .._platform import WINDOWS, replace, restrict_to_owner
 from ._layout import DEFAULT_LOCK_TIMEOUT
+
+_WARNED: set[tuple[str, object, str]] = set()
+"""The unusable cache files this process has warned about: (path, its version, why)."""
+_WARNED_LOCK = threading.Lock()
 
 __all__ = ["CacheEntry", "PreparedWrite", "bounded_timeout"]
 
@@ -121,19 +128,30 @@ class CacheEntry:
                 reason = "unreadable"
             else:  # ValueError covers bad UTF-8 too; RecursionError is JSON nested absurdly deep
                 reason = "not valid JSON"
-            logger.warning(
-                "Ignoring the %s cache file %s: it %s; it will be replaced.",
-                self.describe, self.path,
-                reason if reason.startswith("is ") else f"is {reason}",
-            )
+            self._ignoring(f"it {reason if reason.startswith('is ') else f'is {reason}'}")
             return None
         if not isinstance(data, dict):
-            logger.warning(
-                "Ignoring the %s cache file %s: it holds a %s, not a JSON object; "
-                "it will be replaced.", self.describe, self.path, type(data).__name__,
-            )
+            self._ignoring(f"it holds a {type(data).__name__}, not a JSON object")
             return None
         return data
+
+    def _ignoring(self, why: str) -> None:
+        """Warn that this file is ignored, once per process for one version of the file: the
+        same command reads an entry several times (before its lock, under it), and one warning
+        is all a person needs."""
+        from .._files import file_identity
+
+        try:
+            version: object = file_identity(os.stat(self.path))
+        except OSError:
+            version = None
+        key = (str(self.path), version, why)
+        with _WARNED_LOCK:
+            if key in _WARNED:
+                return
+            _WARNED.add(key)
+        logger.warning("Ignoring the %s cache file %s: %s; it will be replaced.", self.describe,
+                       self.path, why)
 
     def load(self, parse: Callable[[dict[str, Any]], _T | None], what: str) -> _T | None:
         """The entry parsed by ``parse``, or None; content ``parse`` rejects is a warning.
@@ -145,8 +163,7 @@ class CacheEntry:
             return None
         parsed = parse(data)
         if parsed is None:
-            logger.warning("Ignoring the %s cache file %s: it does not hold %s; it will be replaced.",
-                           self.describe, self.path, what)
+            self._ignoring(f"it does not hold {what}")
         return parsed
 
     # -- writing -------------------------------------------------------------------------------
@@ -208,18 +225,27 @@ class CacheEntry:
             raise self._timeout_error(timeout)
         try:
             ensure_private_dir(self.path.parent)
-            file_lock = filelock.FileLock(str(self.lock_path), mode=0o600, thread_local=False)
-            try:
-                file_lock.acquire(timeout=min(_WAIT_NOTICE_AFTER, max(0.0, timeout)))
-            except filelock.Timeout:
-                self._notice_waiting()
+            noticed = False
+            while True:
+                file_lock = filelock.FileLock(str(self.lock_path), mode=0o600, thread_local=False)
+                wait = max(0.0, deadline - time.monotonic())
                 try:
-                    file_lock.acquire(timeout=max(0.0, deadline - time.monotonic()))
+                    file_lock.acquire(timeout=wait if noticed else min(_WAIT_NOTICE_AFTER, wait))
                 except filelock.Timeout:
-                    raise self._timeout_error(timeout) from None
+                    if noticed:
+                        raise self._timeout_error(timeout) from None
+                    noticed = True
+                    self._notice_waiting()
+                    continue
+                if _holds_the_lock_file(file_lock, self.lock_path):
+                    break
+                # The file was removed by the previous holder after this process opened it: the
+                # lock is on a file nobody else will ever look at. Take the lock file anew.
+                file_lock.release()
             try:
                 yield
             finally:
+                _remove_lock_file(file_lock, self.lock_path)
                 file_lock.release()
         finally:
             thread_lock.release()
@@ -235,10 +261,11 @@ class CacheEntry:
         from .._platform import is_terminal
 
         if is_terminal(sys.stderr):
-            print(
-                f"Waiting for another process to finish with the {self.describe}...",
-                file=sys.stderr,
-            )
+            # On a line of its own: the terminal may be showing another process's live line (a
+            # login's countdown, rewritten in place), which this clears first rather than
+            # writing into the middle of it; that line goes on below.
+            print(f"\r\x1b[KWaiting for another process to finish with the {self.describe}...",
+                  file=sys.stderr, flush=True)
 
     def _timeout_error(self, timeout: float) -> Exception:
         from ..exceptions import CacheLockTimeoutError
@@ -249,6 +276,45 @@ class CacheEntry:
             "boto_sso_oidc_lock_timeout.",
             lock_path=str(self.lock_path),
         )
+
+
+def _lock_fd(file_lock: Any) -> int | None:
+    """The descriptor a held :class:`filelock.FileLock` locks (filelock 3.12 to 4.x keep it in
+    ``_context.lock_file_fd``), or None where it has none to show (a soft lock, another layout)."""
+    fd = getattr(getattr(file_lock, "_context", None), "lock_file_fd", None)
+    return fd if isinstance(fd, int) else None
+
+
+def _holds_the_lock_file(file_lock: Any, lock_path: Path) -> bool:
+    """Whether the lock just taken is on the file ``lock_path`` names now (POSIX: the holder before
+    removes it, see :func:`_remove_lock_file`; a process that had opened it before then holds a
+    lock on a file no one else can open, and must take the new one)."""
+    from .._platform import WINDOWS
+
+    fd = _lock_fd(file_lock)
+    if WINDOWS or fd is None:
+        return True
+    try:
+        return os.path.samestat(os.fstat(fd), os.stat(lock_path))
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
+
+
+def _remove_lock_file(file_lock: Any, lock_path: Path) -> None:
+    """Remove the lock file while it is still held (POSIX), so no empty ``*.lock`` file is left
+    beside the caches and the config. Safe because every taker checks, once it holds the lock,
+    that it holds the file the path names (:func:`_holds_the_lock_file`; recent filelock versions
+    check it too). Windows: filelock removes it itself when it releases."""
+    from .._platform import WINDOWS
+
+    fd = _lock_fd(file_lock)
+    if WINDOWS or fd is None:
+        return
+    with contextlib.suppress(OSError):
+        if os.path.samestat(os.fstat(fd), os.stat(lock_path)):
+            os.unlink(lock_path)
 
 
 class PreparedWrite:

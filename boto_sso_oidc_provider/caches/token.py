@@ -444,7 +444,11 @@ class TokenManager:
     def _automatic_login(self, previous: SSOToken | None) -> SSOToken:
         """A login nobody asked for, unless one was denied, timed out or abandoned less than
         ``boto_sso_oidc_login_cooldown`` ago: then every caller fails at once (no new prompt,
-        no browser tab per caller) until that time or an explicit login."""
+        no browser tab per caller) until that time or an explicit login.
+
+        Abandoned means stopped by SIGINT with no terminal attached: a supervisor or a job
+        runner stopped an unattended caller. Ctrl-C at a terminal is a person's, who may well
+        run the program again at once: it starts no cool-down (and stays a KeyboardInterrupt)."""
         from ..exceptions import (
             AuthorizationDeniedError,
             AuthorizationTimeoutError,
@@ -473,20 +477,34 @@ class TokenManager:
                     command=self.login_command)
         try:
             return self._login_locked(previous=previous)
-        except (AuthorizationDeniedError, AuthorizationTimeoutError, DeviceAuthorizationDeniedError,
-                DeviceAuthorizationExpiredError, LoginCancelledError) as error:
-            seconds = self.sso.settings.login_cooldown
-            if seconds > 0:
-                reason = {AuthorizationDeniedError: "denied", DeviceAuthorizationDeniedError: "denied",
-                          LoginCancelledError: "abandoned"}.get(type(error), "timed out")
-                try:
-                    self._cooldown.write({"until": format_timestamp(after(self._clock, seconds)),
-                                          "reason": reason})
-                except OSError as failure:  # the login's own error matters more
-                    logger.warning("Could not record the login cool-down of %s in %s: %s",
-                                   self.sso.display_name, self._cooldown.path,
-                                   failure.strerror or type(failure).__name__)
+        except LoginCancelledError:
+            from ..logins._interaction import terminal_reachable
+
+            if not terminal_reachable():
+                self._cool_down("abandoned")
             raise
+        except (AuthorizationDeniedError, AuthorizationTimeoutError, DeviceAuthorizationDeniedError,
+                DeviceAuthorizationExpiredError) as error:
+            self._cool_down({AuthorizationDeniedError: "denied",
+                             DeviceAuthorizationDeniedError: "denied"}.get(type(error), "timed out"))
+            raise
+
+    def _cool_down(self, reason: str) -> None:
+        """Record that automatic logins stay off for ``boto_sso_oidc_login_cooldown`` seconds."""
+        seconds = self.sso.settings.login_cooldown
+        if seconds <= 0:
+            return
+        until = format_timestamp(after(self._clock, seconds))
+        try:
+            self._cooldown.write({"until": until, "reason": reason})
+        except OSError as failure:  # the login's own error matters more
+            logger.warning("Could not record the login cool-down of %s in %s: %s",
+                           self.sso.display_name, self._cooldown.path,
+                           failure.strerror or type(failure).__name__)
+            return
+        logger.warning("The automatic login to %s failed (%s): automatic logins stay off until %s "
+                       "(boto_sso_oidc_login_cooldown). Run: %s", self.sso.display_name, reason,
+                       until, self.login_command)
 
     def _login_required(self, token: SSOToken | None, rejected: bool) -> Exception:
         from ..exceptions import SSOLoginRequiredError

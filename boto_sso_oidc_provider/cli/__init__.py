@@ -10,7 +10,9 @@ Modules are imported only when their command runs, so
 
 Exit codes (all commands):
   0  success
-  1  the operation failed (the reason is one line on stderr)
+  1  the operation failed (the reason is one line on stderr), or stdout was closed before
+     all of it was written (`| head`: said on stderr only by the commands whose output a
+     program reads: credential-process, export, serve)
   2  bad usage (argparse's own code)
   130 interrupted (Ctrl-C, SIGINT)
   143 terminated (SIGTERM; on Windows Ctrl-Break, SIGBREAK)
@@ -41,6 +43,8 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "login": ("_login", "log in to an sso-session (browser flow, or --use-device-code)"),
     "logout": ("_logout", "end an SSO session and remove its cached tokens and credentials"),
     "status": ("_status", "show who is logged in and when sessions and credentials expire"),
+    "doctor": ("_doctor", "check the setup (config, caches, hook, network, clock, AWS CLI): "
+                          "each problem with its fix"),
     "list": ("_list", "list the accounts and roles available to an SSO session"),
     "export": ("_export", "print role credentials for other programs"),
     "generate": ("_generate", "write a profile for every account and role of an sso-session"),
@@ -96,6 +100,12 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 # exceptions is lost anyway (see _interrupts: a finalizer drops it, and so may code that
 # swallows BaseException), the command still ends with the signal's exit code.
 _received: list[int] = []
+_running: list[str] = []
+"""The command this run is running, once known (for the line a cancelled login ends with)."""
+
+_STDOUT_IS_DATA = ("credential-process", "export", "serve")
+"""Commands whose stdout a program reads: when it is closed early, they say so on stderr. The
+others print for people, who close it on purpose (`status | head -4`): they stop quietly."""
 
 
 def _terminate(signum: int, frame: object) -> None:
@@ -162,7 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``boto-sso-oidc`` console script."""
     from .._interrupts import deliver_dropped_signal, keep_dropped_signals, signals_unwrapped
 
-    del _received[:]
+    del _received[:], _running[:]
     keep_dropped_signals()
     previous = _handle_signals()
     try:
@@ -173,8 +183,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             # A signal's exception lost some other way: the signal still decides the exit code.
             raise KeyboardInterrupt if _received[0] == EXIT_INTERRUPTED else SystemExit(EXIT_TERMINATED)
         return code
-    except KeyboardInterrupt:
-        _say("boto-sso-oidc: interrupted")
+    except KeyboardInterrupt as interrupt:
+        # A cancelled login says which (its KeyboardInterrupt carries the sentence).
+        said = interrupt.args[0] if interrupt.args and isinstance(interrupt.args[0], str) else ""
+        _say(f"boto-sso-oidc {_running[0]}: {said}" if said and _running else
+             f"boto-sso-oidc: {said or 'interrupted'}")
         return EXIT_INTERRUPTED
     except SystemExit as stop:
         if stop.code == EXIT_TERMINATED:
@@ -183,7 +196,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise
     except BrokenPipeError:  # the reader went away (`| head`): nothing more to tell it
         _stdout_gone()
-        _say("boto-sso-oidc: stdout was closed before all output was written")
+        if not _running or _running[0] in _STDOUT_IS_DATA:
+            # A program was waiting for this output (credentials, variables): say it did not get it.
+            _say("boto-sso-oidc: stdout was closed before all output was written")
         return EXIT_FAILURE
     finally:
         _restore_signals(previous)
@@ -206,6 +221,7 @@ def _main(argv: Sequence[str] | None) -> int:
     # Configure only the named subcommand when we can tell which it is: keeps
     # every command's start-up (credential-process above all) free of the others.
     only = args_list[0] if args_list and args_list[0] in _COMMANDS else None
+    _running[:] = [only] if only else []
     # A command may answer its plainest form before argparse is even imported
     # (credential-process: it runs before every AWS CLI command).
     fast_main = getattr(_load(only), "fast_main", None) if only else None
@@ -214,6 +230,7 @@ def _main(argv: Sequence[str] | None) -> int:
         return int(code)
     parser = build_parser(only)
     args = parser.parse_args(args_list)
+    _running[:] = [args.command]
     return int(_load(args.command).run(args))
 
 

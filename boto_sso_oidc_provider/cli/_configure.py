@@ -1,18 +1,35 @@
 """``boto-sso-oidc configure``: from nothing to a working SSO profile, as ``aws configure sso``.
 
-Asks (or takes as flags) the start URL, the SSO region and the sso-session
-name; logs in (a cached, valid token of that session is reused); lists the
-accounts and roles and lets the person pick one of each from numbered lists
-(typing filters them; a single choice is taken at once); asks the profile
-name, region and output format; then writes ``[sso-session NAME]`` and
-``[profile NAME]`` (and, with ``--credential-process``, ``[profile NAME-cli]``
-for the AWS CLI v1 and other ``credential_process`` users) through
-:mod:`boto_sso_oidc_provider.config.writer`.
+The steps, each asked at a terminal or taken from its flag:
+
+1. the sso-session: one already in the config is reused as it is (its start
+   URL, region and scopes: nothing is asked again); a new one needs the start
+   URL, the SSO region (checked against botocore's region names) and a name;
+2. a login, unless a valid (or refreshable) token of the session is cached;
+   it is an explicit login: a failed one starts no automatic-login cool-down;
+3. the account: ``--account-id``, else the accounts listed (ListAccounts,
+   every page, a progress line on stderr at a terminal; never the roles of
+   every account) and picked from a numbered list that typing narrows (the
+   first 20 of a long list are shown);
+4. the role: ``--role-name``, else the roles of the chosen account only
+   (ListAccountRoles of that one account) and picked the same way. With both
+   ``--account-id`` and ``--role-name`` nothing is listed at all: one
+   GetRoleCredentials proves the pair (and caches the credentials the
+   profile's first use takes); only when it fails are the accounts listed, to
+   name the closest ones;
+5. the profile's name, region and output format; whether to turn the plugin
+   on for the session (``boto_sso_oidc_enabled = true``: boto3 programs use it
+   with no code change; ``--enable-plugin`` / ``--no-enable-plugin``); whether
+   to write ``[profile NAME-cli]`` for ``credential_process`` users;
+
+then writes ``[sso-session NAME]`` and ``[profile NAME]`` (and the others
+asked for) through :mod:`boto_sso_oidc_provider.config.writer`.
 
 Every answer has a flag, so onboarding scripts run it without a terminal;
 without one, a missing answer fails at once with the flags to give. An
 existing section with other values is never changed without asking (or
 ``--overwrite``); ``--dry-run`` prints the change as a diff and writes nothing.
+Ctrl-C or Ctrl-D at a question writes nothing and says so.
 
 Exit codes: 0 written (or nothing to change); 1 failure (one line on stderr);
 2 usage; 130 interrupted.
@@ -21,14 +38,27 @@ Exit codes: 0 written (or nothing to change); 1 failure (one line on stderr);
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
+import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from ._common import EXIT_OK, command_line, fail, helper_command, report, setup_logging
+from ._common import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    command_line,
+    fail,
+    helper_command,
+    report,
+    setup_logging,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..caches.token import TokenManager
+    from ..config.reader import AWSConfig, SSOSessionConfig
     from ..config.writer import ConfigEdit
+    from ..organizations._listing import ListingProgress
     from ._prompt import Terminal
 
 DEFAULT_SCOPES = "sso:account:access"
@@ -38,21 +68,30 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.epilog = (
         "Without a terminal, give every answer as a flag: boto-sso-oidc configure --sso-session my-org "
         "--sso-start-url https://my-org.awsapps.com/start --sso-region eu-west-1 --account-id "
-        "111111111111 --role-name ReadOnlyAccess --profile dev. Exit codes: 0 written, 1 failure "
-        "(reason on stderr), 2 bad usage, 130 interrupted.")
+        "111111111111 --role-name ReadOnlyAccess --profile dev (--sso-session alone for one already "
+        "in the config). Exit codes: 0 written, 1 failure (reason on stderr), 2 bad usage, "
+        "130 interrupted.")
     parser.add_argument("--profile", metavar="NAME", help="the profile to write (asked if not given)")
     parser.add_argument("--sso-session", metavar="NAME", dest="sso_session",
-                        help="the [sso-session NAME] to write or reuse")
+                        help="the [sso-session NAME] to write, or to reuse as it is when the "
+                             "config has it")
     parser.add_argument("--sso-start-url", metavar="URL", dest="start_url",
                         help="the AWS access portal URL, such as https://my-org.awsapps.com/start")
-    parser.add_argument("--sso-region", metavar="REGION", dest="sso_region",
+    parser.add_argument("--sso-region", metavar="REGION", dest="sso_region", type=_region,
                         help="the region of IAM Identity Center")
     parser.add_argument("--sso-registration-scopes", metavar="SCOPES", dest="scopes",
                         default=None, help=f"comma-separated (default: {DEFAULT_SCOPES})")
-    parser.add_argument("--account-id", metavar="ID", dest="account_id", help="the AWS account to use")
-    parser.add_argument("--role-name", metavar="ROLE", dest="role_name", help="the role to use there")
+    parser.add_argument("--account-id", metavar="ID", dest="account_id",
+                        help="the AWS account to use (no account is listed)")
+    parser.add_argument("--role-name", metavar="ROLE", dest="role_name",
+                        help="the role to use there (with --account-id: nothing is listed)")
     parser.add_argument("--output", metavar="FORMAT", type=_output_format,
                         help=f"the profile's output format: {', '.join(OUTPUT_FORMATS)}")
+    parser.add_argument("--enable-plugin", action=argparse.BooleanOptionalAction, dest="enable_plugin",
+                        help="write boto_sso_oidc_enabled = true in the sso-session, so that every "
+                             "boto3 program of an environment with this package uses it for the "
+                             "session's profiles, with no code change (asked at a terminal; "
+                             "--no-enable-plugin: leave it as it is)")
     parser.add_argument("--credential-process", action="store_true", dest="credential_process",
                         help="also write [profile NAME-cli] with credential_process = "
                              "/absolute/path/to/boto-sso-oidc credential-process --profile NAME (and "
@@ -66,6 +105,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--use-device-code", action="store_true", dest="use_device_code",
                         help="log in with the device flow (a URL and a code) even where a browser "
                              "could be opened, as login --use-device-code")
+    # The global --region is the profile's region here, checked as --sso-region is.
+    parser.add_argument("--region", metavar="REGION", type=_region,
+                        help="the profile's region (default: asked at a terminal, else none)")
 
 
 class _NoTerminal(Exception):
@@ -87,6 +129,10 @@ class _Asker:
             raise _NoTerminal(what)
         return self.terminal
 
+    def say(self, text: str) -> None:
+        if self.terminal is not None:
+            self.terminal.say(text)
+
 
 OUTPUT_FORMATS = ("json", "yaml", "yaml-stream", "text", "table")
 """The values the AWS CLI accepts for ``output`` (it refuses a profile with any other)."""
@@ -100,6 +146,19 @@ def _check_output(output: str) -> str | None:
 
 def _output_format(text: str) -> str:
     complaint = _check_output(text)
+    if complaint:
+        raise argparse.ArgumentTypeError(complaint)
+    return text
+
+
+def _check_region(region: str) -> str | None:
+    from ..config.reader import region_problem
+
+    return region_problem(region)
+
+
+def _region(text: str) -> str:
+    complaint = _check_region(text)
     if complaint:
         raise argparse.ArgumentTypeError(complaint)
     return text
@@ -154,6 +213,13 @@ def run(args: argparse.Namespace) -> int:
                                  "(see boto-sso-oidc configure --help).")
     except PromptCancelled:
         return fail("configure", "cancelled: nothing was written.")
+    except KeyboardInterrupt:
+        # Ctrl-C at a question (or during the login or a listing): the cursor is on the prompt's
+        # line; the reason goes on a line of its own.
+        if terminal is not None:
+            terminal.say("")
+        fail("configure", "cancelled: nothing was written.")
+        return EXIT_INTERRUPTED
     except Exception as error:  # one line for a person, never a traceback
         return report("configure", error, debug=args.debug)
     finally:
@@ -161,27 +227,74 @@ def run(args: argparse.Namespace) -> int:
             terminal.close()
 
 
-def _configure(args: argparse.Namespace, asker: _Asker) -> int:
-    from ..config.reader import SSOSessionConfig, environment_settings, parse_registration_scopes
-    from ..config.writer import config_file_path, edit_config
+def _existing_session(config: AWSConfig, name: str) -> SSOSessionConfig | None:
+    """The config's ``[sso-session NAME]``, validated; None when there is none, or when it is not
+    usable as it is (a key missing or wrong: then it is asked for, and written)."""
     from ..exceptions import SSOConfigError
 
-    start_url = args.start_url or asker.need("the SSO start URL (--sso-start-url)").ask(
+    if name not in config.sso_session_names():
+        return None
+    try:
+        return config.sso_session(name)
+    except SSOConfigError:
+        return None
+
+
+def _session(args: argparse.Namespace, asker: _Asker, config: AWSConfig) \
+        -> tuple[str, dict[str, str], SSOSessionConfig | None]:
+    """The sso-session: its name, the values to write for it, and the config's own session when
+    it is reused (then nothing about it is asked: its start URL and region are the config's)."""
+    from ..exceptions import SSOConfigError
+
+    names = config.sso_session_names()
+    name = args.sso_session
+    if name is None and names and not args.start_url:
+        hint = f"existing: {', '.join(names[:5])}{', ...' if len(names) > 5 else ''}; or a new name"
+        name = asker.need("the sso-session name (--sso-session)").ask(
+            f"SSO session name ({hint})", default=names[0], check=_check_name)
+    existing = None
+    if name is not None:
+        complaint = _check_name(name)
+        if complaint:
+            raise SSOConfigError(f"--sso-session {name}: {complaint}")
+        existing = _existing_session(config, name)
+        if existing is not None and not args.start_url and not args.sso_region and not args.scopes:
+            asker.say(f'Using sso-session "{name}" of the config: {existing.start_url}, '
+                      f"{existing.region}.")
+            return name, {}, existing
+
+    def known(key: str) -> str | None:  # the session's own value, as a default
+        return config.session_value(name, key) if name is not None else None
+
+    start_url = args.start_url or known("sso_start_url") or asker.need(
+        "the SSO start URL (--sso-start-url)").ask(
         "SSO start URL (such as https://my-org.awsapps.com/start)", check=_check_url)
     complaint = _check_url(start_url)
     if complaint:
         raise SSOConfigError(f"--sso-start-url {start_url}: {complaint}")
-    sso_region = args.sso_region or asker.need("the SSO region (--sso-region)").ask(
-        "SSO region", default="us-east-1")
-    session_name = args.sso_session or asker.need("the sso-session name (--sso-session)").ask(
-        "SSO session name", default=_session_name_from(start_url), check=_check_name)
-    scopes = args.scopes or DEFAULT_SCOPES
-    for name, flag in ((session_name, "--sso-session"), (args.profile, "--profile")):
-        if name and _check_name(name):
-            raise SSOConfigError(f"{flag} {name}: {_check_name(name)}")
+    given_region = args.sso_region or known("sso_region")
+    if given_region and _check_region(given_region):
+        given_region = None  # the config's is wrong: asked again
+    sso_region = given_region or asker.need("the SSO region (--sso-region)").ask(
+        "SSO region", default="us-east-1", check=_check_region)
+    if name is None:
+        name = asker.need("the sso-session name (--sso-session)").ask(
+            "SSO session name", default=_session_name_from(start_url), check=_check_name)
+    values = {"sso_start_url": start_url, "sso_region": sso_region,
+              "sso_registration_scopes": args.scopes or known("sso_registration_scopes") or DEFAULT_SCOPES}
+    return name, values, None
 
-    session_values = {"sso_start_url": start_url, "sso_region": sso_region,
-                      "sso_registration_scopes": scopes}
+
+def _configure(args: argparse.Namespace, asker: _Asker) -> int:
+    from ..config.reader import AWSConfig, SSOSessionConfig, environment_settings, parse_registration_scopes
+    from ..config.writer import config_file_path, edit_config
+
+    if args.profile and _check_name(args.profile):
+        from ..exceptions import SSOConfigError
+
+        raise SSOConfigError(f"--profile {args.profile}: {_check_name(args.profile)}")
+    config = AWSConfig.load()
+    session_name, session_values, existing = _session(args, asker, config)
     path = config_file_path()
     # Before the login, settle what is already known: a session (and, when every flag names it,
     # the profile) that exists with other values.
@@ -190,27 +303,32 @@ def _configure(args: argparse.Namespace, asker: _Asker) -> int:
                      if args.profile and args.account_id and args.role_name else None)
 
     def known(edit: ConfigEdit) -> None:
-        edit.set_section("sso-session", session_name, session_values, overwrite=False)
+        if session_values:
+            edit.set_section("sso-session", session_name, session_values, overwrite=False)
         if known_profile is not None:
             edit.set_section("profile", args.profile, known_profile, overwrite=False)
 
     overwrite = _settle(asker, args, path, known)
 
-    sso = SSOSessionConfig(name=session_name, start_url=start_url, region=sso_region,
-                           registration_scopes=parse_registration_scopes(scopes),
-                           settings=environment_settings())
-    accounts = _accounts(sso, args)
-    account_id, role_name = _pick(asker, args, accounts, sso)
+    sso = existing or SSOSessionConfig(
+        name=session_name, start_url=session_values["sso_start_url"],
+        region=session_values["sso_region"],
+        registration_scopes=parse_registration_scopes(session_values["sso_registration_scopes"]),
+        settings=environment_settings())
+    manager = _logged_in(sso, args)
+    account_id, role_name = _account_and_role(asker, args, manager)
 
     profile = args.profile or asker.need("the profile name (--profile)").ask(
         "Profile name", default=f"{role_name}-{account_id}", check=_check_name)
     region, output = args.region, args.output
     if asker.terminal is not None and not args.profile:  # asked only with the other questions
-        region = region or asker.terminal.ask_optional("Default region for the profile", default=sso_region)
+        region = region or asker.terminal.ask_optional("Default region for the profile",
+                                                       default=sso.region, check=_check_region)
         output = output or asker.terminal.ask_optional(
             f"Default output format ({', '.join(OUTPUT_FORMATS)})", check=_check_output)
     profile_values = {"sso_session": session_name, "sso_account_id": account_id, "sso_role_name": role_name}
     profile_values.update({key: value for key, value in (("region", region), ("output", output)) if value})
+    enable = _enable_plugin(asker, args, config, session_name)
     with_process = args.credential_process
     if not with_process and asker.terminal is not None and not args.profile:
         with_process = asker.terminal.confirm(
@@ -223,7 +341,13 @@ def _configure(args: argparse.Namespace, asker: _Asker) -> int:
         **{key: value for key, value in profile_values.items() if key in ("region", "output")}}
 
     def change(edit: ConfigEdit, overwrite: bool) -> None:
-        edit.set_section("sso-session", session_name, session_values, overwrite=overwrite)
+        if session_values:
+            edit.set_section("sso-session", session_name, session_values, overwrite=overwrite)
+        if enable:
+            from ..config.reader import ENABLED_KEY
+
+            # Asked for in so many words: a "false" there is changed without a second question.
+            edit.set_section("sso-session", session_name, {ENABLED_KEY: "true"}, overwrite=True)
         edit.set_section("profile", profile, profile_values, overwrite=overwrite)
         if with_process:
             edit.set_section("profile", f"{profile}-cli", process_values, overwrite=overwrite)
@@ -238,9 +362,33 @@ def _configure(args: argparse.Namespace, asker: _Asker) -> int:
         return EXIT_OK
     done = "Wrote" if result.changed else "Already there:"
     extra = f" and [profile {profile}-cli]" if with_process else ""
-    print(f"{done} [sso-session {session_name}], [profile {profile}]{extra} in {result.path}.\n"
+    plugin = (f"\nThe plugin is on for sso-session {session_name} (boto_sso_oidc_enabled = true): "
+              "boto3 programs of every environment with this package installed use it."
+              if enable else "")
+    print(f"{done} [sso-session {session_name}], [profile {profile}]{extra} in {result.path}.{plugin}\n"
           f"Try: aws sts get-caller-identity --profile {profile}", file=sys.stderr)
     return EXIT_OK
+
+
+def _enable_plugin(asker: _Asker, args: argparse.Namespace, config: AWSConfig, session: str) -> bool:
+    """Whether to write ``boto_sso_oidc_enabled = true`` in the session: the flag; else, at a
+    terminal, the answer to a question (not asked when the session already has it on)."""
+    from ..config._settings import SettingError, parse
+    from ..config.reader import ENABLED_KEY
+
+    if args.enable_plugin is not None:
+        return bool(args.enable_plugin)
+    current = config.session_value(session, ENABLED_KEY)
+    try:
+        if current is not None and parse("enabled", ENABLED_KEY, current) is True:
+            return False  # already on: nothing to ask or write
+    except SettingError:
+        pass  # a value that cannot be read: the question fixes it
+    if asker.terminal is None:
+        return False
+    return asker.terminal.confirm(
+        f"Turn the plugin on for sso-session {session} (boto_sso_oidc_enabled = true: boto3 "
+        "programs log in and share the caches with no code change)?", default=True)
 
 
 def _settle(asker: _Asker, args: argparse.Namespace, path: Any, change: Any, *,
@@ -273,54 +421,151 @@ def _settle(asker: _Asker, args: argparse.Namespace, path: Any, change: Any, *,
         return True
 
 
-def _accounts(sso: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
-    """Log in (reusing a valid cached token of the session; the browser or the device flow,
-    chosen as ``login`` chooses, vanity start URLs resolved as there) and list the accounts and roles."""
+def _logged_in(sso: SSOSessionConfig, args: argparse.Namespace) -> TokenManager:
+    """The session's token manager, with a token: a cached one (refreshed if need be), else a
+    login (the browser or the device flow, chosen as ``login`` chooses, vanity start URLs
+    resolved as there). The person asked for it, so it is an explicit login: one that fails
+    starts no cool-down of automatic logins (and a successful one ends one)."""
     from ..caches.token import TokenManager
+    from ..exceptions import SSOLoginRequiredError
     from ..options import Options
-    from ._list import accounts_of
 
-    manager = TokenManager(sso, options=Options(
-        allow_login=True, open_browser=False if args.no_browser else None,
-        use_device_code=True if args.use_device_code else None))
-    return accounts_of(manager)
+    options = Options(open_browser=False if args.no_browser else None,
+                      use_device_code=True if args.use_device_code else None)
+    quiet = TokenManager(sso, options=Options(allow_login=False))
+    try:
+        quiet.get()
+    except SSOLoginRequiredError:
+        TokenManager(sso, options=Options(allow_login=False, open_browser=options.open_browser,
+                                          use_device_code=options.use_device_code)).login()
+    # A token revoked meanwhile is renewed once by the listing, never by a login nobody asked for.
+    return TokenManager(sso, options=Options(allow_login=False))
 
 
-def _pick(asker: _Asker, args: argparse.Namespace, accounts: list[dict[str, Any]],
-          sso: Any) -> tuple[str, str]:
+class _ListingLine:
+    """"Listing accounts: 1,200 so far..." on one self-rewriting line of a terminal."""
+
+    def __init__(self, terminal: Terminal | None) -> None:
+        self.enabled = terminal is not None and sys.stderr.isatty()
+        self._last = 0.0
+        self._shown = False
+
+    def __call__(self, moment: ListingProgress) -> None:
+        now = time.monotonic()
+        if not self.enabled or now - self._last < 0.2:
+            return
+        self._last = now
+        sys.stderr.write(f"\r\x1b[KListing accounts: {moment.accounts_done:,} so far...")
+        sys.stderr.flush()
+        self._shown = True
+
+    def clear(self) -> None:
+        if self._shown:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+
+def _list_accounts(asker: _Asker, manager: TokenManager) -> list[dict[str, str]]:
+    from ..organizations.directory import accounts
+
+    line = _ListingLine(asker.terminal)
+    try:
+        found = accounts(manager, progress=line)
+    finally:
+        line.clear()
+    return found
+
+
+def _label(account: dict[str, str]) -> str:
+    return f"{account['account_id']}  {account['account_name']}  {account.get('email', '')}".rstrip()
+
+
+def _account_and_role(asker: _Asker, args: argparse.Namespace, manager: TokenManager) -> tuple[str, str]:
+    """The account and role: from the flags (proved by one GetRoleCredentials, nothing listed),
+    else the accounts listed and one picked, then that account's roles only."""
     from ..exceptions import SSOProviderError
+    from ..organizations.directory import account_roles
 
-    if not accounts:
-        raise SSOProviderError(f"{sso.display_name} gives access to no account: ask your administrator "
-                               "for an assignment, then run configure again.")
-    by_id = {str(account["account_id"]): account for account in accounts}
+    sso = manager.sso
+    if args.account_id and args.role_name:
+        return _proved(asker, args, manager)
+    where = ""
     if args.account_id:
-        if args.account_id not in by_id:
-            raise SSOProviderError(f"--account-id {args.account_id} is not one of the accounts "
-                                   f"{sso.display_name} gives access to ({', '.join(sorted(by_id))}); "
-                                   "boto-sso-oidc list --sso-session " + str(sso.name) + " shows them.")
-        account = by_id[args.account_id]
-    elif len(accounts) == 1:
-        account = accounts[0]
-        if asker.terminal is not None:
-            asker.terminal.say(f"One account is available: {account['account_id']} {account['account_name']}")
+        account_id = str(args.account_id)
     else:
-        account = asker.need("the account (--account-id)").pick(
-            "Accounts", [(f"{a['account_id']}  {a['account_name']}  {a.get('email', '')}".rstrip(), a)
-                         for a in accounts])
-    roles = [str(role) for role in account["roles"]]
+        found = _list_accounts(asker, manager)
+        if not found:
+            raise SSOProviderError(f"{sso.display_name} gives access to no account: ask your "
+                                   "administrator for an assignment, then run configure again.")
+        if len(found) == 1:
+            account = found[0]
+            asker.say(f"The only AWS account available to you: {_label(account)}")
+        else:
+            asker.say(f"There are {len(found):,} AWS accounts available to you.")
+            account = asker.need("the account (--account-id)").pick(
+                "Accounts", [(_label(a), a) for a in found])
+        account_id = account["account_id"]
+        where = f" ({account['account_name']})" if account["account_name"] else ""
+    roles = account_roles(manager, account_id)
+    if roles is None:
+        raise SSOProviderError(_unknown_account(asker, manager, account_id))
     if args.role_name:
         if args.role_name not in roles:
-            raise SSOProviderError(f"--role-name {args.role_name} is not a role of account "
-                                   f"{account['account_id']} (its roles: {', '.join(roles) or 'none'}).")
-        return str(account["account_id"]), args.role_name
+            raise SSOProviderError(_unknown_role(account_id, args.role_name, roles))
+        return account_id, str(args.role_name)
     if not roles:
-        raise SSOProviderError(f"Account {account['account_id']} gives no role: choose another account.")
+        raise SSOProviderError(f"Account {account_id} gives no role: choose another account.")
     if len(roles) == 1:
-        if asker.terminal is not None:
-            asker.terminal.say(f"One role is available: {roles[0]}")
-        return str(account["account_id"]), roles[0]
-    role = asker.need("the role (--role-name)").pick(
-        f"Roles in {account['account_id']} ({account['account_name']})", [(role, role) for role in roles])
-    return str(account["account_id"]), role
+        asker.say(f"The only role available to you there: {roles[0]}")
+        return account_id, roles[0]
+    asker.say(f"There are {len(roles)} roles available to you in {account_id}.")
+    role = asker.need("the role (--role-name)").pick(f"Roles in {account_id}{where}",
+                                                     [(r, r) for r in roles])
+    return account_id, role
 
+
+def _proved(asker: _Asker, args: argparse.Namespace, manager: TokenManager) -> tuple[str, str]:
+    """``--account-id`` and ``--role-name``, proved by one GetRoleCredentials (its credentials
+    cached for the profile's first use); when the portal refuses, the accounts (or the
+    account's roles) are listed to say which exist."""
+    from ..config.reader import SSOProfileConfig
+    from ..credentials.role_credentials import RoleCredentialsManager
+    from ..exceptions import RoleCredentialsError, SSOProviderError
+    from ..organizations.directory import account_roles
+
+    account_id, role_name = str(args.account_id), str(args.role_name)
+    profile = SSOProfileConfig(profile=args.profile or f"{role_name}-{account_id}", sso=manager.sso,
+                               account_id=account_id, role_name=role_name)
+    # The profile is not in the config yet: its clients are the session's (no profile's settings).
+    options = dataclasses.replace(manager.options, client_factory=manager.options.clients())
+    try:
+        RoleCredentialsManager(profile, options=options, token_manager=manager).get()
+        return account_id, role_name
+    except RoleCredentialsError:
+        pass
+    roles = account_roles(manager, account_id)
+    if roles is None:
+        raise SSOProviderError(_unknown_account(asker, manager, account_id))
+    raise SSOProviderError(_unknown_role(account_id, role_name, roles))
+
+
+def _unknown_account(asker: _Asker, manager: TokenManager, account_id: str) -> str:
+    from ..config._settings import close_matches, either
+
+    found = _list_accounts(asker, manager)
+    names = {a["account_id"]: a["account_name"] for a in found}
+    near = close_matches(account_id, names, cutoff=0.75)
+    which = (f"did you mean {either([f'{n} ({names[n]})' for n in near])}?" if near else
+             f"its accounts are {either([f'{n} ({names[n]})' for n in sorted(names)], 'and')}."
+             if len(names) <= 5 else f"it gives access to {len(names):,} others")
+    return (f"--account-id {account_id} is not one of the accounts {manager.sso.display_name} gives "
+            f"access to: {which} boto-sso-oidc list --sso-session {manager.sso.name} shows them.")
+
+
+def _unknown_role(account_id: str, role_name: str, roles: list[str]) -> str:
+    from ..config._settings import close_matches, either
+
+    near = close_matches(role_name, roles)
+    which = (f"did you mean {either(near)}?" if near else
+             f"its roles are {either(roles, 'and')}." if roles else "it gives you no role.")
+    return f"--role-name {role_name} is not a role of account {account_id}: {which}"

@@ -4,13 +4,18 @@ The first line on stdout is the base URL (``http://127.0.0.1:54321``), printed
 once the server is listening, so a script can read it and set
 ``AWS_ENDPOINT_URL``. With ``--tls`` (HTTPS with a throwaway CA) the second line
 is the path of that CA's certificate, to trust through ``AWS_CA_BUNDLE`` or a
-profile's ``ca_bundle``; nothing else goes to stdout. SIGINT and SIGTERM stop the
+profile's ``ca_bundle``; nothing else goes to stdout. ``--url-file PATH`` also
+writes the URL to PATH, atomically and only once the server is listening (a
+script started in the background waits for the file, never for a half-written
+line); the file is removed when the emulator stops. SIGINT and SIGTERM stop the
 server cleanly with exit code 0 (and remove the throwaway CA's directory).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import signal
 import sys
 import threading
@@ -184,6 +189,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="serve HTTPS with this PEM certificate (chain)")
     tls.add_argument("--tls-key", metavar="FILE", dest="tls_key",
                      help="the private key of --tls-cert (default: in that file)")
+    parser.add_argument("--url-file", metavar="PATH", dest="url_file",
+                        help="also write the URL to PATH, only once the emulator is serving "
+                             "(atomically: the file exists only with the whole URL in it); "
+                             "removed when it stops")
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
 
 
@@ -297,12 +306,21 @@ def _serve(args: argparse.Namespace, certfile: str | None, keyfile: str | None,
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     thread = threading.Thread(target=server.serve_forever, name="sso-emulator", daemon=True)
     thread.start()
+    written = False
     try:
         print(server.url, flush=True)
         if ca_path is not None:
             print(ca_path, flush=True)
             print(f"boto-sso-oidc emulator: HTTPS with a throwaway CA (removed at exit): trust it "
                   f"with AWS_CA_BUNDLE={ca_path}", file=sys.stderr, flush=True)
+        if args.url_file:
+            try:
+                _write_url_file(args.url_file, server.url)
+                written = True
+            except OSError as error:
+                print(f"boto-sso-oidc emulator: cannot write --url-file {args.url_file}: "
+                      f"{error.strerror or error}", file=sys.stderr)
+                return EXIT_FAILURE
         _warn_if_exposed(args.host, server.url, server.port)
         if args.verbose:
             print(f"IAM Identity Center emulator serving at {server.url}", file=sys.stderr)
@@ -315,4 +333,23 @@ def _serve(args: argparse.Namespace, certfile: str | None, keyfile: str | None,
         server.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if written:
+            with contextlib.suppress(OSError):
+                os.unlink(args.url_file)
     return EXIT_OK
+
+
+def _write_url_file(path: str, url: str) -> None:
+    """``url`` and a newline in ``path``, renamed into place: whoever sees the file sees it whole."""
+    import tempfile
+
+    directory = os.path.dirname(os.path.abspath(path))
+    descriptor, temporary = tempfile.mkstemp(prefix=".emulator-url-", dir=directory)
+    try:
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(url + "\n")
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise

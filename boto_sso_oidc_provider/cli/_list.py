@@ -8,7 +8,7 @@ session's token, refreshing it or logging in as ``token.TokenManager.get``
 allows; a token the service rejects is renewed once. ``--refresh`` lists
 again; ``--account`` (ids, or globs on names) and ``--role`` (globs) filter.
 While it lists, a progress line goes to stderr when stderr is a terminal
-(nothing otherwise).
+(nothing otherwise); an answer from the cache says so on stderr, with its age.
 
 Exit codes: 0 listed; 1 failure (login needed, config, service, deadline; one
 line on stderr); 2 usage.
@@ -145,10 +145,14 @@ def accounts_of(manager: TokenManager) -> list[dict[str, Any]]:
 
 
 def listing_summary(found: Organization) -> str:
-    """One line: how the accounts were found (listed now, with figures, or from the cache)."""
+    """One line: how the accounts were found (listed now, with figures, or from the cache, and
+    how old it is)."""
     if found.listing is None:
-        return (f"Used the directory cache of {found.listed_at} ({found.cache_path}); --refresh "
-                "lists again.")
+        from .._clock import parse_timestamp, utc_now
+
+        age = duration((utc_now() - parse_timestamp(found.listed_at)).total_seconds())
+        return (f"From the directory cache of {found.listed_at} ({age} old, {found.cache_path}); "
+                "--refresh lists again.")
     listing = found.listing
     return (f"Listed {len(found.accounts)} accounts in {listing.seconds:.1f} s: {listing.calls} calls, "
             f"{listing.throttles} throttles waited out ({listing.retries} retries).")
@@ -170,6 +174,8 @@ def run(args: argparse.Namespace) -> int:
     except Exception as error:  # one line for a person, never a traceback
         return report("list", error, debug=args.debug, profile=args.profile)
     accounts = found.accounts
+    if found.from_cache:  # never without a word: the accounts may have changed since
+        print(listing_summary(found), file=sys.stderr)
     if args.json:
         print_json({"sso_session": sso.name, "start_url": sso.start_url, "listed_at": found.listed_at,
                     "accounts": accounts})

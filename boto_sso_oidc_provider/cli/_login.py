@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import EXIT_INTERRUPTED
 from ._common import EXIT_OK, add_debug, add_profile_or_session, moment, report, setup_logging
 
 
@@ -91,11 +90,8 @@ def run(args: argparse.Namespace) -> int:
             # credential of the session it signed out (and its account directory)
             logout(args.profile, args.sso_session)
         token = manager.login()
-    except Exception as error:  # one line for a person, never a traceback
-        from ..exceptions import LoginCancelledError
-
-        code = report("login", error, debug=args.debug)
-        return EXIT_INTERRUPTED if isinstance(error, LoginCancelledError) else code
+    except Exception as error:  # one line for a person, never a traceback (Ctrl-C: exit 130)
+        return report("login", error, debug=args.debug)
     now = utc_now()
     until = ("then it is refreshed automatically while the SSO session lasts; the client "
              f"registration expires {moment(token.registration_expires_at, now)}"

@@ -1,9 +1,10 @@
 """Questions for a person at a terminal: prompts with defaults and numbered pickers.
 
 No TUI library: plain lines, so it works in any terminal, over ssh, in tmux,
-and in a pty test. A picker lists numbered choices; typing a number picks
-one, typing text narrows the list to the choices containing it (a single
-match is picked at once), an empty line shows the whole list again.
+and in a pty test. A picker lists numbered choices (the first
+:data:`SHOWN` of a long list, with how many more there are); typing a number
+picks one, typing text narrows the list to the choices containing it (a
+single match is picked at once), an empty line shows the whole list again.
 
 Questions go to the terminal (stdin/stderr when stdin is one, else
 ``/dev/tty``, or the console on Windows), never to stdout. :func:`open_terminal` returns None when
@@ -20,7 +21,10 @@ from typing import IO, Generic, TypeVar
 
 T = TypeVar("T")
 
-__all__ = ["PromptCancelled", "Terminal", "open_terminal"]
+__all__ = ["PromptCancelled", "Terminal", "open_terminal", "SHOWN"]
+
+SHOWN = 20
+"""Choices a picker prints at most; typing text narrows a longer list."""
 
 
 class PromptCancelled(Exception):
@@ -41,7 +45,11 @@ class Terminal:
             self._writer.close()
 
     def say(self, text: str = "") -> None:
-        self._writer.write(text + "\n")
+        """``text`` and a newline; what a terminal would act on (it may come from the config or
+        the portal: an account's name) is shown as ``?``."""
+        from ..logins._interaction import sanitize
+
+        self._writer.write("\n".join(sanitize(line) for line in text.split("\n")) + "\n")
         self._writer.flush()
 
     def _line(self, prompt: str) -> str:
@@ -104,22 +112,28 @@ class _Picker(Generic[T]):
     def _show(self, shown: Sequence[tuple[str, T]], query: str) -> None:
         heading = f"{self.title} (matching {query!r})" if query else self.title
         self.terminal.say(heading + ":")
-        width = len(str(len(shown)))
-        for number, (label, _) in enumerate(shown, 1):
+        width = len(str(min(len(shown), SHOWN)))
+        for number, (label, _) in enumerate(shown[:SHOWN], 1):
             self.terminal.say(f"  {number:>{width}}) {label}")
+        if len(shown) > SHOWN:
+            self.terminal.say(f"  ... and {len(shown) - SHOWN} more: type part of a name, id or "
+                              "e-mail address to narrow the list")
 
     def run(self) -> T:
         shown, query = self.choices, ""
         self._show(shown, query)
         while True:
-            answer = self.terminal._line(f"Number, or text to filter (1-{len(shown)}): ")
-            if answer.isdigit():
+            listed = min(len(shown), SHOWN)
+            answer = self.terminal._line(f"Number, or text to filter (1-{listed}): ")
+            # A number of the list picks; a longer string of digits (an account id) filters.
+            if answer.isdigit() and len(answer) <= max(2, len(str(listed))):
                 number = int(answer)
-                if 1 <= number <= len(shown):
+                if 1 <= number <= listed:
                     label, value = shown[number - 1]
                     self.terminal.say(f"  -> {label}")
                     return value
-                self.terminal.say(f"  {answer} is not in the list: type 1 to {len(shown)}.")
+                self.terminal.say(f"  {answer} is not in the list: type 1 to {listed}"
+                                  + (", or text to narrow the list." if len(shown) > listed else "."))
                 continue
             if not answer:
                 shown, query = self.choices, ""

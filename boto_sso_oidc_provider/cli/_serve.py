@@ -27,8 +27,13 @@ an error naming the login command (logged once), and the next request after
 ``boto-sso-oidc login`` is served again, without a restart. Stopping lets a
 renewal in progress finish and write its cache first.
 
+Every output format also gives each profile's region (``AWS_REGION`` and
+``AWS_DEFAULT_REGION``, from the global ``--region`` or the profile's
+``region``, as ``exec`` does): plain boto3 has no other way to learn it.
+
 Exit codes: 0 stopped by SIGTERM; 130 stopped by Ctrl-C (SIGINT); 1 could
-not start (the reason on stderr); 2 bad usage.
+not start (the reason on stderr); 2 bad usage (options that do not go
+together, such as ``--imds`` on another address than loopback without ``--allow``).
 """
 
 from __future__ import annotations
@@ -42,10 +47,10 @@ import shlex
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from ._common import EXIT_OK, add_debug, report, setup_logging
+from ._common import EXIT_OK, EXIT_USAGE, add_debug, fail, report, setup_logging
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..config.reader import AWSConfig
@@ -260,8 +265,11 @@ def _write_private(path: str, text: str) -> None:
 
 
 def variables_of(endpoint: Endpoint, profiles: Sequence[str], *, url_host: str | None = None,
-                 token_file: str | None = None) -> dict[str, dict[str, str]]:
-    """For each profile, the variables that point an SDK at its credentials on ``endpoint``."""
+                 token_file: str | None = None,
+                 regions: Mapping[str, str | None] | None = None) -> dict[str, dict[str, str]]:
+    """For each profile, the variables that point an SDK at its credentials on ``endpoint``, and
+    its region (``regions``: as ``exec`` gives it, ``AWS_REGION`` and ``AWS_DEFAULT_REGION``; a
+    client has no other way to learn it, and plain boto3 raises ``NoRegionError`` without)."""
     from ..servers.container import (
         FULL_URI_VARIABLE,
         TOKEN_FILE_VARIABLE,
@@ -281,6 +289,9 @@ def variables_of(endpoint: Endpoint, profiles: Sequence[str], *, url_host: str |
         if url_host:
             variables = {name: _with_host(value, url_host) if name == FULL_URI_VARIABLE
                          or name.endswith("_ENDPOINT") else value for name, value in variables.items()}
+        region = (regions or {}).get(profile)
+        if region:
+            variables.update(AWS_REGION=region, AWS_DEFAULT_REGION=region)
         found[profile] = variables
     return found
 
@@ -318,18 +329,25 @@ def render_profiles(found: dict[str, dict[str, str]], fmt: str) -> str:
     return "\n".join(blocks)
 
 
+class _Usage(ValueError):
+    """Options that do not go together: a usage error (exit 2), not a failure."""
+
+
 def _check_exposure(args: argparse.Namespace, profiles: Sequence[str]) -> list[Network] | None:
-    """The allowed client networks (loopback added), or None for all; ValueError when --imds would
-    serve every client of a non-loopback address."""
+    """The allowed client networks (loopback added), or None for all; :class:`_Usage` when the
+    options do not go together (--imds would serve every client of a non-loopback address...)."""
     from ..servers._http import parse_networks
 
-    allow = parse_networks(args.allow)
+    try:
+        allow = parse_networks(args.allow)
+    except ValueError as error:
+        raise _Usage(str(error)) from None
     if args.imds and len(profiles) != 1:
-        raise ValueError("--imds serves one profile (the instance-metadata protocol has one role)")
+        raise _Usage("--imds serves one profile (the instance-metadata protocol has one role)")
     if args.imds and args.token_file:
-        raise ValueError("--token-file is for the container endpoint (IMDS makes its own session tokens)")
+        raise _Usage("--token-file is for the container endpoint (IMDS makes its own session tokens)")
     if args.imds and not _is_loopback(args.host) and not allow:
-        raise ValueError(f"--imds on {args.host} would give the credentials to anything that reaches the "
+        raise _Usage(f"--imds on {args.host} would give the credentials to anything that reaches the "
                          "port (IMDS has no caller authentication): name the client networks to serve "
                          "with --allow, e.g. --allow 172.17.0.0/16")
     if not allow:
@@ -350,16 +368,26 @@ def run(args: argparse.Namespace) -> int:
         received.append(signum)
         stop.set()
 
+    try:
+        allow = _check_exposure(args, profiles)
+    except _Usage as error:
+        print(f"boto-sso-oidc serve: {error}", file=sys.stderr)
+        return EXIT_USAGE
     try:  # Ctrl-C during a login at start is KeyboardInterrupt: exit code 130
         from ..config.reader import AWSConfig
 
-        allow = _check_exposure(args, profiles)
-        token = load_token(args.token_file) if args.token_file else None
-        endpoint = start_endpoint(AWSConfig.load(), profiles, host=args.host, port=args.port,
+        try:
+            token = load_token(args.token_file) if args.token_file else None
+        except ValueError as error:  # the file's problem, said in one line
+            return fail("serve", str(error))
+        config = AWSConfig.load()
+        endpoint = start_endpoint(config, profiles, host=args.host, port=args.port,
                                   request_timeout=args.request_timeout, imds=args.imds, allow=allow,
                                   token=token, url_host=args.url_host)
     except Exception as error:  # one line for a person, never a traceback
         return report("serve", error, debug=args.debug, profile=profile if len(profiles) == 1 else None)
+    # The clients' region, as exec gives it: the global --region, else each profile's own.
+    regions = {name: args.region or config.profile_value(name, "region") for name in profiles}
     from .._platform import termination_signals
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, *termination_signals())}
@@ -372,7 +400,12 @@ def run(args: argparse.Namespace) -> int:
                     "and has the token gets the credentials"
                 print(f"boto-sso-oidc serve: listening on {args.host}, not a loopback address: {who} "
                       f"{what}.", file=sys.stderr)
-            found = variables_of(endpoint, profiles, url_host=args.url_host, token_file=args.token_file)
+            found = variables_of(endpoint, profiles, url_host=args.url_host, token_file=args.token_file,
+                                 regions=regions)
+            for name in profiles:
+                if not regions[name]:
+                    print(f'boto-sso-oidc serve: profile "{name}" has no region: its clients need '
+                          "AWS_REGION (or give --region REGION)", file=sys.stderr)
             sys.stdout.write(render_profiles(found, args.format) + "\n")
             sys.stdout.flush()
             kind = "instance metadata (IMDSv2)" if args.imds else "container credentials"

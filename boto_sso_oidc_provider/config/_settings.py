@@ -17,8 +17,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["DEFAULT_SESSION_DURATION", "PREFIX", "ENABLED_KEY", "ENV_ENABLED", "SETTINGS", "KNOWN_KEYS",
            "SettingError",
-           "switched_off", "parse", "source", "check_section", "check_environment",
-           "is_own_key", "unknown_keys", "close_match"]
+           "switched_off", "parse", "duration_seconds", "source", "check_section", "check_environment",
+           "is_own_key", "unknown_keys", "close_match", "close_matches", "which_of", "either"]
 
 PREFIX = "boto_sso_oidc_"
 ENABLED_KEY = "boto_sso_oidc_enabled"
@@ -46,10 +46,13 @@ KNOWN_KEYS = frozenset(name for key, alias, _ in SETTINGS.values() for name in (
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
-_EXPECTED = {"auto_login": "auto, true or false", "lock_timeout": "a number of seconds",
-             "login_cooldown": "a number of seconds",
-             "session_duration": "a number of seconds from 0 to 7776000 (90 days, the longest "
-                                 "session IAM Identity Center allows)"}
+_EXPECTED = {"auto_login": "auto, true or false",
+             "lock_timeout": "a number of seconds or a duration such as 10m",
+             "login_cooldown": "a number of seconds or a duration such as 5m",
+             "session_duration": "a number of seconds or a duration such as 8h or 12h 30m, from 0 to "
+                                 "90 days (the longest session IAM Identity Center allows)"}
+_BOOLEAN = "true or false (yes/no, on/off and 1/0 are read too)"
+_UNITS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0}
 _SECONDS = frozenset({"lock_timeout", "login_cooldown", "session_duration"})
 _EXPECTED["redirect_port"] = "a port number from 1 to 65535"
 _EXPECTED["remote_login"] = "auto, true or false"
@@ -88,18 +91,42 @@ def parse(setting: str, key: str, raw: object) -> bool | float | str | int:
         if text.isdigit() and 1 <= int(text) <= 65535:
             return int(text)
     elif setting in _SECONDS:
-        try:
-            seconds = float(text)
-        except ValueError:
-            seconds = -1.0
-        if 0 <= seconds <= _MAXIMUM.get(setting, seconds):  # also refuses nan
+        seconds = duration_seconds(text)
+        if seconds is not None and 0 <= seconds <= _MAXIMUM.get(setting, seconds):  # refuses nan
             return seconds
     elif setting in _TRISTATE and text == "auto":
         return "auto"
     elif text in _TRUE or text in _FALSE:
         truth = text in _TRUE
         return ("true" if truth else "false") if setting in _TRISTATE else truth
-    raise SettingError(key, f"must be {_EXPECTED.get(setting, 'true or false')}, not {raw!r}.")
+    expected = _EXPECTED.get(setting, _BOOLEAN)
+    near = None if setting in _SECONDS or setting == "redirect_port" else close_match(
+        text, ["auto", "true", "false"] if setting in _TRISTATE else ["true", "false"], cutoff=0.6)
+    raise SettingError(key, f"must be {expected}, not {raw!r}" + (f": did you mean {near}?" if near else "."))
+
+
+def duration_seconds(text: str) -> float | None:
+    """Seconds in ``text``: a number (``28800``) or a duration in days, hours, minutes and
+    seconds (``8h``, ``90m``, ``1h 30m``, ``8h 0m`` as ``status`` prints them, ``2d 3h``);
+    None if it is neither. Without :mod:`re` (the warm path reads it)."""
+    text = text.strip().lower()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    total, number, parts = 0.0, "", 0
+    for char in text:
+        if char.isdigit() or char == ".":
+            number += char
+        elif char in _UNITS and number:
+            try:
+                total += float(number) * _UNITS[char]
+            except ValueError:  # "1.2.3h"
+                return None
+            number, parts = "", parts + 1
+        elif not char.isspace() or number:  # a space only between a unit and the next number
+            return None
+    return total if parts and not number else None
 
 
 def source(values: Mapping[str, object], setting: str,
@@ -156,3 +183,31 @@ def close_match(word: str, candidates: Iterable[str], *, cutoff: float = 0.75) -
 
     found = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=cutoff)
     return found[0] if found else None
+
+
+def close_matches(word: str, candidates: Iterable[str], *, most: int = 3, cutoff: float = 0.6) -> list[str]:
+    """Up to ``most`` candidates closest to ``word`` (:mod:`difflib`), closest first."""
+    import difflib
+
+    return difflib.get_close_matches(word, sorted(set(candidates)), n=most, cutoff=cutoff)
+
+
+def which_of(word: str, candidates: Iterable[str], *, what: str, listing: str) -> str:
+    """A sentence for a person who named ``word``, which is none of ``candidates`` (the ``what``:
+    "profiles", "sso-sessions"): "did you mean dev?" with at most three close names; else every
+    name when there are a few; else how many there are and ``listing``, the command that lists
+    them (never a list of hundreds)."""
+    names = sorted(set(candidates))
+    near = close_matches(word, names)
+    if near:
+        return f"did you mean {either(near)}?"
+    if not names:
+        return f"it defines no {what}."
+    if len(names) <= 5:
+        return f"its {what} are {either(names, 'and')}."
+    return f"none of its {len(names)} {what} is named like it ({listing} lists them)."
+
+
+def either(names: list[str], word: str = "or") -> str:
+    """``a``, ``a or b``, ``a, b or c``."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {word} {names[-1]}"

@@ -95,6 +95,7 @@ __all__ = [
     "ENV_ENABLED",
     "default_profile_name",
     "parse_registration_scopes",
+    "region_problem",
 ]
 
 AutoLogin = Literal["auto", "true", "false"]
@@ -253,6 +254,44 @@ def default_profile_name(botocore_session: botocore.session.Session | None = Non
     from ._loader import default_profile
 
     return default_profile()
+
+
+def region_problem(region: str) -> str | None:
+    """None if ``region`` can be an AWS region name; else a sentence saying why not, with the
+    closest names botocore knows. A name is refused when it has no partition's shape (botocore's
+    ``regionRegex``: ``eu-west1``, ``euwest-1``) or when it is not a region botocore knows but
+    nearly is one (``eu-wset-1``); an unknown name of the right shape with no such neighbour is
+    taken (a region newer than this botocore)."""
+    import re
+
+    from ._settings import close_matches, either
+
+    known, shapes = _regions()
+    if region in known:
+        return None
+    near = close_matches(region, known, cutoff=0.75)
+    if not any(re.match(shape, region) for shape in shapes):
+        hint = f"did you mean {either(near)}?" if near else "use one such as us-east-1 or eu-west-1."
+        return f"{region!r} is not an AWS region name: {hint}"
+    # The right shape: a region newer than this botocore, unless a known one differs from it by a
+    # typo in its middle word only (eu-wset-1); ap-southeast-9 is not a typo of ap-southeast-7.
+    first, number = region.split("-")[0], region.rsplit("-", 1)[-1]
+    typo_of = [name for name in near if name.split("-")[0] == first and name.rsplit("-", 1)[-1] == number]
+    if typo_of:
+        return f"{region!r} is not a region botocore knows: did you mean {either(typo_of)}?"
+    return None
+
+
+def _regions() -> tuple[list[str], list[str]]:
+    """Every region botocore's endpoint data names, and each partition's region pattern."""
+    import botocore.loaders
+
+    data = botocore.loaders.create_loader().load_data("endpoints")
+    known = sorted({name for partition in data.get("partitions", [])
+                    for name in partition.get("regions", {})})
+    shapes = [str(partition["regionRegex"]) for partition in data.get("partitions", [])
+              if partition.get("regionRegex")]
+    return known, shapes
 
 
 def parse_registration_scopes(value: str | None) -> tuple[str, ...] | None:
@@ -463,6 +502,19 @@ class AWSConfig:
     def profile_value(self, profile: str, key: str) -> str | None:
         """One raw value of a profile (None if unset), for keys this module does not interpret."""
         value = self._profiles.get(profile, {}).get(key)
+        return None if value is None else str(value)
+
+    def profile_section(self, profile: str) -> dict[str, str]:
+        """A profile's own keys and raw values as botocore read them (empty: no such profile)."""
+        return {str(key): str(value) for key, value in self._profiles.get(profile, {}).items()}
+
+    def session_section(self, sso_session: str) -> dict[str, str]:
+        """An ``[sso-session NAME]`` section's keys and raw values (empty: no such section)."""
+        return {str(key): str(value) for key, value in self._sessions.get(sso_session, {}).items()}
+
+    def session_value(self, sso_session: str, key: str) -> str | None:
+        """One raw value of an ``[sso-session NAME]`` section (None if unset or no such section)."""
+        value = self._sessions.get(sso_session, {}).get(key)
         return None if value is None else str(value)
 
     # -- profiles ------------------------------------------------------------------------------
@@ -734,10 +786,13 @@ class AWSConfig:
         """
         where = f'sso-session "{name}"' + (f' (used by profile "{profile}")' if profile else "")
         if name not in self._sessions:
-            known = ", ".join(sorted(self._sessions)) or "none"
+            from ._settings import which_of
+
+            known = which_of(name, self._sessions, what="sso-sessions",
+                             listing="boto-sso-oidc status --all")
             raise _config_error(
-                f"{where} is not defined: add a [sso-session {name}] section to the AWS config "
-                f"(defined sessions: {known}).",
+                f"{where} is not defined in the AWS config ({self._config_path()}): {known} Else "
+                f"add a [sso-session {name}] section.",
                 profile=profile,
                 sso_session=name,
                 key="sso_session",
@@ -823,18 +878,23 @@ class AWSConfig:
 
     def _profile_values(self, profile: str) -> Mapping[str, Any]:
         if profile not in self._profiles:
-            known = ", ".join(sorted(self._profiles)) or "none"
-            path = self._config_path()
-            where = (f"the AWS config file {path}, which does not exist" if not os.path.exists(path)
-                     else f"the AWS config ({path})")
-            advice = ("Set one up with: boto-sso-oidc configure (or check AWS_CONFIG_FILE)."
-                      if not self._profiles and not self._sessions else
-                      "Check AWS_PROFILE, --profile and AWS_CONFIG_FILE.")
-            raise _config_error(
-                f'Profile "{profile}" is not defined in {where} (defined profiles: {known}). {advice}',
-                profile=profile,
-            )
+            raise _config_error(self.unknown_profile(profile), profile=profile)
         return self._profiles[profile]
+
+    def unknown_profile(self, profile: str) -> str:
+        """The one line for a profile the config does not define: where it was looked for, the
+        closest names (a few at most, never the whole list) and what to check."""
+        from ._settings import which_of
+
+        path = self._config_path()
+        where = (f"the AWS config file {path}, which does not exist" if not os.path.exists(path)
+                 else f"the AWS config ({path})")
+        if not self._profiles and not self._sessions:
+            return (f'Profile "{profile}" is not defined in {where}. Set one up with: '
+                    "boto-sso-oidc configure (or check AWS_CONFIG_FILE).")
+        known = which_of(profile, self._profiles, what="profiles", listing="boto-sso-oidc status --all")
+        return (f'Profile "{profile}" is not defined in {where}: {known} Check AWS_PROFILE, '
+                "--profile and AWS_CONFIG_FILE.")
 
     def _config_path(self) -> str:
         """The config file botocore read (``AWS_CONFIG_FILE`` or ``~/.aws/config``), for messages."""

@@ -100,11 +100,10 @@ RETRY_FOR = 30.0
 
 _POLL = 0.05
 
-# configparser's own patterns (RawConfigParser.SECTCRE, OPTCRE, NONSPACECRE): the
-# scan below must see sections and options exactly where botocore's parser does.
+# configparser's own patterns (RawConfigParser.SECTCRE, OPTCRE): the scan below must see
+# sections and options exactly where botocore's parser does.
 _SECTCRE = re.compile(r"\[(?P<header>.+)\]")
 _OPTCRE = re.compile(r"(?P<option>.*?)\s*(?P<vi>=|:)\s*(?P<value>.*)$")
-_NONSPACE = re.compile(r"\S")
 # Lines as Python's universal newlines (which configparser reads with) split them.
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 _KEY = re.compile(r"^[a-z0-9_]+$")
@@ -215,23 +214,28 @@ def _logical(header: str) -> tuple[str, str] | None:
 
 
 def _scan(lines: Sequence[str]) -> list[_Section]:
-    """The sections of the file as RawConfigParser reads it (same rules, same patterns)."""
+    """The sections of the file as RawConfigParser reads it (same rules, same patterns).
+
+    One pass, a few string operations a line: the patterns configparser uses are applied only
+    where they can decide something (a header's ``[``), and an option's name is the text
+    before its first ``=`` or ``:``, which is what ``OPTCRE``'s lazy match takes.
+    """
     sections: list[_Section] = []
     current: _Section | None = None
     option: _Option | None = None
     indent_level = 0
     for index, line in enumerate(lines):
         stripped = line.strip()
-        if not stripped or stripped.startswith(("#", ";")):
+        if not stripped or stripped[0] in "#;":
             continue  # blank lines and comments never change configparser's state
-        found = _NONSPACE.search(line)
-        indent = found.start() if found else 0
-        if current is not None and option is not None and indent > indent_level:
+        indent = len(line) - len(line.lstrip())  # NONSPACECRE's first match, on a line with one
+        if option is not None and indent > indent_level:
             option.end = index + 1  # a continuation line of the option's value
+            assert current is not None
             current.body_end = index + 1
             continue
         indent_level = indent
-        header = _SECTCRE.match(stripped)
+        header = _SECTCRE.match(stripped) if stripped[0] == "[" else None
         if header:
             if current is not None:
                 current.end = index
@@ -239,8 +243,9 @@ def _scan(lines: Sequence[str]) -> list[_Section]:
             sections.append(current)
             option = None
         elif current is not None:
-            matched = _OPTCRE.match(stripped)
-            name = matched.group("option").rstrip().lower() if matched else stripped.lower()
+            equals, colon = stripped.find("="), stripped.find(":")
+            cut = colon if equals < 0 or 0 <= colon < equals else equals  # the first of the two
+            name = (stripped[:cut] if cut >= 0 else stripped).rstrip().lower()
             option = _Option(name, index, index + 1)
             current.options.append(option)
             current.body_end = index + 1
@@ -265,6 +270,15 @@ class ConfigEdit:
         """Raw header -> the values botocore must read there afterwards (None: gone)."""
         self.updated: dict[str, dict[str, str]] = {}
         """Raw header of an existing section -> the keys set in it (the others must stay)."""
+        # The scan and the managed blocks of the text as it is, made once per version of the
+        # text (every query of an edit reads them; a change of the text forgets them).
+        self._scanned: list[_Section] | None = None
+        self._spans: dict[str, tuple[int, int]] | None = None
+
+    def _changed(self) -> None:
+        """The text changed: the scan and the blocks are made again when next asked for."""
+        self._scanned = None
+        self._spans = None
 
     @property
     def text(self) -> str:
@@ -273,7 +287,9 @@ class ConfigEdit:
     # -- queries -------------------------------------------------------------------------
 
     def _sections(self) -> list[_Section]:
-        return _scan(self._lines)
+        if self._scanned is None:
+            self._scanned = _scan(self._lines)
+        return self._scanned
 
     def _find(self, kind: str, name: str) -> list[_Section]:
         return [section for section in self._sections() if section.logical == (kind, name)]
@@ -378,8 +394,13 @@ class ConfigEdit:
             replacements.append((at, at, added))
         for start, end, new in sorted(replacements, reverse=True):
             self._lines[start:end] = new
+        self._changed()
         self.touched.add(section.header)
-        self.updated[section.header] = {**self.updated.get(section.header, {}), **values}
+        created = self.expected.get(section.header)
+        if created is not None:  # made by this very edit: it must now hold these values too
+            self.expected[section.header] = {**created, **values}
+        else:
+            self.updated[section.header] = {**self.updated.get(section.header, {}), **values}
 
     def _indent_of_next(self, index: int) -> str:
         """The indentation of the first line from ``index`` on that is not blank or a comment."""
@@ -396,14 +417,22 @@ class ConfigEdit:
         if self._lines and self._lines[-1].strip():
             self._lines.append(self.newline)
         self._lines.extend(str(line) for line in _LINE.findall(text))
+        self._changed()
 
     # -- managed blocks ------------------------------------------------------------------
 
     def _block_spans(self) -> dict[str, tuple[int, int]]:
         """Every managed block: name -> (BEGIN line, END line + 1). Raises on a broken one."""
+        if self._spans is None:
+            self._spans = self._find_block_spans()
+        return self._spans
+
+    def _find_block_spans(self) -> dict[str, tuple[int, int]]:
         spans: dict[str, tuple[int, int]] = {}
         open_block: tuple[str, int] | None = None
         for index, line in enumerate(self._lines):
+            if "boto-sso-oidc generate" not in line:
+                continue  # not a marker line: most lines, skipped at the cost of one search
             stripped = line.strip()
             for marker, opening in ((_BEGIN, True), (_END, False)):
                 if not stripped.startswith(marker + " --sso-session "):
@@ -492,6 +521,7 @@ class ConfigEdit:
             if not self._lines[stop - 1].endswith(("\n", "\r")):
                 new_lines[-1] = new_lines[-1].rstrip("\r\n")
             self._lines[start:stop] = new_lines
+            self._changed()
         for spec in specs:
             self.touched.add(spec.header)
             self.expected[spec.header] = dict(spec.values)
@@ -778,19 +808,21 @@ def edit_config(change: Callable[[ConfigEdit], None], *, path: Path | None = Non
         for attempt in itertools.count(1):
             look = _settled_look(path, previous, deadline)
             try:
+                edit = ConfigEdit(look.text, path)
+                change(edit)
+                after = edit.text
+                if after == look.text:  # nothing to write: botocore need not even parse it
+                    return ConfigChange(path, look.text, after, written=False)
                 copy, parsed = _copy(path, look)
-            except ConfigWriteError:
+            except ConfigWriteError:  # the edit or botocore's parse refused the file as it is
                 if look.identity == unparsable or time.time() - look.mtime >= SETTLE:
                     raise
                 # Changed a moment ago: perhaps another writer's half-written file; one more look.
                 unparsable = look.identity
-                _pause(path, deadline, "unparsable a moment after a change")
+                _pause(path, deadline, "unusable a moment after a change")
                 continue
             try:
-                edit = ConfigEdit(look.text, path)
-                change(edit)
-                after = edit.text
-                if after == look.text or dry_run:
+                if dry_run:
                     return ConfigChange(path, look.text, after, written=False)
                 try:
                     _commit(path, look, after, parsed, edit, copy)

@@ -107,6 +107,13 @@ class _Handler(BaseHTTPRequestHandler):
     def version_string(self) -> str:
         return self.server_version
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header from the emulator's clock, as the services send theirs (a client
+        comparing it with its own clock sees the skew an emulator with a moved clock has)."""
+        if timestamp is None:
+            timestamp = self.server.state.now().timestamp()
+        return super().date_time_string(timestamp)
+
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         self._handle()
 

@@ -14,8 +14,8 @@ from urllib.parse import urlparse
 
 from ..config.reader import AutoLogin
 
-__all__ = ["person_can_answer", "login_allowed", "LoginPrompt", "open_browser", "browser_available",
-           "remote_shell", "read_hidden_line", "sanitize"]
+__all__ = ["person_can_answer", "terminal_reachable", "login_allowed", "LoginPrompt", "open_browser",
+           "browser_available", "remote_shell", "read_hidden_line", "sanitize"]
 
 
 def _terminal_reachable() -> bool:
@@ -24,6 +24,12 @@ def _terminal_reachable() -> bool:
     from .._platform import has_terminal, is_terminal
 
     return is_terminal(sys.stdin) or is_terminal(sys.stderr) or has_terminal()
+
+
+def terminal_reachable() -> bool:
+    """True if this process has a terminal a person could be looking at (stdin or stderr is one,
+    or a controlling terminal can be opened)."""
+    return _terminal_reachable()
 
 
 def _in_ci(environ: Mapping[str, str]) -> bool:
@@ -315,7 +321,7 @@ class LoginPrompt:
             return
         self._progress_shown = True
         self.stream.write(
-            f"\rWaiting for approval... {int(elapsed)}s (code expires in {int(max(0, remaining))}s) "
+            f"\r\033[KWaiting for approval... {int(elapsed)}s (code expires in {int(max(0, remaining))}s) "
         )
         self.stream.flush()
 

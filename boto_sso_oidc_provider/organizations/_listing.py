@@ -38,7 +38,8 @@ from typing import Any
 
 from .._clients import UNAUTHORIZED, ServiceRefused, TransientServiceError, call
 
-__all__ = ["Pace", "ListingProgress", "ListingError", "Listing", "RateLimiter", "list_organization"]
+__all__ = ["Pace", "ListingProgress", "ListingError", "Listing", "RateLimiter", "list_organization",
+           "list_accounts", "list_account_roles"]
 
 _PAGE = 100  # the portal model's maximum maxResults
 
@@ -380,3 +381,56 @@ def _explain(failure: BaseException, done: int, total: int | None, pace: Pace) -
         return ListingError(f"the portal {failed} {failure.reason} ({where}); nothing was written. "
                             f"{failure.advice.rstrip('.')}", accounts_done=done, accounts_total=total)
     return failure
+
+
+def _one_worker(pace: Pace, clock: Callable[[], float], sleep: Callable[[float], None],
+                progress: Callable[[ListingProgress], None] | None) -> _Run:
+    started = clock()
+    return _Run(pace=pace, deadline=started + pace.deadline, clock=clock, sleep=sleep,
+                progress=progress, started=started, limiter=RateLimiter(pace, clock=clock, sleep=sleep),
+                window=_Window(1))
+
+
+def list_accounts(client: Any, access_token: str, *, pace: Pace = Pace(),
+                  progress: Callable[[ListingProgress], None] | None = None,
+                  clock: Callable[[], float] = time.monotonic,
+                  sleep: Callable[[float], None] = time.sleep) -> list[dict[str, str]]:
+    """Every account of ListAccounts (every page, one after the other: each page needs the
+    last one's token), at the pace, throttles waited out; no role is listed. Each account:
+    ``account_id``, ``account_name``, ``email``; sorted by id. ``progress`` is called after each
+    page (``accounts_done``: accounts so far). Raises as :func:`list_organization`."""
+    run = _one_worker(pace, clock, sleep, progress)
+    found: list[dict[str, Any]] = []
+    token: str | None = None
+    try:
+        while True:
+            page = run.page(client.list_accounts, maxResults=_PAGE, accessToken=access_token,
+                            **({"nextToken": token} if token else {}))
+            found.extend(page.get("accountList", []))
+            with run.lock:
+                run.accounts_done = len(found)
+            run.report()
+            token = page.get("nextToken")
+            if not token:
+                break
+    except (_Deadline, TransientServiceError) as error:
+        raise _explain(error, 0, None, pace) from None
+    return sorted(({"account_id": str(account["accountId"]),
+                    "account_name": str(account.get("accountName", "") or ""),
+                    "email": str(account.get("emailAddress", "") or "")} for account in found),
+                  key=lambda account: account["account_id"])
+
+
+def list_account_roles(client: Any, access_token: str, account_id: str, *, pace: Pace = Pace(),
+                       clock: Callable[[], float] = time.monotonic,
+                       sleep: Callable[[float], None] = time.sleep) -> list[str]:
+    """The role names of one account (every page of ListAccountRoles), sorted. An account the
+    user has no access to is :class:`~.._clients.ServiceRefused` (``ResourceNotFoundException``
+    or ``UnauthorizedException``, the token); otherwise raises as :func:`list_organization`."""
+    run = _one_worker(pace, clock, sleep, None)
+    try:
+        listed = _paged(run, client.list_account_roles, "roleList", accessToken=access_token,
+                        accountId=account_id)
+    except (_Deadline, TransientServiceError) as error:
+        raise _explain(error, 0, 1, pace) from None
+    return sorted({str(role["roleName"]) for role in listed})

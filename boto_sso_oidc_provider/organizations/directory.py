@@ -27,21 +27,29 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._clients import BULK, UNAUTHORIZED, ServiceRefused, SessionClients
 from .._clock import format_timestamp, parse_timestamp
 from ..caches._entry import CacheEntry
 from ..caches._layout import directory_cache_dir, directory_cache_key
 from ..exceptions import SSOProviderError
-from ._listing import Listing, ListingError, ListingProgress, Pace, list_organization
+from ._listing import (
+    Listing,
+    ListingError,
+    ListingProgress,
+    Pace,
+    list_account_roles,
+    list_accounts,
+    list_organization,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..caches.token import TokenManager
     from ..config.reader import SSOSessionConfig
 
 __all__ = ["DIRECTORY_TTL", "AccountFilter", "Organization", "organization", "directory_entry",
-           "forget_directory"]
+           "forget_directory", "accounts", "account_roles"]
 
 DIRECTORY_TTL = 3600.0
 """Seconds a complete listing is reused: accounts and roles change rarely (``--refresh`` forces
@@ -68,6 +76,7 @@ class AccountFilter:
 
 
 _DEFAULT_PACE = Pace()
+_T = TypeVar("_T")
 _EVERY_ACCOUNT = AccountFilter()
 
 
@@ -195,6 +204,40 @@ def organization(manager: TokenManager, *, refresh: bool = False, ttl: float = D
 
 def _list(manager: TokenManager, pace: Pace, deadline_at: float, accounts_wanted: AccountFilter,
           progress: Callable[[ListingProgress], None] | None) -> Listing:
+    wanted = None
+    if accounts_wanted:
+        def wanted(account: Mapping[str, Any]) -> bool:
+            return accounts_wanted.matches(str(account.get("accountId", "")),
+                                           str(account.get("accountName", "") or ""))
+
+    return _with_token(manager, lambda client, access_token: list_organization(
+        client, access_token, pace=pace, wanted=wanted, progress=progress, deadline_at=deadline_at))
+
+
+def accounts(manager: TokenManager, *, pace: Pace = _DEFAULT_PACE,
+             progress: Callable[[ListingProgress], None] | None = None) -> list[dict[str, str]]:
+    """The accounts (``account_id``, ``account_name``, ``email``) ``manager``'s session may use,
+    listed now (every page of ListAccounts, no role), not cached: what a person choosing one
+    sees. Raises as :func:`organization`."""
+    return _with_token(manager, lambda client, access_token: list_accounts(
+        client, access_token, pace=pace, progress=progress))
+
+
+def account_roles(manager: TokenManager, account_id: str, *, pace: Pace = _DEFAULT_PACE) -> list[str] | None:
+    """The roles of one account, listed now; None when the portal knows no such account for
+    this user. Raises as :func:`organization`."""
+    try:
+        return _with_token(manager, lambda client, access_token: list_account_roles(
+            client, access_token, account_id, pace=pace))
+    except ServiceRefused as refused:
+        if refused.code == UNAUTHORIZED:  # pragma: no cover - _with_token renews it
+            raise
+        return None
+
+
+def _with_token(manager: TokenManager, listed: Callable[[Any, str], _T]) -> _T:
+    """``listed(client, access_token)`` with the session's token, renewed (or a login, as the
+    manager allows) once if the portal refuses it; the engine's failures as one sentence."""
     from .._clients import renew_once
 
     # The session's own clients, waiting as a bulk listing must (one attempt per botocore call:
@@ -203,29 +246,21 @@ def _list(manager: TokenManager, pace: Pace, deadline_at: float, accounts_wanted
     if isinstance(factory, SessionClients):
         factory = factory.with_profile(BULK)
     client = factory("sso", manager.sso.region)
-    wanted = None
-    if accounts_wanted:
-        def wanted(account: Mapping[str, Any]) -> bool:
-            return accounts_wanted.matches(str(account.get("accountId", "")),
-                                           str(account.get("accountName", "") or ""))
 
     def token(rejected: str | None) -> str:
         # Revoked or logged out elsewhere: renew (or log in, if allowed) once.
         return manager.get(rejected_access_token=rejected).access_token
 
-    def listed(access_token: str) -> Listing:
-        return list_organization(client, access_token, pace=pace, wanted=wanted, progress=progress,
-                                 deadline_at=deadline_at)
-
     try:
-        return renew_once(token, listed, gave_up=lambda: SSOProviderError(
+        return renew_once(token, lambda access_token: listed(client, access_token),
+                          gave_up=lambda: SSOProviderError(
             f"The SSO portal refused a token of {manager.sso.display_name} that was just renewed. "
             f"Log in again with: {manager.login_command}"))
     except ListingError as error:
         raise SSOProviderError(f"Could not list the accounts of {manager.sso.display_name}: "
                                f"{error}.") from None
     except ServiceRefused as error:
-        if error.code == UNAUTHORIZED:  # pragma: no cover - renew_once handles it
+        if error.code in (UNAUTHORIZED, "ResourceNotFoundException"):
             raise
         raise SSOProviderError(f"Could not list the accounts of {manager.sso.display_name}: the "
                                f"portal answered {error.code} (HTTP {error.status}). Run again with "
