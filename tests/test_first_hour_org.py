@@ -126,6 +126,7 @@ def test_friction_2_and_3_the_first_menu_comes_after_the_accounts_only(sso_emula
         term.send("")
         term.expect(r'Using sso-session "emulator" of the config: https://emulator.awsapps.com/start, '
                     r"us-east-1\.")
+        term.expect(r"Listing accounts: [\d,]+ so far\.\.\.")  # the listing's progress line
         term.expect(r"There are 5,000 AWS accounts available to you\.\nAccounts:\n")
         menu = time.monotonic() - began
         at_menu = _operations(sso_emulator)

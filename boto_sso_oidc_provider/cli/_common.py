@@ -29,16 +29,17 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up
 if TYPE_CHECKING:  # pragma: no cover
     import argparse
     import datetime
-    from collections.abc import Container, Sequence
+    from collections.abc import Callable, Container, Sequence
     from typing import IO, Any
 
     from ..config.reader import SSOSessionConfig
+    from ..organizations._listing import ListingProgress
 
 __all__ = ["EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "EXIT_INTERRUPTED", "EXIT_TERMINATED",
            "GLOBAL_FLAGS", "GLOBAL_VALUE_OPTIONS", "global_options",
            "hoist_command", "add_profile", "add_profile_or_session", "add_json",
            "add_debug", "setup_logging", "fail", "error_line", "report", "print_json", "quiet_stdout",
-           "duration", "moment", "helper_command", "command_line"]
+           "duration", "moment", "helper_command", "command_line", "ProgressLine"]
 
 _PROG = "boto-sso-oidc"
 
@@ -321,3 +322,39 @@ def moment(when: datetime.datetime, now: datetime.datetime) -> str:
     left = (when - now).total_seconds()
     relative = f"in {duration(left)}" if left >= 0 else f"{duration(left)} ago"
     return f"{format_timestamp(when)} ({relative})"
+
+
+class ProgressLine:
+    """A listing's progress on one self-rewriting line of stderr, at most five times a second.
+
+    Shown only when ``enabled`` (by default: stderr is a terminal); ``clear`` wipes it before
+    the next output.
+    """
+
+    def __init__(self, describe: Callable[[ListingProgress], str], *,
+                 enabled: bool | None = None) -> None:
+        if enabled is None:
+            from .._platform import is_terminal
+
+            enabled = is_terminal(sys.stderr)
+        self.enabled = enabled
+        self._describe = describe
+        self._last = 0.0
+        self._shown = False
+
+    def __call__(self, moment: ListingProgress) -> None:
+        import time
+
+        now = time.monotonic()
+        if not self.enabled or now - self._last < 0.2:
+            return
+        self._last = now
+        sys.stderr.write(f"\r\x1b[K{self._describe(moment)}")
+        sys.stderr.flush()
+        self._shown = True
+
+    def clear(self) -> None:
+        if self._shown:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+            self._shown = False

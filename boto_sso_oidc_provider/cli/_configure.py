@@ -40,13 +40,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from ._common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
+    ProgressLine,
     command_line,
     fail,
     helper_command,
@@ -58,7 +58,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..caches.token import TokenManager
     from ..config.reader import AWSConfig, SSOSessionConfig
     from ..config.writer import ConfigEdit
-    from ..organizations._listing import ListingProgress
     from ._prompt import Terminal
 
 DEFAULT_SCOPES = "sso:account:access"
@@ -442,33 +441,11 @@ def _logged_in(sso: SSOSessionConfig, args: argparse.Namespace) -> TokenManager:
     return TokenManager(sso, options=Options(allow_login=False))
 
 
-class _ListingLine:
-    """"Listing accounts: 1,200 so far..." on one self-rewriting line of a terminal."""
-
-    def __init__(self, terminal: Terminal | None) -> None:
-        self.enabled = terminal is not None and sys.stderr.isatty()
-        self._last = 0.0
-        self._shown = False
-
-    def __call__(self, moment: ListingProgress) -> None:
-        now = time.monotonic()
-        if not self.enabled or now - self._last < 0.2:
-            return
-        self._last = now
-        sys.stderr.write(f"\r\x1b[KListing accounts: {moment.accounts_done:,} so far...")
-        sys.stderr.flush()
-        self._shown = True
-
-    def clear(self) -> None:
-        if self._shown:
-            sys.stderr.write("\r\x1b[K")
-            sys.stderr.flush()
-
-
 def _list_accounts(asker: _Asker, manager: TokenManager) -> list[dict[str, str]]:
     from ..organizations.directory import accounts
 
-    line = _ListingLine(asker.terminal)
+    line = ProgressLine(lambda moment: f"Listing accounts: {moment.accounts_done:,} so far...",
+                        enabled=asker.terminal is not None and sys.stderr.isatty())
     try:
         found = accounts(manager, progress=line)
     finally:

@@ -19,11 +19,11 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import sys
-import time
 from typing import TYPE_CHECKING, Any
 
 from ._common import (
     EXIT_OK,
+    ProgressLine,
     add_debug,
     add_json,
     add_profile_or_session,
@@ -75,35 +75,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_debug(parser)
 
 
-class Progress:
-    """One self-rewriting line on stderr, at most five times a second, only on a terminal."""
-
-    def __init__(self) -> None:
-        from .._platform import is_terminal
-
-        self.enabled = is_terminal(sys.stderr)
-        self._last = 0.0
-        self._shown = False
-
-    def __call__(self, moment: ListingProgress) -> None:
-        now = time.monotonic()
-        if not self.enabled or now - self._last < 0.2:
-            return
-        self._last = now
-        total = "?" if moment.accounts_total is None else str(moment.accounts_total)
-        left = moment.seconds_left
-        line = (f"Listing: {moment.accounts_done}/{total} accounts, {moment.roles} roles, "
-                f"{moment.throttles} throttles waited"
-                + (f", about {duration(left)} left" if left is not None else ""))
-        sys.stderr.write(f"\r\x1b[K{line}")
-        sys.stderr.flush()
-        self._shown = True
-
-    def clear(self) -> None:
-        if self._shown:
-            sys.stderr.write("\r\x1b[K")
-            sys.stderr.flush()
-            self._shown = False
+def _describe(moment: ListingProgress) -> str:
+    total = "?" if moment.accounts_total is None else str(moment.accounts_total)
+    left = moment.seconds_left
+    return (f"Listing: {moment.accounts_done}/{total} accounts, {moment.roles} roles, "
+            f"{moment.throttles} throttles waited"
+            + (f", about {duration(left)} left" if left is not None else ""))
 
 
 def fetch(args: argparse.Namespace, manager: TokenManager | None = None) -> tuple[Any, Organization]:
@@ -113,7 +90,7 @@ def fetch(args: argparse.Namespace, manager: TokenManager | None = None) -> tupl
     from ..sessions import token_manager
 
     manager = manager or token_manager(args.profile, args.sso_session)
-    progress = Progress()
+    progress = ProgressLine(_describe)
     try:
         found = organization(manager, refresh=args.refresh,
                              pace=Pace(rate=args.rate, deadline=args.timeout),
