@@ -173,6 +173,16 @@ def measure(candidates: list[Candidate], env: dict[str, str], runs: int) -> None
             candidate.times.append(elapsed)
 
 
+def print_report(usable: list[Candidate], skipped: list[Candidate], runs: int) -> None:
+    """The machine, the runs and the table of wall times, with why each skipped one was."""
+    print(f"Machine: {machine()}")
+    print(f"Runs: {runs} per command, interleaved, after 2 warm-up runs; wall time of the whole "
+          "process, start-up included.")
+    print(table(usable, skipped))
+    for candidate in skipped:
+        print(f"  {candidate.label}: {candidate.note}")
+
+
 def table(candidates: list[Candidate], skipped: list[Candidate]) -> str:
     floor = statistics.median(candidates[0].times or [1.0])
     width = max(len(c.label) for c in candidates + skipped)
@@ -278,12 +288,7 @@ def main(argv: list[str] | None = None) -> int:
         warm_chain = after["AssumeRole"] == before["AssumeRole"]
         measure(usable, env, args.runs)
 
-    print(f"Machine: {machine()}")
-    print(f"Runs: {args.runs} per command, interleaved, after 2 warm-up runs; wall time of the whole "
-          "process, start-up included.")
-    print(table(usable, skipped))
-    for candidate in skipped:
-        print(f"  {candidate.label}: {candidate.note}")
+    print_report(usable, skipped, args.runs)
     ours = next((c for c in usable if c.label.startswith("boto-sso-oidc")), None)
     if ours is not None and ours.times:
         ratio = statistics.median(ours.times) / statistics.median(usable[0].times or [1.0])

@@ -42,7 +42,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from credential_process import Candidate, console_script, machine, measure, prepare, run_once, table
+from credential_process import (
+    Candidate,
+    console_script,
+    measure,
+    prepare,
+    print_report,
+    run_once,
+)
 
 from boto_sso_oidc_provider.emulator import emulator_environment, run_emulator, run_kubernetes_api, sso_config
 
@@ -192,12 +199,7 @@ def main(argv: list[str] | None = None) -> int:
                 kube_times = kubectl_rounds(kubectl, configs, env, args.kubectl_runs)
                 verified = sum(1 for user in api.users if user is not None)
 
-    print(f"Machine: {machine()}")
-    print(f"Runs: {args.runs} per command, interleaved, after 2 warm-up runs; wall time of the whole "
-          "process, start-up included.")
-    print(table(usable, skipped))
-    for candidate in skipped:
-        print(f"  {candidate.label}: {candidate.note}")
+    print_report(usable, skipped, args.runs)
     floor = statistics.median(usable[0].times or [1.0])
     ours = next((c for c in usable if c.label.startswith("boto-sso-oidc eks-token")), None)
     theirs = [c for c in usable if c.label.startswith("aws ")]

@@ -27,13 +27,12 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from credential_process import installed_helper, machine
+from org_scale import run
 
 from boto_sso_oidc_provider.emulator import emulator_environment, run_emulator
 
@@ -45,13 +44,6 @@ sso_region = us-east-1
 sso_registration_scopes = sso:account:access
 """
 PORTAL = ("ListAccounts", "ListAccountRoles")
-
-
-def run(command: list[str], env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess[str]]:
-    began = time.perf_counter()
-    result = subprocess.run(command, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL,
-                            timeout=3600)
-    return time.perf_counter() - began, result
 
 
 def main(argv: list[str] | None = None) -> int:
