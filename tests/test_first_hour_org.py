@@ -214,30 +214,43 @@ def test_friction_11_configure_dry_run_with_a_failed_login_leaves_no_cool_down(s
 
 
 def _served_variables(emulator, fmt: str, *args: str) -> dict[str, str]:
-    """Start ``serve --format FMT ARGS``, read the variables it prints, stop it (SIGTERM)."""
+    """Start ``serve --format FMT ARGS``, read the variables it prints, stop it (SIGTERM).
+
+    The variables are printed at once, as one block: the block is read up to its end (JSON's
+    closing brace, or a whole line after AWS_DEFAULT_REGION) or until stdout was quiet for 5 s,
+    so a missing variable is an assertion's failure here, not a test waiting for a line that
+    never comes."""
+    import os
+    import selectors
     import shlex
     import subprocess
 
     proc = subprocess.Popen([*CLI, "serve", "--profile", "dev", "--format", fmt, *args],
                             env=subprocess_env(emulator), stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True, cwd=REPO)
     try:
         assert proc.stdout is not None
-        lines: list[str] = []
-        while True:
-            line = proc.stdout.readline()
-            assert line, proc.communicate(timeout=30)
-            lines.append(line)
-            text = "".join(lines)
-            if fmt == "json" and line.startswith("}"):
-                return dict(json.loads(text))
-            if fmt == "docker":
-                words = shlex.split(text)
-                return dict(word.split("=", 1) for word in words[1::2])
-            if fmt in ("env", "dotenv") and "AWS_DEFAULT_REGION" in line:
-                pairs = (line.strip().removeprefix("export ").split("=", 1) for line in lines)
-                return {name: shlex.split(value)[0] for name, value in pairs}
+        read = b""
+        with selectors.DefaultSelector() as selector:
+            selector.register(proc.stdout, selectors.EVENT_READ)
+            while not (fmt == "json" and read.rstrip().endswith(b"}")) \
+                    and not (b"AWS_DEFAULT_REGION=" in read and read.endswith(b"\n")) \
+                    and selector.select(timeout=30 if not read else 5):
+                chunk = os.read(proc.stdout.fileno(), 65536)
+                if not chunk:
+                    break
+                read += chunk
+        assert read, proc.communicate(timeout=30)
+        text = read.decode()
+        lines = text.splitlines()
+        if fmt == "json":
+            return dict(json.loads(text))
+        if fmt == "docker":
+            words = shlex.split(text)
+            return dict(word.split("=", 1) for word in words[1::2])
+        pairs = (line.strip().removeprefix("export ").split("=", 1) for line in lines if "=" in line)
+        return {name: shlex.split(value)[0] for name, value in pairs}
     finally:
         proc.terminate()
         proc.communicate(timeout=30)
@@ -253,7 +266,8 @@ def test_friction_5_serve_gives_its_clients_the_profiles_region_in_every_format(
     extra = ["--imds"] if imds else []
     for fmt in ("env", "dotenv", "json", "docker"):
         variables = _served_variables(sso_emulator, fmt, *extra)
-        assert (variables["AWS_REGION"], variables["AWS_DEFAULT_REGION"]) == ("eu-west-1", "eu-west-1"), fmt
+        assert (variables.get("AWS_REGION"), variables.get("AWS_DEFAULT_REGION")) == \
+            ("eu-west-1", "eu-west-1"), (fmt, sorted(variables))
     # The global --region wins over the profile's, as in exec.
     assert _served_variables(sso_emulator, "json", *extra, "--region", "ap-south-1")["AWS_REGION"] == \
         "ap-south-1"
