@@ -48,7 +48,7 @@ __all__ = [
     "make_private_dir", "restrict_to_owner", "owner_only_acl", "sharing_problem", "lock_held",
     "termination_signals", "forwarded_signals", "terminal_sent", "signal_main_thread",
     "start_bound_child", "stop_child",
-    "is_terminal", "open_terminal", "has_terminal", "has_display",
+    "is_terminal", "erase_line", "open_terminal", "has_terminal", "has_display",
     "split_command_line", "join_command_line", "console_script_name", "console_script_dirs",
 ]
 
@@ -549,6 +549,43 @@ def is_terminal(stream: object) -> bool:
     kernel32.GetConsoleMode.argtypes = [wintypes.HANDLE, ctypes.POINTER(wintypes.DWORD)]
     mode = wintypes.DWORD()
     return bool(kernel32.GetConsoleMode(handle, ctypes.byref(mode)))
+
+
+_ERASE_LINE = "\r\x1b[K"
+_BLANK_LINE = "\r" + " " * 79 + "\r"
+_erase_by_handle: dict[int, str] = {}
+
+
+def erase_line(stream: object) -> str:
+    """What takes a terminal's cursor back to the start of its line and blanks the line, for the
+    lines that rewrite themselves (a login's countdown, a listing's progress).
+
+    ``"\\r\\x1b[K"`` on POSIX, and on a Windows console that reads VT sequences: this turns
+    them on for the stream's console, once (``ENABLE_VIRTUAL_TERMINAL_PROCESSING``, Windows 10
+    and later; the console otherwise prints the escape as ``<-[K``). Where it cannot (an older
+    console, or a stream that is no console), a carriage return, 79 blanks and another carriage
+    return: what an 80-column line held is gone either way."""
+    if sys.platform != "win32":
+        return _ERASE_LINE
+    import ctypes
+    import msvcrt
+    from ctypes import wintypes
+
+    try:
+        handle = msvcrt.get_osfhandle(stream.fileno())  # type: ignore[attr-defined,unused-ignore]
+    except (AttributeError, ValueError, OSError):
+        return _BLANK_LINE
+    if handle not in _erase_by_handle:
+        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined,unused-ignore]
+        kernel32.GetConsoleMode.argtypes = [wintypes.HANDLE, ctypes.POINTER(wintypes.DWORD)]
+        kernel32.SetConsoleMode.argtypes = [wintypes.HANDLE, wintypes.DWORD]
+        mode = wintypes.DWORD()
+        virtual_terminal = 0x0004  # ENABLE_VIRTUAL_TERMINAL_PROCESSING
+        reads_sequences = bool(kernel32.GetConsoleMode(handle, ctypes.byref(mode))) and (
+            bool(mode.value & virtual_terminal)
+            or bool(kernel32.SetConsoleMode(handle, mode.value | virtual_terminal)))
+        _erase_by_handle[handle] = _ERASE_LINE if reads_sequences else _BLANK_LINE
+    return _erase_by_handle[handle]
 
 
 def open_terminal() -> tuple[IO[str], IO[str]] | None:

@@ -154,6 +154,58 @@ def test_restrict_to_owner_makes_a_file_its_owners_alone(tmp_path):
     assert_owner_only(path)
 
 
+# -- lines that rewrite themselves -----------------------------------------------------------------
+
+@pytest.mark.posix_only("a POSIX pseudo-terminal")
+def test_erase_line_on_a_posix_terminal_is_the_vt_sequence():
+    import pty
+
+    parent, child = pty.openpty()
+    try:
+        with open(child, "w", closefd=False) as terminal:
+            assert _platform.erase_line(terminal) == "\r\x1b[K"
+    finally:
+        os.close(parent)
+        os.close(child)
+
+
+@pytest.mark.windows_only("Windows' consoles, which print VT sequences only once asked to")
+def test_erase_line_where_no_console_reads_vt_sequences_blanks_an_80_column_line(tmp_path):
+    with open(tmp_path / "not-a-console", "w") as stream:
+        erase = _platform.erase_line(stream)
+    assert erase == "\r" + " " * 79 + "\r"
+    assert _platform.erase_line(object()) == erase  # no descriptor at all
+
+
+@pytest.mark.windows_only("Windows' consoles, which print VT sequences only once asked to")
+def test_erase_line_turns_vt_sequences_on_for_a_console_that_can_read_them():
+    import ctypes
+    from ctypes import wintypes
+
+    try:
+        console = open("CONOUT$", "w")  # noqa: SIM115 - closed below
+    except OSError:
+        pytest.skip("no console attached to this process")
+    try:
+        import msvcrt
+
+        handle = msvcrt.get_osfhandle(console.fileno())
+        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+        kernel32.GetConsoleMode.argtypes = [wintypes.HANDLE, ctypes.POINTER(wintypes.DWORD)]
+        kernel32.SetConsoleMode.argtypes = [wintypes.HANDLE, wintypes.DWORD]
+        mode = wintypes.DWORD()
+        assert kernel32.GetConsoleMode(handle, ctypes.byref(mode))
+        kernel32.SetConsoleMode(handle, mode.value & ~0x0004)  # as a fresh console starts
+        _platform._erase_by_handle.clear()
+        erase = _platform.erase_line(console)
+        assert kernel32.GetConsoleMode(handle, ctypes.byref(mode))
+        # Either the console now reads VT sequences and the erase is one, or it refused the
+        # mode and the erase is the blanks: never a VT sequence the console would print.
+        assert (erase == "\r\x1b[K") == bool(mode.value & 0x0004), (erase, mode.value)
+    finally:
+        console.close()
+
+
 # -- stopping ------------------------------------------------------------------------------------
 
 def test_the_stop_signals_exist_here():

@@ -103,7 +103,9 @@ def test_configure_with_answers_typed_at_the_windows_console(empty_home):
         term.send("eu-west-1")
         term.expect(r"Default output format .*: ")
         term.send("json")
-        term.expect(r"Also write \[profile work-cli\][\s\S]*\[y/N\]:")  # wrapped at 80 columns
+        term.expect(r"Turn the plugin on for sso-session corp[\s\S]*\[Y/n\]:")  # wrapped at 80 columns
+        term.send("y")
+        term.expect(r"Also write \[profile work-cli\][\s\S]*\[y/N\]:")
         term.send("y")
         term.expect(r"Wrote \[sso-session corp\], \[profile work\] and \[profile work-cli\]")
         assert term.wait() == 0, term.output
@@ -111,6 +113,7 @@ def test_configure_with_answers_typed_at_the_windows_console(empty_home):
         term.close()
     parsed = botocore.configloader.load_config(str(emulator.config_file))
     assert parsed["profiles"]["work"]["sso_account_id"] == "222222222222"
+    assert parsed["sso_sessions"]["corp"]["boto_sso_oidc_enabled"] == "true"
     line = parsed["profiles"]["work-cli"]["credential_process"]
     from botocore.compat import compat_shell_split
 

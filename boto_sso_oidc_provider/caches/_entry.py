@@ -258,14 +258,14 @@ class CacheEntry:
 
     def _notice_waiting(self) -> None:
         logger.info("Waiting for the lock on the %s cache (%s)", self.describe, self.lock_path)
-        from .._platform import is_terminal
+        from .._platform import erase_line, is_terminal
 
         if is_terminal(sys.stderr):
             # On a line of its own: the terminal may be showing another process's live line (a
             # login's countdown, rewritten in place), which this clears first rather than
             # writing into the middle of it; that line goes on below.
-            print(f"\r\x1b[KWaiting for another process to finish with the {self.describe}...",
-                  file=sys.stderr, flush=True)
+            print(f"{erase_line(sys.stderr)}Waiting for another process to finish with the "
+                  f"{self.describe}...", file=sys.stderr, flush=True)
 
     def _timeout_error(self, timeout: float) -> Exception:
         from ..exceptions import CacheLockTimeoutError

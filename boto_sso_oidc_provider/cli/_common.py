@@ -333,11 +333,10 @@ class ProgressLine:
 
     def __init__(self, describe: Callable[[ListingProgress], str], *,
                  enabled: bool | None = None) -> None:
-        if enabled is None:
-            from .._platform import is_terminal
+        from .._platform import erase_line, is_terminal
 
-            enabled = is_terminal(sys.stderr)
-        self.enabled = enabled
+        self.enabled = is_terminal(sys.stderr) if enabled is None else enabled
+        self._erase = erase_line(sys.stderr) if self.enabled else ""
         self._describe = describe
         self._last = 0.0
         self._shown = False
@@ -349,12 +348,12 @@ class ProgressLine:
         if not self.enabled or now - self._last < 0.2:
             return
         self._last = now
-        sys.stderr.write(f"\r\x1b[K{self._describe(moment)}")
+        sys.stderr.write(f"{self._erase}{self._describe(moment)}")
         sys.stderr.flush()
         self._shown = True
 
     def clear(self) -> None:
         if self._shown:
-            sys.stderr.write("\r\x1b[K")
+            sys.stderr.write(self._erase)
             sys.stderr.flush()
             self._shown = False

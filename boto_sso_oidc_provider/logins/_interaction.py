@@ -319,14 +319,19 @@ class LoginPrompt:
         """Progress while polling; only at a terminal, on one rewritten line."""
         if not self._is_tty():
             return
+        from .._platform import erase_line
+
         self._progress_shown = True
         self.stream.write(
-            f"\r\033[KWaiting for approval... {int(elapsed)}s (code expires in {int(max(0, remaining))}s) "
+            f"{erase_line(self.stream)}Waiting for approval... {int(elapsed)}s "
+            f"(code expires in {int(max(0, remaining))}s) "
         )
         self.stream.flush()
 
     def done(self, message: str) -> None:
         if self._progress_shown:
-            self.stream.write("\r\033[K")
+            from .._platform import erase_line
+
+            self.stream.write(erase_line(self.stream))
         self.stream.write(message + "\n")
         self.stream.flush()
