@@ -14,6 +14,7 @@ import pytest
 from botocore.config import Config
 
 import boto_sso_oidc_provider as sso
+from boto_sso_oidc_provider import _platform
 from boto_sso_oidc_provider.caches.token import TokenManager
 from boto_sso_oidc_provider.config.reader import AWSConfig, SSOSessionConfig
 from boto_sso_oidc_provider.logins import _interaction
@@ -561,5 +562,8 @@ def test_progress_is_shown_while_waiting_only_at_a_terminal(sso_emulator):
         prompt = LoginPrompt(stream, browser=False)
         _manager(prompt=prompt, sleep=approve_on_third_poll).login()
         text = stream.getvalue()
-        assert ("\r\x1b[KWaiting for approval... " in text) is expect_progress
+        # The line is erased first: VT's erase, or blanks where no console reads it (Windows).
+        erase = _platform.erase_line(stream)
+        assert erase in ("\r\x1b[K", "\r" + " " * 79 + "\r")
+        assert (f"{erase}Waiting for approval... " in text) is expect_progress
         assert text.rstrip().endswith('Logged in to sso-session "emulator".')
