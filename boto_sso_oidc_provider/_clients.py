@@ -141,32 +141,42 @@ class SessionClients:
     def __init__(self, session: Any = None, *, profile: ClientProfile | None = None,
                  network: Network | None = None, profile_name: str | None = None) -> None:
         # Without a session: one for ``profile_name`` (None: the default profile), so that its
-        # clients take that profile's settings (ca_bundle, endpoint_url ...) as botocore's do.
-        self._session = session if session is not None or profile_name is None \
-            else botocore_session(None, profile_name)
+        # clients take that profile's settings (ca_bundle, endpoint_url ...) as botocore's do,
+        # made on first use: a manager that only reads its cache (status, of every profile of
+        # a config) never pays for a botocore session (about 8 ms each).
+        self._session = session
+        self._profile_name = profile_name
         self._profile = profile
         self._network = network
         self._clients: dict[tuple[str, str], Any] = {}
 
     def __repr__(self) -> str:
+        if self._session is None:
+            return f"SessionClients(profile_name={self._profile_name!r})"
         return f"SessionClients({type(self._session).__name__})"
+
+    def _core(self) -> Any:
+        """The session, the profile's made now if it is not yet."""
+        if self._session is None and self._profile_name is not None:
+            self._session = botocore_session(None, self._profile_name)
+        return self._session
 
     @property
     def network(self) -> Network:
         """The network of the session's profile (read once), for the calls that are no client's."""
         if self._network is None:
-            self._network = session_network(botocore_session(self._session))
+            self._network = session_network(botocore_session(self._core()))
         return self._network
 
     def with_profile(self, profile: ClientProfile) -> SessionClients:
         """Clients on the same session that wait as ``profile`` says (a bulk listing's)."""
-        return SessionClients(self._session, profile=profile, network=self._network)
+        return SessionClients(self._core(), profile=profile, network=self._network)
 
     def __call__(self, service: str, region: str) -> Any:
         client = self._clients.get((service, region))
         if client is None:
             client = self._clients[(service, region)] = create_client(
-                service, region, self._session, profile=self._profile, network=self.network)
+                service, region, self._core(), profile=self._profile, network=self.network)
         return client
 
 

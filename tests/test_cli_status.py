@@ -107,3 +107,32 @@ def test_status_check_is_quiet_and_says_by_its_exit_code_whether_a_person_is_nee
         path.unlink()
     ended = run_cli(sso_emulator, "status", "--check")
     assert (ended.returncode, ended.stdout, ended.stderr) == (1, "", "")
+
+
+def test_status_of_every_profile_makes_no_botocore_session_per_profile(sso_emulator):
+    """status reads caches: a config of 60 profiles costs no botocore session per profile (it made
+    two each, about 8 ms apiece: 10 s for the 600 profiles of a generated organization)."""
+    from boto_sso_oidc_provider.emulator import Directory
+
+    from .conftest import run_python, subprocess_env
+
+    sso_emulator.state.set_directory(Directory.synthetic(20, 3))
+    login()
+    assert run_cli(sso_emulator, "generate", "--sso-session", "emulator").returncode == 0
+    counted = run_python("""
+        import sys
+        import botocore.session
+        made = []
+        original = botocore.session.Session.__init__
+        def counting(self, *args, **kwargs):
+            made.append(1)
+            original(self, *args, **kwargs)
+        botocore.session.Session.__init__ = counting
+        from boto_sso_oidc_provider.cli import main
+        code = main(["status", "--all"])
+        print(f"sessions={len(made)} code={code}", file=sys.stderr)
+    """, subprocess_env(sso_emulator), check=False)
+    assert counted.stdout.count('\nprofile "') == 61, counted.stdout
+    summary = counted.stderr.strip().splitlines()[-1]
+    assert summary.endswith("code=0"), counted.stderr
+    assert int(summary.split()[0].removeprefix("sessions=")) <= 2, summary
