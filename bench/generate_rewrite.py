@@ -32,17 +32,10 @@ import tempfile
 from pathlib import Path
 
 from credential_process import installed_helper, machine
-from org_scale import run
+from org_scale import CONFIG, SESSION, run
 
 from boto_sso_oidc_provider.emulator import emulator_environment, run_emulator
 
-SESSION = "org"
-CONFIG = f"""\
-[sso-session {SESSION}]
-sso_start_url = https://org.awsapps.com/start
-sso_region = us-east-1
-sso_registration_scopes = sso:account:access
-"""
 PORTAL = ("ListAccounts", "ListAccountRoles")
 
 
